@@ -1,0 +1,165 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadConfig, type Config } from './config/index.js';
+import { createMissingFiles, whatToFill } from './config/load.js';
+import { resolveSettings, type Flags, type Settings } from './config/settings.js';
+import { ConfigError, EXIT, PreflightError } from './errors.js';
+import { stackConfig } from './commands/docker.js';
+import { forceUnlock, readCurrentPointer, readLockOwner, appendAudit } from './commands/remote-files.js';
+import { LocalRunner } from './io/local.js';
+import { ManagerSession } from './io/ssh.js';
+import { Interrupt } from './interrupt.js';
+import { runDeploy, type Summary } from './pipeline.js';
+import { planJson, printPlan } from './plan.js';
+import { buildRelease, readGit, type Release } from './release.js';
+import { RunState, type Ctx } from './steps/context.js';
+import { sshTarget } from './steps/connect.js';
+import { auditRecord, describeOwner, lockDir } from './steps/lock.js';
+import { isSecretSetting } from './ui/redact.js';
+import { Reporter } from './ui/reporter.js';
+
+export interface ActionResult {
+  exitCode: number;
+  /** the last line of the run: which outcome, which release serves */
+  finalLine: string;
+}
+
+export function finalLine(exitCode: number, text: string): string {
+  const label: Record<number, string> = {
+    [EXIT.ok]: 'ok',
+    [EXIT.rolledBack]: 'deploy failed',
+    [EXIT.config]: 'stopped before changing anything',
+    [EXIT.needsAttention]: 'NEEDS ATTENTION',
+    [EXIT.interrupted]: 'interrupted',
+  };
+  return `result: ${label[exitCode] ?? 'exit'} (exit ${exitCode}): ${text}`;
+}
+
+function teachRedactor(reporter: Reporter, cfg: Config): void {
+  for (const s of cfg.secrets) reporter.redactor.add(s.data);
+  reporter.redactor.add(cfg.registry.REGISTRY_TOKEN);
+  for (const [k, v] of Object.entries(cfg.prodEnv)) if (isSecretSetting(k)) reporter.redactor.add(v);
+}
+
+/** Validates the rendered stack file with docker's own schema, when a docker CLI that can is installed. */
+async function dockerValidates(release: Release, cfg: Config, reporter: Reporter): Promise<void> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-stack-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'swarm-stack.yml'), release.stackFile, { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, 'prod.env'), release.envFile, { mode: 0o600 });
+    const r = await new LocalRunner().run(stackConfig(path.join(dir, 'swarm-stack.yml')));
+    if (r.exitCode === 0) return;
+    if (r.exitCode === 127 || /unknown (shorthand )?flag|unknown command|is not a docker command/.test(r.stderr)) {
+      reporter.warn('the local docker CLI cannot run `docker stack config`: the stack file was not checked against docker\'s schema');
+      return;
+    }
+    const file = cfg.stack.packaged ? 'templates/swarm-stack.yml (packaged)' : cfg.stack.path;
+    const lines = reporter.redactor.redact(r.stderr).trim().split('\n').filter(Boolean);
+    throw new ConfigError(lines.map((l) => `${file}: ${l.replace(/^(error|Error): /, '')} — docker stack deploy would reject this; fix the stack file`));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface Prepared {
+  settings: Settings;
+  cfg: Config;
+  release: Release;
+}
+
+async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, plan: boolean): Promise<Prepared> {
+  const settings = resolveSettings(flags, env, { plan });
+  const cfg = loadConfig(settings.deployDir);
+  teachRedactor(reporter, cfg);
+  const git = await readGit(settings.context);
+  const release = buildRelease(cfg, settings, env, git, new Date());
+  await dockerValidates(release, cfg, reporter);
+  return { settings, cfg, release };
+}
+
+export async function deployAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, opts: { plan: boolean; interrupt?: Interrupt }): Promise<ActionResult> {
+  const { settings, cfg, release } = await prepare(flags, env, reporter, opts.plan);
+  if (settings.dryRun) {
+    if (settings.json) {
+      process.stdout.write(`${reporter.redactor.redact(JSON.stringify(planJson({ cfg, settings, release }), null, 2))}\n`);
+    } else {
+      printPlan({ cfg, settings, release }, (l) => reporter.line(l));
+      reporter.line('');
+    }
+    return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, 'dry run: nothing was changed; the serving release is unchanged') };
+  }
+  reporter.heading(`Deploying ${release.stackName} ${release.tag} (deploy id ${release.deployId}) to ${cfg.cluster.DEPLOY_MANAGER_HOST}`);
+  reporter.info(`storage backend: ${cfg.storage === 's3' ? 'S3-compatible (B2)' : 'local volume'}`);
+  reporter.info(`connection budget: ${cfg.budget.total} peak open connections`);
+  for (const w of cfg.warnings) reporter.warn(w);
+  if (release.dirty && !settings.skipBuild) reporter.warn(`the working tree is dirty: building it as ${release.tag}`);
+  const ctx: Ctx = { cfg, settings, release, reporter, local: new LocalRunner(), interrupt: opts.interrupt ?? new Interrupt(), state: new RunState() };
+  const summary: Summary = await runDeploy(ctx);
+  if (summary.manual.length) {
+    reporter.error('Run these by hand to finish:');
+    for (const m of summary.manual) reporter.error(`  ${m}`);
+  }
+  return { exitCode: summary.exitCode, finalLine: finalLine(summary.exitCode, summary.serving) };
+}
+
+export function initAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter): ActionResult {
+  const settings = resolveSettings({ deployDir: flags.deployDir }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR });
+  fs.mkdirSync(settings.deployDir, { recursive: true, mode: 0o700 });
+  const created = createMissingFiles(settings.deployDir);
+  for (const rel of created) reporter.line(`created ${path.join(settings.deployDir, rel)} — ${whatToFill(rel)}`);
+  const text = created.length
+    ? `created ${created.length} file(s) in ${settings.deployDir}; fill them in, then run \`honeydue-deploy plan --deploy-dir ${settings.deployDir}\``
+    : `every file already exists in ${settings.deployDir}; nothing was created`;
+  return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, `${text}; nothing on the cluster was touched`) };
+}
+
+function remoteDirOf(cfg: Config): string {
+  return (cfg.cluster.DEPLOY_REMOTE_DIR ?? `honeydue-deploy/${cfg.cluster.DEPLOY_STACK_NAME}`).replace(/\/+$/, '');
+}
+
+export async function unlockAction(flags: Flags & { force?: boolean }, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<ActionResult> {
+  const settings = resolveSettings({ deployDir: flags.deployDir }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR });
+  const cfg = loadConfig(settings.deployDir);
+  const remoteDir = remoteDirOf(cfg);
+  const started = Date.now();
+  const session = await ManagerSession.connect(sshTarget({ cfg }));
+  try {
+    const owner = await session.run(readLockOwner(remoteDir));
+    const held = owner.stdout.trim() !== '';
+    const exists = (await session.run({ where: 'manager', argv: ['test', '-d', lockDir(remoteDir)] })).exitCode === 0;
+    if (!exists) return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, `no deploy lock is held on the manager (${lockDir(remoteDir)}); nothing to do`) };
+    const whose = held ? describeOwner(owner.stdout) : 'an unknown owner';
+    if (!flags.force) {
+      throw new ConfigError(`command line: --force: the lock is held by ${whose} — make sure that deploy is not running, then run \`honeydue-deploy unlock --force\``);
+    }
+    const r = await session.run(forceUnlock(remoteDir));
+    if (r.exitCode !== 0) throw new PreflightError(`could not remove ${lockDir(remoteDir)}: ${r.stderr.trim()}`);
+    reporter.line(`removed the deploy lock held by ${whose}`);
+    const record = auditRecord({ event: 'unlock', start: new Date(started).toISOString(), durationMs: Date.now() - started, outcome: 'unlocked', detail: `lock was held by ${whose}` });
+    await session.run(appendAudit(remoteDir, JSON.stringify(record)));
+    return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, `the lock held by ${whose} was removed; the serving release is unchanged`) };
+  } finally {
+    session.close();
+  }
+}
+
+export async function statusAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<ActionResult> {
+  const settings = resolveSettings({ deployDir: flags.deployDir }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR });
+  const cfg = loadConfig(settings.deployDir);
+  const remoteDir = remoteDirOf(cfg);
+  const stack = cfg.cluster.DEPLOY_STACK_NAME!;
+  const session = await ManagerSession.connect(sshTarget({ cfg }));
+  try {
+    const current = (await session.run(readCurrentPointer(remoteDir))).stdout.trim();
+    const owner = (await session.run(readLockOwner(remoteDir))).stdout.trim();
+    const services = await session.run({ where: 'manager', argv: ['docker', 'stack', 'services', stack, '--format', '{{.Name}}\t{{.Replicas}}\t{{.Image}}'] });
+    reporter.line(`stack ${stack} on ${cfg.cluster.DEPLOY_MANAGER_HOST}`);
+    reporter.line(`known-good release: ${current || 'none recorded'}`);
+    reporter.line(`deploy lock: ${owner ? `held by ${describeOwner(owner)}` : 'free'}`);
+    for (const l of services.stdout.trim().split('\n').filter(Boolean)) reporter.line(`  ${l.replace(/\t/g, '  ')}`);
+    return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, current ? `serving the known-good release ${current}` : 'no known-good release recorded') };
+  } finally {
+    session.close();
+  }
+}

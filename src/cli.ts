@@ -1,0 +1,142 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { deployAction, finalLine, initAction, statusAction, unlockAction, type ActionResult } from './actions.js';
+import type { Flags } from './config/settings.js';
+import { ConfigError, EXIT, PreflightError, errorMessage } from './errors.js';
+import { Interrupt } from './interrupt.js';
+import { Reporter } from './ui/reporter.js';
+
+const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
+
+const EXAMPLES = `
+Examples:
+  # always review the plan first (validates everything, touches nothing)
+  DRY_RUN=1 npx honeydue-deploy            # or: npx honeydue-deploy plan
+  npx honeydue-deploy plan --json          # the same plan as JSON
+
+  # then the real deploy
+  npx honeydue-deploy
+
+  # after pushing images by hand (e.g. a multi-arch buildx push of tag abc1234)
+  SKIP_BUILD=1 DEPLOY_TAG=abc1234 npx honeydue-deploy
+
+  # first time: create the config files from the examples
+  npx honeydue-deploy init --deploy-dir ./deploy
+
+Exit codes:
+  0    the new release is serving and healthy (also: a dry run, init)
+  1    the deploy failed and the previous release is serving (again)
+  2    configuration, usage or preflight error: nothing on the cluster was touched
+  3    failed and the previous state could not be restored: the output says exactly what to run
+  130  interrupted (SIGINT/SIGTERM); the last line says what state the cluster is in
+`;
+
+function withDeployOptions(cmd: Command): Command {
+  return cmd
+    .option('--dry-run', 'validate and print the plan; change nothing (DRY_RUN)')
+    .option('--no-dry-run', 'deploy for real even if DRY_RUN is set')
+    .option('--skip-build', 'deploy images already in the registry (SKIP_BUILD)')
+    .option('--no-skip-build', 'build even if SKIP_BUILD is set')
+    .option('--skip-healthcheck', 'skip the final URL check (SKIP_HEALTHCHECK)')
+    .option('--no-skip-healthcheck', 'check health even if SKIP_HEALTHCHECK is set')
+    .option('--tag <tag>', 'image tag to build and deploy (DEPLOY_TAG; default: short git SHA of the build context)')
+    .option('--push-latest', 'also push :latest (PUSH_LATEST_TAG; default false)')
+    .option('--no-push-latest', 'do not push :latest even if PUSH_LATEST_TAG is set')
+    .option('--keep-secrets <n>', 'secret versions to keep per secret, at least 2 (SECRET_KEEP_VERSIONS; default 3)')
+    .option('--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)')
+    .option('--context <dir>', 'the app repo holding the Dockerfile with targets api, worker, admin (BUILD_CONTEXT; default .)')
+    .option('--dockerfile <path>', 'Dockerfile path (DOCKERFILE; default <context>/Dockerfile)')
+    .option('--platform <platforms>', 'target platform(s) for docker buildx, e.g. linux/arm64 (DEPLOY_PLATFORM)')
+    .option('--build-arg <KEY=VALUE>', 'a build argument, repeatable (BUILD_ARGS, space-separated)', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--lock-wait <seconds>', 'wait up to this long for another deploy\'s lock (DEPLOY_LOCK_WAIT; default 0: refuse at once)')
+    .option('--json', 'print the plan as JSON (with plan / --dry-run)');
+}
+
+function installSignalHandlers(interrupt: Interrupt, reporter: Reporter): void {
+  const onSignal = (signal: NodeJS.Signals) => {
+    interrupt.trigger(signal);
+    if (interrupt.count === 1) {
+      reporter.warn(`${signal} received: stopping at the next safe point (rolling back if the stack was already changed). Press Ctrl-C again to skip waiting for the rollback.`);
+    } else if (interrupt.count === 2) {
+      reporter.warn(`${signal} received again: not waiting for the rollback to converge; still logging out and releasing the lock.`);
+    } else {
+      reporter.error(`${signal} received a third time: exiting NOW. Logout and unlock may not have happened — run \`honeydue-deploy status\` and, if needed, \`honeydue-deploy unlock --force\`.`);
+      process.exit(EXIT.interrupted);
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const reporter = new Reporter();
+  let jsonMode = false;
+  const finish = (r: ActionResult): number => {
+    // with --json, stdout is the JSON document alone; the final line goes to stderr
+    if (jsonMode) reporter.error(r.finalLine);
+    else reporter.line(r.finalLine);
+    return r.exitCode;
+  };
+  const act = (fn: (opts: Flags & { force?: boolean }) => Promise<ActionResult> | ActionResult) => async (opts: Flags & { force?: boolean }) => {
+    jsonMode = Boolean(opts.json);
+    exitCode = finish(await fn(opts));
+  };
+  let exitCode: number = EXIT.ok;
+  const program = new Command()
+    .name('honeydue-deploy')
+    .description('Ships the honeyDue API (api, worker, admin images) to a Docker Swarm: validate, build, push, deploy, verify, roll back.')
+    .version(pkg.version)
+    .exitOverride()
+    .showHelpAfterError(false)
+    .addHelpText('after', EXAMPLES);
+
+  const interrupt = new Interrupt();
+  withDeployOptions(program.command('deploy', { isDefault: true }).description('deploy the current build context (the default command)'))
+    .addHelpText('after', EXAMPLES)
+    .action(act((opts) => {
+      installSignalHandlers(interrupt, reporter);
+      return deployAction(opts, process.env, reporter, { plan: false, interrupt });
+    }));
+  withDeployOptions(program.command('plan').description('validate everything and print the whole plan (same as DRY_RUN=1); changes nothing'))
+    .action(act((opts) => deployAction(opts, process.env, reporter, { plan: true })));
+  program
+    .command('init')
+    .description('create the config files from the examples and stop')
+    .option('--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)')
+    .action(act((opts) => initAction(opts, process.env, reporter)));
+  program
+    .command('unlock')
+    .description('remove a stale deploy lock on the manager (says whose it was)')
+    .option('--force', 'really remove it')
+    .option('--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)')
+    .action(act((opts) => unlockAction(opts, process.env, reporter)));
+  program
+    .command('status')
+    .description('show the known-good release, the lock and the stack services')
+    .option('--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)')
+    .action(act((opts) => statusAction(opts, process.env, reporter)));
+
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      return finish({ exitCode: EXIT.config, finalLine: finalLine(EXIT.config, 'usage error (see --help); nothing on the cluster was touched') });
+    }
+    if (err instanceof ConfigError) {
+      for (const p of err.problems) reporter.error(p);
+      return finish({ exitCode: EXIT.config, finalLine: finalLine(EXIT.config, `${err.problems.length} problem(s) above; nothing on the cluster was touched`) });
+    }
+    if (err instanceof PreflightError) {
+      reporter.error(err.message);
+      return finish({ exitCode: EXIT.config, finalLine: finalLine(EXIT.config, 'preflight failed; nothing on the cluster was touched') });
+    }
+    reporter.error(`unexpected error: ${errorMessage(err)}`);
+    if (process.env.HONEYDUE_DEBUG) reporter.error(String((err as Error).stack));
+    return finish({ exitCode: EXIT.needsAttention, finalLine: finalLine(EXIT.needsAttention, 'an unexpected error stopped the run; check `honeydue-deploy status`') });
+  }
+}
+
+process.exitCode = await main(process.argv);

@@ -1,0 +1,79 @@
+import { local, onManager, secretStdin, type Command, type Where } from './command.js';
+
+/** Registries on loopback are reached over plain HTTP, as the docker daemon itself allows for 127.0.0.0/8. */
+export function isLoopbackRegistry(registry: string): boolean {
+  const host = registry.startsWith('[') ? registry.slice(1, registry.indexOf(']')) : registry.split(':')[0] ?? '';
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+function on(where: Where, argv: string[], extra: Omit<Command, 'where' | 'argv'> = {}): Command {
+  return where === 'local' ? local(argv, extra) : onManager(argv, extra);
+}
+
+/** The token goes to stdin, never to argv. */
+export function registryLogin(where: Where, registry: string, username: string, token: string): Command {
+  return on(where, ['docker', 'login', registry, '--username', username, '--password-stdin'], {
+    stdin: secretStdin('registry.env REGISTRY_TOKEN', token),
+  });
+}
+
+export function registryLogout(where: Where, registry: string): Command {
+  return on(where, ['docker', 'logout', registry]);
+}
+
+export function buildxVersion(): Command {
+  return local(['docker', 'buildx', 'version']);
+}
+
+export interface BuildSpec {
+  target: string;
+  image: string;
+  latestImage?: string;
+  context: string;
+  dockerfile: string;
+  buildArgs: readonly string[];
+  platform?: string;
+}
+
+function buildArgFlags(spec: BuildSpec): string[] {
+  return spec.buildArgs.flatMap((arg) => ['--build-arg', arg]);
+}
+
+function tagFlags(spec: BuildSpec): string[] {
+  return ['-t', spec.image, ...(spec.latestImage ? ['-t', spec.latestImage] : [])];
+}
+
+/** The classic builder: works everywhere docker does, including where buildx is not installed. */
+export function dockerBuild(spec: BuildSpec): Command {
+  return local(
+    ['docker', 'build', '--target', spec.target, ...tagFlags(spec), ...buildArgFlags(spec), '-f', spec.dockerfile, spec.context],
+    { env: { DOCKER_BUILDKIT: '1' } },
+  );
+}
+
+/** buildx builds and pushes in one go, for the platform of the swarm nodes when it is given. */
+export function dockerBuildxBuild(spec: BuildSpec): Command {
+  return local([
+    'docker', 'buildx', 'build',
+    ...(spec.platform ? ['--platform', spec.platform] : []),
+    '--target', spec.target, ...tagFlags(spec), ...buildArgFlags(spec),
+    '--push', '-f', spec.dockerfile, spec.context,
+  ]);
+}
+
+export function dockerPush(image: string): Command {
+  return local(['docker', 'push', image]);
+}
+
+/** Asks the registry (with the laptop's login) whether a tag exists, without pulling it. */
+export function manifestInspect(image: string, registry: string): Command {
+  return local(['docker', 'manifest', 'inspect', ...(isLoopbackRegistry(registry) ? ['--insecure'] : []), image]);
+}
+
+export function swarmInfo(): Command {
+  return onManager(['docker', 'info', '--format', '{{json .Swarm}}']);
+}
+
+export function stackConfig(stackFile: string): Command {
+  return local(['docker', 'stack', 'config', '-c', stackFile]);
+}

@@ -1,0 +1,60 @@
+import { onManager, type Command } from './command.js';
+
+/**
+ * Small remote file operations. Where a shell feature is needed (redirection, &&), the script is a fixed
+ * string and every value travels as a positional parameter ("$1", "$2"), so no value is ever parsed as shell.
+ */
+function script(body: string, args: readonly string[], stdin?: { label: string; data: string }): Command {
+  return onManager(['sh', '-c', body, 'sh', ...args], stdin ? { stdin: { secret: false, ...stdin } } : {});
+}
+
+export function makeReleaseDir(remoteDir: string, releaseDir: string): Command {
+  return onManager(['mkdir', '-p', '-m', '0700', remoteDir, `${remoteDir}/releases`, releaseDir]);
+}
+
+export function readFile(path: string): Command {
+  return onManager(['cat', '--', path]);
+}
+
+/** Reads the known-good pointer; prints nothing (exit 0) when there is none yet. */
+export function readCurrentPointer(remoteDir: string): Command {
+  return script('if [ -f "$1/current" ]; then cat "$1/current"; fi', [remoteDir]);
+}
+
+/** Atomic: a reader sees the old pointer or the new one, never half a file. */
+export function writeCurrentPointer(remoteDir: string, deployId: string): Command {
+  return script('printf "%s\\n" "$2" > "$1/current.tmp" && mv -f "$1/current.tmp" "$1/current"', [remoteDir, deployId]);
+}
+
+export function listReleases(remoteDir: string): Command {
+  return script('if [ -d "$1/releases" ]; then ls -1 "$1/releases"; fi', [remoteDir]);
+}
+
+export function removeReleaseDirs(remoteDir: string, ids: readonly string[]): Command {
+  return onManager(['rm', '-rf', '--', ...ids.map((id) => `${remoteDir}/releases/${id}`)]);
+}
+
+/** mkdir is atomic: exactly one of two racing deploys creates the folder. */
+export function acquireLock(remoteDir: string, ownerJson: string): Command {
+  return script('mkdir -p "$1" && mkdir "$1/lock" 2>/dev/null && cat > "$1/lock/owner.json"', [remoteDir], {
+    label: 'lock owner record (JSON)',
+    data: ownerJson,
+  });
+}
+
+export function readLockOwner(remoteDir: string): Command {
+  return script('cat "$1/lock/owner.json" 2>/dev/null || true', [remoteDir]);
+}
+
+/** Only removes the lock when this run's deploy id holds it. */
+export function releaseLock(remoteDir: string, deployId: string): Command {
+  return script('if grep -qF -- "\\"$2\\"" "$1/lock/owner.json" 2>/dev/null; then rm -rf -- "$1/lock"; fi', [remoteDir, deployId]);
+}
+
+export function forceUnlock(remoteDir: string): Command {
+  return onManager(['rm', '-rf', '--', `${remoteDir}/lock`]);
+}
+
+export function appendAudit(remoteDir: string, line: string): Command {
+  return script('mkdir -p "$1" && cat >> "$1/audit.log"', [remoteDir], { label: 'one audit line (JSON)', data: `${line}\n` });
+}

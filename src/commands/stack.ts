@@ -1,0 +1,44 @@
+import { onManager, type Command } from './command.js';
+
+export const STACK_FILE = 'swarm-stack.yml';
+export const ENV_FILE = 'prod.env';
+export const RELEASE_FILE = 'release.json';
+
+/**
+ * Runs inside the release folder so that `env_file: prod.env` resolves beside the stack file.
+ * `--prune` is used for rollbacks only: the previous release's file is the whole truth then.
+ */
+export function stackDeploy(stack: string, releaseDir: string, opts: { prune?: boolean } = {}): Command {
+  return onManager(
+    ['docker', 'stack', 'deploy', '--with-registry-auth', ...(opts.prune ? ['--prune'] : []), '-c', STACK_FILE, stack],
+    { cwd: releaseDir },
+  );
+}
+
+export function stackServiceIds(stack: string): Command {
+  return onManager(['docker', 'stack', 'services', '--quiet', stack]);
+}
+
+export function inspectServices(ids: readonly string[]): Command {
+  return onManager(['docker', 'service', 'inspect', '--format', '{{json .}}', ...ids]);
+}
+
+export function stackRunningTasks(stack: string): Command {
+  return onManager(['docker', 'stack', 'ps', stack, '--filter', 'desired-state=running', '--no-trunc', '--format', '{{json .}}']);
+}
+
+export function serviceRollback(service: string): Command {
+  return onManager(['docker', 'service', 'rollback', '--detach', service]);
+}
+
+export function serviceRemove(service: string): Command {
+  return onManager(['docker', 'service', 'rm', service]);
+}
+
+export function stackRemove(stack: string): Command {
+  return onManager(['docker', 'stack', 'rm', stack]);
+}
+
+export function stackServiceNames(stack: string): Command {
+  return onManager(['docker', 'stack', 'services', '--format', '{{.Name}}', stack]);
+}

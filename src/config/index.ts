@@ -1,0 +1,91 @@
+import path from 'node:path';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.js';
+import { ENV_FILES, type EnvFileName } from './files.js';
+import { createMissingFiles, ensureDeployDir, loadRawConfig, whatToFill, type RawConfig, type RawEnvFile } from './load.js';
+import { RULES, budgetWarning, connectionBudget, shown, storageBackend, type ConnectionBudget, type StorageBackend } from './rules.js';
+import { NOT_SET, clusterSchema, prodSchema, registrySchema, type ClusterConfig, type ProdConfig, type RegistryConfig } from './schema.js';
+
+export interface SecretFile {
+  key: string;
+  file: string;
+  path: string;
+  data: Buffer;
+}
+
+export interface Config {
+  deployDir: string;
+  cluster: ClusterConfig;
+  registry: RegistryConfig;
+  prod: ProdConfig;
+  /** prod.env as written (keys in file order, empty values kept): what the services receive */
+  prodEnv: Record<string, string>;
+  secrets: SecretFile[];
+  stack: RawConfig['stack'];
+  storage: StorageBackend;
+  budget: ConnectionBudget;
+  warnings: string[];
+}
+
+const SCHEMAS = { 'cluster.env': clusterSchema, 'registry.env': registrySchema, 'prod.env': prodSchema } as const;
+
+function formatIssues(raw: RawConfig, file: RawEnvFile, issues: z.core.$ZodIssue[]): string[] {
+  const where = shown(raw, file);
+  return issues.flatMap((issue) => {
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((k) => `${where}: ${k}: is not a setting of ${file.file} — remove it or fix its spelling`);
+    }
+    const key = String(issue.path[0] ?? '(file)');
+    const message = file.placeholders.has(key) ? issue.message.replace(NOT_SET, 'is still the example placeholder') : issue.message;
+    return [`${where}: ${key}: ${message}`];
+  });
+}
+
+/** Creates missing files from the examples and stops with the list, as `init` does. */
+export function copyExamplesOrStop(deployDir: string): void {
+  const created = createMissingFiles(deployDir);
+  if (created.length === 0) return;
+  throw new ConfigError(
+    created.map((rel) => `${path.join(deployDir, rel)}: created from the example — ${whatToFill(rel)}, then run again`),
+  );
+}
+
+/** Everything the deploy needs from the deploy dir, validated; all problems at once. No network, no docker. */
+export function loadConfig(deployDir: string): Config {
+  ensureDeployDir(deployDir);
+  copyExamplesOrStop(deployDir);
+  const raw = loadRawConfig(deployDir);
+  const problems: string[] = [];
+  const parsed: Partial<Record<EnvFileName, unknown>> = {};
+  for (const name of ENV_FILES) {
+    const file = raw.env[name];
+    // placeholders count as unset; a required key then reports "still the example placeholder"
+    const result = SCHEMAS[name].safeParse(file.values);
+    if (result.success) parsed[name] = result.data;
+    else problems.push(...formatIssues(raw, file, result.error.issues));
+    if (name !== 'prod.env') {
+      for (const key of file.placeholders) {
+        if (!(key in SCHEMAS[name].shape)) problems.push(`${shown(raw, file)}: ${key}: is not a setting of ${name} — remove it or fix its spelling`);
+      }
+    }
+  }
+  for (const rule of RULES) problems.push(...rule(raw));
+  if (problems.length) throw new ConfigError(problems);
+
+  const cluster = parsed['cluster.env'] as ClusterConfig;
+  const prod = parsed['prod.env'] as ProdConfig;
+  const budget = connectionBudget(cluster.API_REPLICAS, cluster.WORKER_REPLICAS, prod.DB_MAX_OPEN_CONNS!, prod.DB_CONNECTION_LIMIT);
+  const warning = budgetWarning(budget);
+  return {
+    deployDir,
+    cluster,
+    registry: parsed['registry.env'] as RegistryConfig,
+    prod,
+    prodEnv: raw.env['prod.env'].all,
+    secrets: raw.secrets.map((s) => ({ key: s.spec.key, file: s.spec.file, path: s.path, data: s.data })),
+    stack: raw.stack,
+    storage: storageBackend(raw),
+    budget,
+    warnings: warning ? [warning] : [],
+  };
+}

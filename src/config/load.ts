@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import dotenv from 'dotenv';
+import { ConfigError } from '../errors.js';
+import { ENV_FILES, OPTIONAL_STACK_FILE, PACKAGED_STACK_TEMPLATE, PLACEHOLDER, REQUIRED_FILES, SECRETS, exampleOf, type EnvFileName, type SecretSpec } from './files.js';
+
+export interface RawEnvFile {
+  file: EnvFileName;
+  path: string;
+  /** values as written, with empty values removed */
+  values: Record<string, string>;
+  /** keys whose value is still the example's CHANGE_ME placeholder (not in `values`) */
+  placeholders: Set<string>;
+  /** every key as written, in file order, empty values kept */
+  all: Record<string, string>;
+}
+
+export interface RawSecretFile {
+  spec: SecretSpec;
+  path: string;
+  exists: boolean;
+  mode: number;
+  size: number;
+  data: Buffer;
+  isPlaceholder: boolean;
+  readError?: string;
+}
+
+export interface RawConfig {
+  deployDir: string;
+  env: Record<EnvFileName, RawEnvFile>;
+  secrets: RawSecretFile[];
+  stack: { path: string; text: string; packaged: boolean };
+}
+
+/** Copies each missing file from its packaged example. Returns the files it created (relative paths). */
+export function createMissingFiles(deployDir: string): string[] {
+  const created: string[] = [];
+  for (const rel of REQUIRED_FILES) {
+    const target = path.join(deployDir, rel);
+    if (fs.existsSync(target)) continue;
+    fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+    fs.copyFileSync(exampleOf(rel), target, fs.constants.COPYFILE_EXCL);
+    // env files hold the registry token and B2 keys; secret files are secrets: owner-only from the start
+    fs.chmodSync(target, 0o600);
+    created.push(rel);
+  }
+  return created;
+}
+
+/** What the operator must fill in, per created file, for the "created from the example" message. */
+export function whatToFill(rel: string): string {
+  const text = fs.readFileSync(exampleOf(rel), 'utf8');
+  if (rel.startsWith('secrets/')) return 'replace the placeholder with the real value';
+  const keys = Object.entries(dotenv.parse(text))
+    .filter(([, v]) => PLACEHOLDER.test(v))
+    .map(([k]) => k);
+  return keys.length ? `fill in ${keys.join(', ')}` : 'review the values';
+}
+
+export function ensureDeployDir(deployDir: string): void {
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(deployDir);
+  } catch {
+    throw new ConfigError(
+      `${deployDir}: the deploy directory does not exist — create it with \`honeydue-deploy init --deploy-dir ${deployDir}\` or pass --deploy-dir`,
+    );
+  }
+  if (!stat.isDirectory()) throw new ConfigError(`${deployDir}: is not a directory — pass the deploy directory with --deploy-dir`);
+}
+
+function readEnvFile(deployDir: string, file: EnvFileName): RawEnvFile {
+  const p = path.join(deployDir, file);
+  const parsed = dotenv.parse(fs.readFileSync(p));
+  const example = dotenv.parse(fs.readFileSync(exampleOf(file)));
+  const values: Record<string, string> = {};
+  const placeholders = new Set<string>();
+  for (const [key, value] of Object.entries(parsed)) {
+    if (value === '') continue;
+    if (PLACEHOLDER.test(value) && example[key] === value) {
+      placeholders.add(key);
+      continue;
+    }
+    values[key] = value;
+  }
+  return { file, path: p, values, placeholders, all: parsed };
+}
+
+function readSecretFile(deployDir: string, spec: SecretSpec): RawSecretFile {
+  const p = path.join(deployDir, spec.file);
+  const base = { spec, path: p, exists: false, mode: 0, size: 0, data: Buffer.alloc(0), isPlaceholder: false };
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(p);
+  } catch {
+    return base;
+  }
+  const info = { ...base, exists: true, mode: stat.mode & 0o777, size: stat.size };
+  if (!stat.isFile()) return { ...info, readError: 'is not a regular file' };
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(p);
+  } catch (err) {
+    return { ...info, readError: `cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'})` };
+  }
+  const example = fs.readFileSync(exampleOf(spec.file));
+  return { ...info, data, isPlaceholder: data.equals(example) };
+}
+
+/** Reads everything the deploy needs from the deploy dir. No network, no docker. */
+export function loadRawConfig(deployDir: string): RawConfig {
+  const env = Object.fromEntries(ENV_FILES.map((f) => [f, readEnvFile(deployDir, f)])) as Record<EnvFileName, RawEnvFile>;
+  const secrets = SECRETS.map((s) => readSecretFile(deployDir, s));
+  const own = path.join(deployDir, OPTIONAL_STACK_FILE);
+  const stackPath = fs.existsSync(own) ? own : PACKAGED_STACK_TEMPLATE;
+  return {
+    deployDir,
+    env,
+    secrets,
+    stack: { path: stackPath, text: fs.readFileSync(stackPath, 'utf8'), packaged: stackPath === PACKAGED_STACK_TEMPLATE },
+  };
+}

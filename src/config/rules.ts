@@ -1,0 +1,114 @@
+import path from 'node:path';
+import { SECRET_MAX_BYTES } from './files.js';
+import type { RawConfig, RawEnvFile, RawSecretFile } from './load.js';
+
+/**
+ * Cross-field rules. Each takes the raw files and returns problems (`FILE: KEY: what — what to do`);
+ * numbers that do not parse are skipped here because the schema already reported them.
+ */
+export type Rule = (raw: RawConfig) => string[];
+
+const B2_KEYS = ['B2_ENDPOINT', 'B2_KEY_ID', 'B2_APP_KEY', 'B2_BUCKET_NAME'] as const;
+const SECRET_KEYS_NOT_IN_ENV = ['POSTGRES_PASSWORD', 'SECRET_KEY', 'EMAIL_HOST_PASSWORD', 'FCM_SERVER_KEY', 'APNS_AUTH_KEY'];
+
+export function shown(raw: RawConfig, f: RawEnvFile | RawSecretFile): string {
+  return path.relative(process.cwd(), f.path) || f.path;
+}
+
+function int(v: string | undefined, fallback: number): number | undefined {
+  if (v === undefined) return fallback;
+  return /^\d+$/.test(v) ? Number(v) : undefined;
+}
+
+export type StorageBackend = 's3' | 'local';
+
+export function storageBackend(raw: RawConfig): StorageBackend {
+  return B2_KEYS.every((k) => raw.env['prod.env'].values[k] !== undefined) ? 's3' : 'local';
+}
+
+export const b2AllOrNone: Rule = (raw) => {
+  const prod = raw.env['prod.env'];
+  const set = B2_KEYS.filter((k) => prod.values[k] !== undefined);
+  if (set.length === 0 || set.length === B2_KEYS.length) return [];
+  const missing = B2_KEYS.filter((k) => prod.values[k] === undefined);
+  return [
+    `${shown(raw, prod)}: ${missing.join(', ')}: missing while ${set.join(', ')} ${set.length === 1 ? 'is' : 'are'} set — set all four B2_* for S3-compatible storage, or clear all four to use the local uploads volume`,
+  ];
+};
+
+export const apiReplicasNeedSharedStorage: Rule = (raw) => {
+  const cluster = raw.env['cluster.env'];
+  const n = int(cluster.values.API_REPLICAS, 3);
+  if (n === undefined || n <= 1 || storageBackend(raw) === 's3') return [];
+  return [
+    `${shown(raw, cluster)}: API_REPLICAS: ${n} replicas with the local uploads volume would lose uploads (volumes are per node: a file written on one node is a 404 on the others) — set all four B2_* in prod.env for S3-compatible storage, or set API_REPLICAS=1`,
+  ];
+};
+
+export const singleWorker: Rule = (raw) => {
+  const cluster = raw.env['cluster.env'];
+  const n = int(cluster.values.WORKER_REPLICAS, 1);
+  if (n === undefined || n <= 1) return [];
+  return [
+    `${shown(raw, cluster)}: WORKER_REPLICAS: ${n} replicas would each run the cron scheduler and enqueue the same periodic jobs (duplicate digests and emails) — keep WORKER_REPLICAS=1`,
+  ];
+};
+
+export const noSecretsInProdEnv: Rule = (raw) => {
+  const prod = raw.env['prod.env'];
+  return SECRET_KEYS_NOT_IN_ENV.filter((k) => prod.values[k] !== undefined || prod.placeholders.has(k)).map(
+    (k) => `${shown(raw, prod)}: ${k}: secrets do not belong in prod.env — put it in secrets/${k.toLowerCase()}${k === 'APNS_AUTH_KEY' ? '.p8' : '.txt'} and remove the line`,
+  );
+};
+
+export const envValuesOnOneLine: Rule = (raw) => {
+  const prod = raw.env['prod.env'];
+  return Object.entries(prod.values)
+    .filter(([, v]) => /[\r\n]/.test(v))
+    .map(([k]) => `${shown(raw, prod)}: ${k}: spans several lines, which docker's env files cannot carry — put it on one line (or make it a secret file)`);
+};
+
+export const secretFiles: Rule = (raw) => {
+  const problems: string[] = [];
+  for (const s of raw.secrets) {
+    const where = `${shown(raw, s)}`;
+    if (!s.exists) {
+      problems.push(`${where}: (file): does not exist — create it with the ${s.spec.key} value (run \`honeydue-deploy init\` to copy the example)`);
+      continue;
+    }
+    if (s.readError) {
+      problems.push(`${where}: (file): ${s.readError} — make it a regular file the deploying user can read`);
+      continue;
+    }
+    if (s.size === 0) problems.push(`${where}: (file): is empty — put the ${s.spec.key} value in it`);
+    else if (s.isPlaceholder) problems.push(`${where}: (file): is still the example placeholder — replace it with the real ${s.spec.key} value`);
+    if (s.size >= SECRET_MAX_BYTES) problems.push(`${where}: (file): is ${s.size} bytes; swarm secrets must be under 500 KB (${SECRET_MAX_BYTES} bytes) — shrink it`);
+    if ((s.mode & 0o077) !== 0) {
+      problems.push(`${where}: (file): is readable by group or others (mode ${s.mode.toString(8).padStart(4, '0')}) — run \`chmod 600 ${where}\``);
+    }
+  }
+  return problems;
+};
+
+export const RULES: readonly Rule[] = [b2AllOrNone, apiReplicasNeedSharedStorage, singleWorker, noSecretsInProdEnv, envValuesOnOneLine, secretFiles];
+
+export interface ConnectionBudget {
+  replicas: number;
+  perReplica: number;
+  total: number;
+  limit?: number;
+}
+
+export function connectionBudget(apiReplicas: number, workerReplicas: number, perReplica: number, limit?: number): ConnectionBudget {
+  const replicas = apiReplicas + workerReplicas;
+  return { replicas, perReplica, total: replicas * perReplica, limit };
+}
+
+export function budgetLine(b: ConnectionBudget): string {
+  return `connection budget: (API + worker replicas) ${b.replicas} x DB_MAX_OPEN_CONNS ${b.perReplica} = ${b.total} peak open connections${b.limit ? ` (DB_CONNECTION_LIMIT ${b.limit})` : ''}`;
+}
+
+export function budgetWarning(b: ConnectionBudget): string | undefined {
+  if (b.limit === undefined || b.total < b.limit) return undefined;
+  return `prod.env: DB_MAX_OPEN_CONNS: the peak of ${b.total} connections reaches DB_CONNECTION_LIMIT ${b.limit}; one spike and the database refuses connections — lower DB_MAX_OPEN_CONNS (e.g. 15 on Neon's free tier) or raise the limit`;
+}

@@ -1,0 +1,161 @@
+import { z } from 'zod';
+
+/**
+ * The shape of each env file. Every field parses from the text dotenv produced (or undefined when unset)
+ * and its message says what is wrong and what to do; `formatProblems` adds `FILE: KEY: ` in front.
+ */
+type Check<T> = (value: string | undefined) => T | Problem;
+
+export class Problem {
+  constructor(readonly message: string) {}
+}
+
+function field<T>(check: Check<T>) {
+  return z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const result = check(value);
+      if (result instanceof Problem) {
+        ctx.addIssue({ code: 'custom', message: result.message });
+        return z.NEVER;
+      }
+      return result;
+    });
+}
+
+export const NOT_SET = 'is not set';
+
+export function required(hint: string) {
+  return field((v) => (v === undefined ? new Problem(`${NOT_SET} — ${hint}`) : v));
+}
+
+export function optional() {
+  return field((v) => v);
+}
+
+function wholeNumber(v: string): number | undefined {
+  return /^\d+$/.test(v) ? Number(v) : undefined;
+}
+
+export function port(fallback: number) {
+  return field((v) => {
+    if (v === undefined) return fallback;
+    const n = wholeNumber(v);
+    return n !== undefined && n >= 1 && n <= 65535 ? n : new Problem(`"${v}" is not a port — use a whole number from 1 to 65535`);
+  });
+}
+
+export function replicas(fallback: number) {
+  return field((v) => {
+    if (v === undefined) return fallback;
+    const n = wholeNumber(v);
+    return n !== undefined ? n : new Problem(`"${v}" is not a replica count — use a whole number, 0 or more`);
+  });
+}
+
+export function seconds(fallback: number) {
+  return field((v) => {
+    if (v === undefined) return fallback;
+    const n = wholeNumber(v);
+    return n !== undefined && n > 0 ? n : new Problem(`"${v}" is not a timeout — use a whole number of seconds greater than 0`);
+  });
+}
+
+export function count(fallback: number | undefined, what: string) {
+  return field((v) => {
+    if (v === undefined) return fallback;
+    const n = wholeNumber(v);
+    return n !== undefined && n > 0 ? n : new Problem(`"${v}" is not a valid ${what} — use a whole number greater than 0`);
+  });
+}
+
+export function httpUrl() {
+  return field((v) => {
+    if (v === undefined) return undefined;
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      return new Problem(`"${v}" is not a URL — use a full http(s) URL such as https://api.example.com/api/health/`);
+    }
+    return url.protocol === 'http:' || url.protocol === 'https:'
+      ? v
+      : new Problem(`"${v}" is not an http(s) URL — use a full http(s) URL such as https://api.example.com/api/health/`);
+  });
+}
+
+export function pattern(re: RegExp, fallback: string | undefined, rule: string) {
+  return field((v) => {
+    if (v === undefined) return fallback;
+    return re.test(v) ? v : new Problem(`"${v}" ${rule}`);
+  });
+}
+
+/** Go's time.ParseDuration units, e.g. 600s, 10m, 1h30m. */
+export function goDuration(fallback: string) {
+  return pattern(/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/, fallback, 'is not a duration — write it like 600s, 10m or 1h30m');
+}
+
+export const SSL_MODES_ALLOWED = ['require', 'verify-ca', 'verify-full'] as const;
+
+export const clusterSchema = z.strictObject({
+  DEPLOY_MANAGER_HOST: required("set it to the manager's host name, IP or ~/.ssh/config alias"),
+  DEPLOY_MANAGER_USER: required('set it to the SSH user on the manager (in the docker group)'),
+  DEPLOY_MANAGER_SSH_PORT: port(22),
+  DEPLOY_SSH_KEY: optional(),
+  DEPLOY_KNOWN_HOSTS: optional(),
+  DEPLOY_STACK_NAME: pattern(/^[a-z0-9][a-z0-9_-]{0,29}$/, 'honeydue', 'is not a stack name — use up to 30 lowercase letters, digits, _ or -, starting with a letter or digit'),
+  DEPLOY_REMOTE_DIR: pattern(/^[^\n\r\0]+$/, undefined, 'is not a usable path — use a folder path on the manager on one line'),
+  API_REPLICAS: replicas(3),
+  WORKER_REPLICAS: replicas(1),
+  ADMIN_REPLICAS: replicas(1),
+  DEPLOY_HEALTHCHECK_URL: httpUrl(),
+  DEPLOY_HEALTHCHECK_EXPECT: optional(),
+  DOZZLE_PORT: port(9999),
+  DEPLOY_CONVERGE_TIMEOUT: seconds(300),
+  DEPLOY_HEALTHCHECK_TIMEOUT: seconds(120),
+});
+
+export const registrySchema = z.strictObject({
+  REGISTRY: pattern(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, undefined, 'is not a registry host — write host[:port] without a scheme or path, e.g. registry.example.com or 127.0.0.1:5000').pipe(
+    z.string({ error: `${NOT_SET} — set it to the registry host[:port], e.g. registry.example.com` }),
+  ),
+  REGISTRY_NAMESPACE: pattern(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, undefined, 'is not a registry namespace — use lowercase path components such as myteam or org/team'),
+  REGISTRY_USERNAME: required('set it to the registry user that may push and pull'),
+  // never echo the token's value: a bad token is only ever reported as unset or refused by the registry
+  REGISTRY_TOKEN: required('set it to a registry token with push and pull rights'),
+});
+
+/** prod.env is passed to the containers whole; only the keys the tool reasons about are checked. */
+export const prodSchema = z.looseObject({
+  DB_HOST: required('set it to the Postgres host (e.g. the Neon endpoint)'),
+  DB_PORT: port(5432),
+  DB_NAME: required('set it to the database name'),
+  DB_USER: required('set it to the database user'),
+  DB_SSLMODE: field((v) => {
+    if (v === undefined) return 'require';
+    if (v === 'disable' || v === 'allow' || v === 'prefer')
+      return new Problem(`"${v}" lets the database connection fall back to plain text — use require (Neon) or verify-full`);
+    return (SSL_MODES_ALLOWED as readonly string[]).includes(v) ? v : new Problem(`"${v}" is not an sslmode — use require, verify-ca or verify-full`);
+  }),
+  DB_MAX_OPEN_CONNS: count(25, 'connection count'),
+  DB_MAX_IDLE_CONNS: count(10, 'connection count'),
+  DB_MAX_LIFETIME: goDuration('600s'),
+  DB_CONNECTION_LIMIT: count(undefined, 'connection limit'),
+  B2_ENDPOINT: optional(),
+  B2_KEY_ID: optional(),
+  B2_APP_KEY: optional(),
+  B2_BUCKET_NAME: optional(),
+  EMAIL_HOST: required('set it to the SMTP host'),
+  EMAIL_PORT: port(587),
+  EMAIL_HOST_USER: required('set it to the SMTP user'),
+  DEFAULT_FROM_EMAIL: required('set it to the From address of outgoing mail'),
+  APNS_KEY_ID: required('set it to the APNS key id from the Apple developer account'),
+  APNS_TEAM_ID: required('set it to the Apple team id'),
+  APNS_TOPIC: required("set it to the iOS app's bundle id"),
+});
+
+export type ClusterConfig = z.output<typeof clusterSchema>;
+export type RegistryConfig = z.output<typeof registrySchema>;
+export type ProdConfig = z.output<typeof prodSchema>;

@@ -1,0 +1,148 @@
+import path from 'node:path';
+import { ConfigError } from '../errors.js';
+
+/** What the command line passed (undefined = not given; the env var then decides). */
+export interface Flags {
+  dryRun?: boolean;
+  skipBuild?: boolean;
+  skipHealthcheck?: boolean;
+  tag?: string;
+  pushLatest?: boolean;
+  keepSecrets?: string;
+  deployDir?: string;
+  context?: string;
+  dockerfile?: string;
+  platform?: string;
+  buildArg?: string[];
+  json?: boolean;
+  lockWait?: string;
+}
+
+export interface Settings {
+  dryRun: boolean;
+  skipBuild: boolean;
+  skipHealthcheck: boolean;
+  tag?: string;
+  pushLatest: boolean;
+  keepSecrets: number;
+  deployDir: string;
+  context: string;
+  dockerfile: string;
+  platform?: string;
+  buildArgs: string[];
+  json: boolean;
+  lockWaitSeconds: number;
+}
+
+/** Docker's tag grammar; the tag also ends up in secret names, whose alphabet is the same. */
+export const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+
+interface Source {
+  flag: string;
+  env: string;
+}
+
+class Collector {
+  problems: string[] = [];
+  where(flagGiven: boolean, s: Source): string {
+    return flagGiven ? `command line: ${s.flag}` : `environment: ${s.env}`;
+  }
+  add(flagGiven: boolean, s: Source, message: string): void {
+    this.problems.push(`${this.where(flagGiven, s)}: ${message}`);
+  }
+}
+
+export function parseBoolean(text: string): boolean | undefined {
+  const v = text.trim().toLowerCase();
+  if (v === '1' || v === 'true' || v === 'yes') return true;
+  if (v === '0' || v === 'false' || v === 'no' || v === '') return false;
+  return undefined;
+}
+
+export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv, opts: { plan?: boolean } = {}): Settings {
+  const c = new Collector();
+
+  const bool = (flag: boolean | undefined, s: Source, fallback: boolean): boolean => {
+    if (flag !== undefined) return flag;
+    const raw = env[s.env];
+    if (raw === undefined) return fallback;
+    const parsed = parseBoolean(raw);
+    if (parsed === undefined) {
+      c.add(false, s, `"${raw}" is not a yes/no value — use 1, true or yes to turn it on, 0, false or no to turn it off`);
+      return fallback;
+    }
+    return parsed;
+  };
+  const text = (flag: string | undefined, s: Source): { value?: string; fromFlag: boolean } => {
+    if (flag !== undefined) return { value: flag, fromFlag: true };
+    const raw = env[s.env];
+    return { value: raw === '' ? undefined : raw, fromFlag: false };
+  };
+  const wholeNumber = (flag: string | undefined, s: Source, fallback: number, min: number, why: string): number => {
+    const { value, fromFlag } = text(flag, s);
+    if (value === undefined) return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < min) {
+      c.add(fromFlag, s, `"${value}" ${why}`);
+      return fallback;
+    }
+    return Number(value);
+  };
+
+  const S = {
+    dryRun: { flag: '--dry-run', env: 'DRY_RUN' },
+    skipBuild: { flag: '--skip-build', env: 'SKIP_BUILD' },
+    skipHealth: { flag: '--skip-healthcheck', env: 'SKIP_HEALTHCHECK' },
+    tag: { flag: '--tag', env: 'DEPLOY_TAG' },
+    pushLatest: { flag: '--push-latest', env: 'PUSH_LATEST_TAG' },
+    keep: { flag: '--keep-secrets', env: 'SECRET_KEEP_VERSIONS' },
+    deployDir: { flag: '--deploy-dir', env: 'HONEYDUE_DEPLOY_DIR' },
+    context: { flag: '--context', env: 'BUILD_CONTEXT' },
+    dockerfile: { flag: '--dockerfile', env: 'DOCKERFILE' },
+    platform: { flag: '--platform', env: 'DEPLOY_PLATFORM' },
+    buildArgs: { flag: '--build-arg', env: 'BUILD_ARGS' },
+    json: { flag: '--json', env: 'DEPLOY_JSON' },
+    lockWait: { flag: '--lock-wait', env: 'DEPLOY_LOCK_WAIT' },
+  } satisfies Record<string, Source>;
+
+  const dryRun = opts.plan ? true : bool(flags.dryRun, S.dryRun, false);
+  const skipBuild = bool(flags.skipBuild, S.skipBuild, false);
+  const skipHealthcheck = bool(flags.skipHealthcheck, S.skipHealth, false);
+  const pushLatest = bool(flags.pushLatest, S.pushLatest, false);
+  const json = bool(flags.json, S.json, false);
+
+  const tag = text(flags.tag, S.tag);
+  if (tag.value !== undefined && !TAG_PATTERN.test(tag.value)) {
+    c.add(tag.fromFlag, S.tag, `"${tag.value}" is not a valid image tag — use letters, digits, _, . and -, starting with a letter, digit or _, at most 128 characters`);
+  }
+
+  const keepSecrets = wholeNumber(flags.keepSecrets, S.keep, 3, 2, 'must be a whole number of at least 2 — rolling back needs the previous version of every secret');
+  const lockWaitSeconds = wholeNumber(flags.lockWait, S.lockWait, 0, 0, 'is not a number of seconds — use a whole number, 0 or more');
+
+  const deployDir = text(flags.deployDir, S.deployDir).value ?? 'deploy';
+  const context = text(flags.context, S.context).value ?? '.';
+  const dockerfile = text(flags.dockerfile, S.dockerfile).value ?? path.join(context, 'Dockerfile');
+  const platform = text(flags.platform, S.platform).value;
+
+  const argsFromFlag = flags.buildArg !== undefined && flags.buildArg.length > 0;
+  const buildArgs = argsFromFlag ? flags.buildArg! : (env.BUILD_ARGS ?? '').split(/\s+/).filter(Boolean);
+  for (const arg of buildArgs) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(arg)) c.add(argsFromFlag, S.buildArgs, `"${arg}" is not KEY=VALUE — write build arguments as NAME=value`);
+  }
+
+  const pushLatestFromFlag = flags.pushLatest !== undefined;
+  if (skipBuild && pushLatest) {
+    c.add(pushLatestFromFlag, S.pushLatest, 'conflicts with SKIP_BUILD (--skip-build): nothing is built or pushed, so no :latest tag can be pushed — drop one of the two');
+  }
+  if (skipBuild && buildArgs.length > 0) {
+    c.add(argsFromFlag, S.buildArgs, 'conflicts with SKIP_BUILD (--skip-build): nothing is built — drop one of the two');
+  }
+  if (json && !dryRun) {
+    c.add(flags.json !== undefined, S.json, 'only applies to the plan — use `honeydue-deploy plan --json` or add --dry-run');
+  }
+
+  if (c.problems.length) throw new ConfigError(c.problems);
+  return {
+    dryRun, skipBuild, skipHealthcheck, pushLatest, json, keepSecrets, lockWaitSeconds,
+    tag: tag.value, deployDir, context, dockerfile, platform, buildArgs,
+  };
+}

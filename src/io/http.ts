@@ -1,0 +1,52 @@
+import { request } from 'undici';
+
+export interface HealthAttempt {
+  ok: boolean;
+  status?: number;
+  detail: string;
+}
+
+/** One GET with its own timeouts. 2xx (and the expected text, if any) is healthy. */
+export async function checkHealthOnce(url: string, expect: string | undefined, timeoutMs: number): Promise<HealthAttempt> {
+  try {
+    const res = await request(url, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+    const body = await res.body.text();
+    if (res.statusCode < 200 || res.statusCode > 299) return { ok: false, status: res.statusCode, detail: `HTTP ${res.statusCode}` };
+    if (expect !== undefined && !body.includes(expect)) {
+      return { ok: false, status: res.statusCode, detail: `HTTP ${res.statusCode} but the body does not contain "${expect}" (another release answered?)` };
+    }
+    return { ok: true, status: res.statusCode, detail: `HTTP ${res.statusCode}` };
+  } catch (err) {
+    const e = err as Error & { code?: string; cause?: { code?: string } };
+    return { ok: false, detail: e.code ?? e.cause?.code ?? e.name ?? 'request failed' };
+  }
+}
+
+export interface WaitHealthyOptions {
+  url: string;
+  expect?: string;
+  timeoutSeconds: number;
+  onAttempt?: (a: HealthAttempt, n: number) => void;
+  /** checked between attempts: stop early (interrupt) */
+  shouldStop?: () => boolean;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** Retries with backoff (1 s doubling to 8 s) until healthy or the deadline. */
+export async function waitHealthy(o: WaitHealthyOptions): Promise<{ ok: boolean; last: HealthAttempt; attempts: number }> {
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const deadline = Date.now() + o.timeoutSeconds * 1000;
+  let delay = 1000;
+  let attempts = 0;
+  let last: HealthAttempt = { ok: false, detail: 'not tried' };
+  for (;;) {
+    const left = deadline - Date.now();
+    last = await checkHealthOnce(o.url, o.expect, Math.max(1000, Math.min(10_000, left)));
+    attempts += 1;
+    o.onAttempt?.(last, attempts);
+    if (last.ok) return { ok: true, last, attempts };
+    if (Date.now() + delay > deadline || o.shouldStop?.()) return { ok: false, last, attempts };
+    await sleep(delay);
+    delay = Math.min(delay * 2, 8000);
+  }
+}

@@ -1,0 +1,268 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import ssh2 from 'ssh2';
+import type { AnyAuthMethod, AuthenticationType, Client as ClientType, ConnectConfig, SFTPWrapper } from 'ssh2';
+import { remoteShellString, type Command, type Upload } from '../commands/command.js';
+import { ConnectionLost, PreflightError } from '../errors.js';
+import { fingerprint, keyType, knownHostsName, readKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
+import type { RunResult, Runner } from './runner.js';
+import { DEFAULT_IDENTITY_FILES, readSshConfig } from './ssh-config.js';
+
+const { Client, utils } = ssh2;
+
+export interface SshTarget {
+  /** as configured (DEPLOY_MANAGER_HOST), maybe an ~/.ssh/config alias */
+  alias: string;
+  host: string;
+  port: number;
+  username: string;
+  knownHostsPath: string;
+  /** keys to try, in order, after the explicit key and the agent */
+  identityFiles: string[];
+  explicitKey?: string;
+  agentSocket?: string;
+}
+
+export interface TargetInput {
+  host: string;
+  user: string;
+  /** undefined when cluster.env leaves it at its default: ~/.ssh/config may then set it */
+  port?: number;
+  key?: string;
+  knownHosts?: string;
+}
+
+function expandHome(p: string): string {
+  return p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p;
+}
+
+/** Resolves where `ssh` would connect: ~/.ssh/config HostName/Port/User apply to an alias, cluster.env wins. */
+export function resolveTarget(input: TargetInput, env: NodeJS.ProcessEnv = process.env): SshTarget {
+  const conf = readSshConfig(input.host);
+  return {
+    alias: input.host,
+    host: conf.hostName ?? input.host,
+    port: input.port ?? conf.port ?? 22,
+    username: input.user || conf.user || os.userInfo().username,
+    knownHostsPath: expandHome(input.knownHosts ?? path.join(os.homedir(), '.ssh', 'known_hosts')),
+    identityFiles: [...conf.identityFiles, ...DEFAULT_IDENTITY_FILES],
+    explicitKey: input.key ? expandHome(input.key) : undefined,
+    agentSocket: env.SSH_AUTH_SOCK || undefined,
+  };
+}
+
+
+interface AuthPlan {
+  methods: AnyAuthMethod[];
+  encryptedKeys: string[];
+  unreadable: string[];
+}
+
+/** Like ssh: the configured key, then the agent, then ~/.ssh/config IdentityFile, then the default keys. */
+export function planAuth(target: SshTarget): AuthPlan {
+  const plan: AuthPlan = { methods: [], encryptedKeys: [], unreadable: [] };
+  const seen = new Set<string>();
+  const tryKey = (file: string, mustExist: boolean) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    let data: Buffer;
+    try {
+      data = fs.readFileSync(file);
+    } catch {
+      if (mustExist) plan.unreadable.push(file);
+      return;
+    }
+    const parsed = utils.parseKey(data);
+    if (parsed instanceof Error) {
+      if (/encrypted|passphrase/i.test(parsed.message)) plan.encryptedKeys.push(file);
+      else if (mustExist) plan.unreadable.push(file);
+      return;
+    }
+    plan.methods.push({ type: 'publickey', username: target.username, key: data });
+  };
+  if (target.explicitKey) tryKey(target.explicitKey, true);
+  if (target.agentSocket) plan.methods.push({ type: 'agent', username: target.username, agent: target.agentSocket });
+  for (const f of target.identityFiles) tryKey(f, false);
+  return plan;
+}
+
+function describeVerdict(v: HostKeyVerdict, t: SshTarget, blob: Buffer): string {
+  const name = knownHostsName(t.host, t.port);
+  const fp = `${keyType(blob)} ${fingerprint(blob)}`;
+  const scan = `ssh-keyscan -p ${t.port} ${t.host} >> ${t.knownHostsPath}`;
+  if (v.kind === 'unknown') {
+    return (
+      `${name}: the manager's host key is not in ${t.knownHostsPath} (${fp}) — refusing to connect. ` +
+      `Compare it with \`ssh-keygen -lf /etc/ssh/ssh_host_${keyType(blob).replace(/^ssh-|-.*$/g, '')}_key.pub\` run on the manager, then trust it with \`${scan}\` (or set DEPLOY_KNOWN_HOSTS)`
+    );
+  }
+  if (v.kind === 'revoked' || v.kind === 'trusted') return `${name}: the manager's host key (${fp}) is marked @revoked in ${t.knownHostsPath}${'line' in v ? `:${v.line}` : ''} — refusing to connect`;
+  return (
+    `${name}: WARNING: the manager's host key has CHANGED (now ${fp}; ${t.knownHostsPath}:${v.line} holds another) — refusing to connect: someone may be intercepting the connection. ` +
+    `If the manager was reinstalled, verify the new key on the manager, remove the old one with \`ssh-keygen -R '${name}' -f ${t.knownHostsPath}\` and trust the new one`
+  );
+}
+
+/**
+ * The one SSH connection of a run. Every remote command is an exec channel on it, uploads use SFTP on it.
+ * Commands are judged by exit code; a channel that closes without one means the connection died.
+ */
+export class ManagerSession implements Runner {
+  private sftpChannel?: SFTPWrapper;
+  private closed = false;
+  private pending = new Set<(err: Error) => void>();
+  connectCount = 0;
+
+  private constructor(
+    private client: ClientType,
+    readonly target: SshTarget,
+  ) {}
+
+  static async connect(target: SshTarget, opts: { readyTimeoutMs?: number } = {}): Promise<ManagerSession> {
+    const client = await ManagerSession.open(target, opts.readyTimeoutMs ?? 20_000);
+    const session = new ManagerSession(client, target);
+    session.connectCount = 1;
+    session.watch();
+    return session;
+  }
+
+  private static open(target: SshTarget, readyTimeout: number): Promise<ClientType> {
+    const auth = planAuth(target);
+    if (auth.unreadable.length) {
+      return Promise.reject(new PreflightError(`cluster.env: DEPLOY_SSH_KEY: ${auth.unreadable[0]} cannot be read as a private key — check the path and that it is an OpenSSH/PEM private key`));
+    }
+    if (auth.methods.length === 0) {
+      const why = auth.encryptedKeys.length
+        ? `${auth.encryptedKeys.join(', ')} ${auth.encryptedKeys.length === 1 ? 'is' : 'are'} passphrase-protected and no ssh-agent is running (SSH_AUTH_SOCK is unset) — start one and run \`ssh-add ${auth.encryptedKeys[0]}\`, then try again`
+        : `no private key found (DEPLOY_SSH_KEY unset, no ssh-agent, no ~/.ssh/id_* key) — set DEPLOY_SSH_KEY in cluster.env`;
+      return Promise.reject(new PreflightError(`${target.username}@${target.host}:${target.port}: cannot log in: ${why}`));
+    }
+    const knownHosts = readKnownHosts(target.knownHostsPath);
+    let refused: string | undefined;
+    return new Promise((resolve, reject) => {
+      const client = new Client();
+      const queue = [...auth.methods];
+      const config: ConnectConfig = {
+        host: target.host,
+        port: target.port,
+        username: target.username,
+        readyTimeout,
+        keepaliveInterval: 5_000,
+        keepaliveCountMax: 3,
+        hostVerifier: (blob: Buffer) => {
+          const verdict = verifyHostKey(knownHosts, knownHostsName(target.host, target.port), blob);
+          if (verdict.kind === 'trusted') return true;
+          refused = describeVerdict(verdict, target, blob);
+          return false;
+        },
+        // ssh2 takes `false` for "no more methods" although its types do not say so
+        authHandler: (_left, _partial, next) => next((queue.shift() ?? false) as unknown as AuthenticationType),
+      };
+      const onError = (err: Error & { level?: string }) => {
+        client.removeListener('ready', onReady);
+        if (refused) return reject(new PreflightError(refused));
+        if (err.level === 'client-authentication') {
+          const extra = auth.encryptedKeys.length ? ` (${auth.encryptedKeys.join(', ')} skipped: passphrase-protected and not in the agent — run \`ssh-add\`)` : '';
+          return reject(new PreflightError(`${target.username}@${target.host}:${target.port}: the manager refused every key offered${extra} — check DEPLOY_MANAGER_USER and that the key is in the user's authorized_keys`));
+        }
+        reject(new PreflightError(`cannot reach the manager at ${target.host}:${target.port}: ${err.message} — check DEPLOY_MANAGER_HOST, DEPLOY_MANAGER_SSH_PORT and that sshd runs`));
+      };
+      const onReady = () => {
+        client.removeListener('error', onError);
+        resolve(client);
+      };
+      client.once('ready', onReady);
+      client.once('error', onError);
+      client.connect(config);
+    });
+  }
+
+  private watch(): void {
+    const lost = () => {
+      if (this.closed) return;
+      this.closed = true;
+      this.sftpChannel = undefined;
+      for (const fail of this.pending) fail(new ConnectionLost());
+      this.pending.clear();
+    };
+    this.client.on('close', lost);
+    this.client.on('error', lost);
+  }
+
+  get alive(): boolean {
+    return !this.closed;
+  }
+
+  /** Re-establishes the connection once (after a drop), for rollback and cleanup. */
+  async reconnect(): Promise<void> {
+    this.client.removeAllListeners();
+    this.client.end();
+    this.client = await ManagerSession.open(this.target, 15_000);
+    this.closed = false;
+    this.connectCount += 1;
+    this.watch();
+  }
+
+  run(cmd: Command): Promise<RunResult> {
+    if (cmd.where !== 'manager') return Promise.reject(new Error(`ManagerSession cannot run a ${cmd.where} command`));
+    if (this.closed) return Promise.reject(new ConnectionLost());
+    return new Promise<RunResult>((resolve, reject) => {
+      this.pending.add(reject);
+      const done = <A extends unknown[]>(fn: (...a: A) => void) => (...a: A) => {
+        this.pending.delete(reject);
+        fn(...a);
+      };
+      this.client.exec(remoteShellString(cmd), (err, stream) => {
+        if (err) return done(reject)(this.closed ? new ConnectionLost() : err);
+        const out: Buffer[] = [];
+        const errOut: Buffer[] = [];
+        stream.on('data', (d: Buffer) => out.push(d));
+        stream.stderr.on('data', (d: Buffer) => errOut.push(d));
+        stream.on('close', (code: number | null | undefined, signal?: string) => {
+          if (code === null || code === undefined) {
+            if (signal) return done(resolve)({ exitCode: 128, stdout: Buffer.concat(out).toString(), stderr: `${Buffer.concat(errOut).toString()}killed by ${signal}` });
+            return done(reject)(new ConnectionLost());
+          }
+          done(resolve)({ exitCode: code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errOut).toString() });
+        });
+        stream.end(cmd.stdin ? cmd.stdin.data : undefined);
+      });
+    });
+  }
+
+  private sftp(): Promise<SFTPWrapper> {
+    if (this.sftpChannel) return Promise.resolve(this.sftpChannel);
+    if (this.closed) return Promise.reject(new ConnectionLost());
+    return new Promise((resolve, reject) => {
+      this.client.sftp((err, sftp) => {
+        if (err) return reject(this.closed ? new ConnectionLost() : err);
+        this.sftpChannel = sftp;
+        resolve(sftp);
+      });
+    });
+  }
+
+  async upload(u: Upload): Promise<void> {
+    const sftp = await this.sftp();
+    await new Promise<void>((resolve, reject) => {
+      this.pending.add(reject);
+      sftp.writeFile(u.remotePath, u.data, { mode: u.mode }, (err) => {
+        if (err) {
+          this.pending.delete(reject);
+          return reject(err);
+        }
+        // writeFile's mode applies on create only; make sure of it either way
+        sftp.chmod(u.remotePath, u.mode, (err2) => {
+          this.pending.delete(reject);
+          return err2 ? reject(err2) : resolve();
+        });
+      });
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.client.end();
+  }
+}

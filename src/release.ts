@@ -1,0 +1,148 @@
+import os from 'node:os';
+import { execa } from 'execa';
+import { ConfigError } from './errors.js';
+import type { Config } from './config/index.js';
+import { SECRETS } from './config/files.js';
+import type { Settings } from './config/settings.js';
+import { renderStack, lintStack, type StackVariable } from './stack/render.js';
+
+export const APP_SERVICES = ['api', 'worker', 'admin'] as const;
+export type AppService = (typeof APP_SERVICES)[number];
+
+/** Docker's limit on secret names. */
+export const SECRET_NAME_MAX = 64;
+
+export interface Release {
+  tag: string;
+  tagSource: 'command line' | 'environment' | 'git';
+  gitSha?: string;
+  dirty: boolean;
+  deployId: string;
+  startedAt: Date;
+  images: Record<AppService, string>;
+  latestImages?: Record<AppService, string>;
+  secretNames: Record<string, string>;
+  stackName: string;
+  remoteDir: string;
+  releaseDir: string;
+  stackFile: string;
+  /** service name in the file -> image this release intends it to run */
+  serviceImages: Record<string, string>;
+  envFile: string;
+  healthUrl?: string;
+  healthExpect?: string;
+  releaseJson: string;
+  deployedBy: string;
+}
+
+export function utcStamp(d: Date): string {
+  return d.toISOString().replace(/[-:T]/g, '').slice(0, 14);
+}
+
+export function imageRef(registry: string, namespace: string | undefined, service: string, tag: string): string {
+  return `${registry}${namespace ? `/${namespace}` : ''}/honeydue-${service}:${tag}`;
+}
+
+export function secretName(stack: string, key: string, deployId: string): string {
+  return `${stack}_${key}_${deployId}`;
+}
+
+export interface GitState {
+  sha?: string;
+  dirty: boolean;
+}
+
+/** Reads git in the build context (read-only). No repository: sha undefined. */
+export async function readGit(context: string): Promise<GitState> {
+  const head = await execa('git', ['-C', context, 'rev-parse', '--short=7', 'HEAD'], { reject: false });
+  if (head.exitCode !== 0) return { dirty: false };
+  const status = await execa('git', ['-C', context, 'status', '--porcelain', '--untracked-files=normal'], { reject: false });
+  return { sha: String(head.stdout).trim(), dirty: String(status.stdout).trim() !== '' };
+}
+
+export function chooseTag(settings: Settings, env: NodeJS.ProcessEnv, git: GitState, now: Date): Pick<Release, 'tag' | 'tagSource'> {
+  if (settings.tag) return { tag: settings.tag, tagSource: env.DEPLOY_TAG === settings.tag ? 'environment' : 'command line' };
+  if (!git.sha) {
+    throw new ConfigError(
+      `command line: --context: ${settings.context} is not a git repository, so no image tag can be derived — pass --tag TAG (or DEPLOY_TAG)`,
+    );
+  }
+  // a dirty tree must never be built under the clean commit's tag; with SKIP_BUILD nothing is built from it
+  if (git.dirty && !settings.skipBuild) return { tag: `${git.sha}-dirty-${utcStamp(now)}`, tagSource: 'git' };
+  return { tag: git.sha, tagSource: 'git' };
+}
+
+/** Docker's env-file format: KEY=value, one per line, taken literally (no quotes, no escapes). */
+export function dockerEnvFile(values: Record<string, string>): string {
+  return Object.entries(values)
+    .map(([k, v]) => `${k}=${v}\n`)
+    .join('');
+}
+
+function expand(template: string | undefined, vars: { DEPLOY_TAG: string; DEPLOY_ID: string }): string | undefined {
+  return template?.replace(/\$\{(DEPLOY_TAG|DEPLOY_ID)\}/g, (_, name: 'DEPLOY_TAG' | 'DEPLOY_ID') => vars[name]);
+}
+
+export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.ProcessEnv, git: GitState, now: Date): Release {
+  const { tag, tagSource } = chooseTag(settings, env, git, now);
+  const deployId = `${tag}_${utcStamp(now)}`;
+  const stackName = cfg.cluster.DEPLOY_STACK_NAME!;
+  const remoteDir = (cfg.cluster.DEPLOY_REMOTE_DIR ?? `honeydue-deploy/${stackName}`).replace(/\/+$/, '');
+  const { REGISTRY, REGISTRY_NAMESPACE } = cfg.registry;
+  const images = Object.fromEntries(APP_SERVICES.map((s) => [s, imageRef(REGISTRY, REGISTRY_NAMESPACE, s, tag)])) as Record<AppService, string>;
+  const latestImages = settings.pushLatest
+    ? (Object.fromEntries(APP_SERVICES.map((s) => [s, imageRef(REGISTRY, REGISTRY_NAMESPACE, s, 'latest')])) as Record<AppService, string>)
+    : undefined;
+
+  const problems: string[] = [];
+  const secretNames: Record<string, string> = {};
+  for (const s of SECRETS) {
+    const name = secretName(stackName, s.key, deployId);
+    if (name.length > SECRET_NAME_MAX) {
+      problems.push(
+        `${tagSource}: ${tagSource === 'git' ? 'tag' : tagSource === 'environment' ? 'DEPLOY_TAG' : '--tag'}: makes the secret name ${name} ${name.length} characters long; docker allows ${SECRET_NAME_MAX} — use a shorter tag or DEPLOY_STACK_NAME`,
+      );
+      break;
+    }
+    secretNames[s.key] = name;
+  }
+
+  const vars: Record<StackVariable, string> = {
+    API_IMAGE: images.api,
+    WORKER_IMAGE: images.worker,
+    ADMIN_IMAGE: images.admin,
+    DEPLOY_TAG: tag,
+    DEPLOY_ID: deployId,
+    STACK_NAME: stackName,
+    API_REPLICAS: String(cfg.cluster.API_REPLICAS),
+    WORKER_REPLICAS: String(cfg.cluster.WORKER_REPLICAS),
+    ADMIN_REPLICAS: String(cfg.cluster.ADMIN_REPLICAS),
+    DOZZLE_PORT: String(cfg.cluster.DOZZLE_PORT),
+    POSTGRES_PASSWORD_SECRET: secretNames.postgres_password ?? '',
+    SECRET_KEY_SECRET: secretNames.secret_key ?? '',
+    EMAIL_HOST_PASSWORD_SECRET: secretNames.email_host_password ?? '',
+    FCM_SERVER_KEY_SECRET: secretNames.fcm_server_key ?? '',
+    APNS_AUTH_KEY_SECRET: secretNames.apns_auth_key ?? '',
+  };
+  const stackShown = cfg.stack.packaged ? 'templates/swarm-stack.yml (packaged)' : cfg.stack.path;
+  const rendered = renderStack(cfg.stack.text, vars, stackShown);
+  problems.push(...rendered.problems, ...lintStack(cfg.stack.text, stackShown));
+  if (problems.length) throw new ConfigError(problems);
+
+  const healthUrl = expand(cfg.cluster.DEPLOY_HEALTHCHECK_URL, { DEPLOY_TAG: tag, DEPLOY_ID: deployId });
+  const healthExpect = expand(cfg.cluster.DEPLOY_HEALTHCHECK_EXPECT, { DEPLOY_TAG: tag, DEPLOY_ID: deployId });
+  const deployedBy = `${os.userInfo().username}@${os.hostname()}`;
+  const releaseJson = `${JSON.stringify(
+    {
+      deployId, tag, gitSha: git.sha ?? null, dirty: git.dirty, images, serviceImages: rendered.images, secretNames,
+      stack: stackName, deployedBy, deployedAt: now.toISOString(), healthUrl: healthUrl ?? null, healthExpect: healthExpect ?? null,
+    },
+    null,
+    2,
+  )}\n`;
+  return {
+    tag, tagSource, gitSha: git.sha, dirty: git.dirty, deployId, startedAt: now, images, latestImages, secretNames, stackName,
+    remoteDir, releaseDir: `${remoteDir}/releases/${deployId}`, stackFile: rendered.text, serviceImages: rendered.images,
+    envFile: dockerEnvFile(cfg.prodEnv), healthUrl, healthExpect, releaseJson, deployedBy,
+  };
+}

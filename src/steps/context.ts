@@ -1,0 +1,78 @@
+import { display, displayUpload, type Command, type Upload } from '../commands/command.js';
+import type { Config } from '../config/index.js';
+import type { Settings } from '../config/settings.js';
+import { CommandFailed } from '../errors.js';
+import type { LocalRunner } from '../io/local.js';
+import { tail, type RunResult } from '../io/runner.js';
+import type { ManagerSession } from '../io/ssh.js';
+import type { Release } from '../release.js';
+import type { Reporter } from '../ui/reporter.js';
+import type { Interrupt } from '../interrupt.js';
+
+/** A release that passed its health check before: what `current` on the manager points at. */
+export interface KnownGoodRelease {
+  deployId: string;
+  tag: string;
+  serviceImages: Record<string, string>;
+  secretNames: Record<string, string>;
+  healthExpect?: string | null;
+}
+
+/** What this run changed so far: decides cleanup, rollback and the final line. */
+export class RunState {
+  lockHeld = false;
+  loggedInLocal = false;
+  loggedInManager = false;
+  createdSecrets: string[] = [];
+  /** `docker stack deploy` was started: from here a failure means rollback */
+  stackTouched = false;
+  /** service names in the stack before this run's stack deploy */
+  servicesBefore = new Set<string>();
+  previous?: KnownGoodRelease;
+  knownGood = false;
+}
+
+export interface Ctx {
+  cfg: Config;
+  settings: Settings;
+  release: Release;
+  reporter: Reporter;
+  local: LocalRunner;
+  session?: ManagerSession;
+  interrupt: Interrupt;
+  state: RunState;
+}
+
+export type PlanEntry = { kind: 'command'; command: Command } | { kind: 'upload'; upload: Upload } | { kind: 'note'; text: string };
+
+export interface StepPlan {
+  title: string;
+  entries: PlanEntry[];
+}
+
+export const cmd = (command: Command): PlanEntry => ({ kind: 'command', command });
+export const upload = (u: Upload): PlanEntry => ({ kind: 'upload', upload: u });
+export const note = (text: string): PlanEntry => ({ kind: 'note', text });
+
+export function showEntry(e: PlanEntry): string {
+  return e.kind === 'command' ? display(e.command) : e.kind === 'upload' ? displayUpload(e.upload) : `# ${e.text}`;
+}
+
+export function manager(ctx: Ctx): ManagerSession {
+  if (!ctx.session) throw new Error('no SSH session to the manager');
+  return ctx.session;
+}
+
+/** Runs a command value on the right runner. */
+export function exec(ctx: Ctx, command: Command, opts: { cancel?: AbortSignal } = {}): Promise<RunResult> {
+  return command.where === 'local' ? ctx.local.run(command, opts) : manager(ctx).run(command);
+}
+
+/** Runs a command and throws CommandFailed (display, exit code, redacted stderr tail) unless it exits 0. */
+export async function execChecked(ctx: Ctx, command: Command, what: string, opts: { cancel?: AbortSignal } = {}): Promise<RunResult> {
+  const result = await exec(ctx, command, opts);
+  if (result.exitCode !== 0) {
+    throw new CommandFailed(display(command), result.exitCode, ctx.reporter.redactor.redact(tail(result.stderr || result.stdout)), what);
+  }
+  return result;
+}

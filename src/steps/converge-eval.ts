@@ -1,0 +1,115 @@
+/**
+ * Pure judgement of convergence from `docker service inspect` and `docker stack ps` JSON lines.
+ * REPLICAS N/N is not success: after swarm's own auto-rollback the old image runs N/N.
+ */
+export interface ServiceView {
+  name: string;
+  specImage: string;
+  /** undefined for global services */
+  replicas?: number;
+  updateState?: string;
+  previousSpecImage?: string;
+}
+
+export interface TaskView {
+  service: string;
+  image: string;
+  running: boolean;
+  state: string;
+  error: string;
+}
+
+export type ServiceStatus = 'converged' | 'waiting' | 'failed';
+
+export interface ServiceJudgement {
+  name: string;
+  status: ServiceStatus;
+  text: string;
+}
+
+export function stripDigest(image: string): string {
+  const at = image.indexOf('@');
+  return at === -1 ? image : image.slice(0, at);
+}
+
+interface InspectJson {
+  Spec?: {
+    Name?: string;
+    Mode?: { Replicated?: { Replicas?: number }; Global?: object };
+    TaskTemplate?: { ContainerSpec?: { Image?: string } };
+  };
+  PreviousSpec?: { TaskTemplate?: { ContainerSpec?: { Image?: string } } } | null;
+  UpdateStatus?: { State?: string } | null;
+}
+
+function jsonLines<T>(text: string): T[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as T);
+}
+
+export function parseServices(text: string): ServiceView[] {
+  return jsonLines<InspectJson>(text).map((s) => ({
+    name: s.Spec?.Name ?? '?',
+    specImage: stripDigest(s.Spec?.TaskTemplate?.ContainerSpec?.Image ?? ''),
+    replicas: s.Spec?.Mode?.Replicated ? (s.Spec.Mode.Replicated.Replicas ?? 1) : undefined,
+    updateState: s.UpdateStatus?.State ?? undefined,
+    previousSpecImage: s.PreviousSpec?.TaskTemplate?.ContainerSpec?.Image ? stripDigest(s.PreviousSpec.TaskTemplate.ContainerSpec.Image) : undefined,
+  }));
+}
+
+interface TaskJson {
+  Name?: string;
+  Image?: string;
+  CurrentState?: string;
+  Error?: string;
+}
+
+export function parseTasks(text: string): TaskView[] {
+  return jsonLines<TaskJson>(text).map((t) => {
+    const name = t.Name ?? '';
+    const state = t.CurrentState ?? '';
+    return {
+      // task names are <service>.<slot> (replicated) or <service>.<node id> (global)
+      service: name.slice(0, name.lastIndexOf('.') === -1 ? name.length : name.lastIndexOf('.')),
+      image: stripDigest(t.Image ?? ''),
+      running: /^Running\b/.test(state),
+      state: state.split(' ')[0] ?? '',
+      error: t.Error ?? '',
+    };
+  });
+}
+
+const FAILED_STATES = new Set(['rollback_started', 'rollback_completed', 'rollback_paused', 'paused']);
+
+export function judgeService(svc: ServiceView | undefined, name: string, intended: string, tasks: TaskView[]): ServiceJudgement {
+  if (!svc) return { name, status: 'waiting', text: `${name}: not created yet` };
+  const mine = tasks.filter((t) => t.service === name);
+  const running = mine.filter((t) => t.running);
+  const onImage = running.filter((t) => t.image === intended);
+  const want = svc.replicas;
+  const count = `${onImage.length}/${want ?? 'global'}`;
+  if (svc.updateState && FAILED_STATES.has(svc.updateState)) {
+    const why = mine.find((t) => t.error)?.error;
+    return {
+      name,
+      status: 'failed',
+      text: `${name}: update ${svc.updateState.replace('_', ' ')} by swarm (running ${svc.specImage})${why ? `: ${why}` : ''}`,
+    };
+  }
+  if (svc.specImage !== intended) return { name, status: 'waiting', text: `${name}: spec still on ${svc.specImage}` };
+  const settled = svc.updateState === undefined || svc.updateState === 'completed';
+  const enough = want === undefined ? onImage.length > 0 : onImage.length === want;
+  if (enough && running.length === onImage.length && settled) return { name, status: 'converged', text: `${name}: ${count} ok` };
+  const err = mine.find((t) => t.error && !t.running)?.error;
+  const phase = svc.updateState && !settled ? ` ${svc.updateState}` : '';
+  return { name, status: 'waiting', text: `${name}: ${count}${phase}${err ? ` (${err})` : ''}` };
+}
+
+/** intended: full service name (<stack>_<service>) -> image without digest */
+export function judgeAll(services: ServiceView[], tasks: TaskView[], intended: Record<string, string>): ServiceJudgement[] {
+  const byName = new Map(services.map((s) => [s.name, s]));
+  return Object.entries(intended).map(([name, image]) => judgeService(byName.get(name), name, stripDigest(image), tasks));
+}

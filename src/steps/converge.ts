@@ -1,0 +1,76 @@
+import { inspectServices, stackRunningTasks, stackServiceIds } from '../commands/stack.js';
+import { DeployFailed } from '../errors.js';
+import type { StepHandle } from '../ui/reporter.js';
+import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
+import { judgeAll, parseServices, parseTasks, type ServiceJudgement } from './converge-eval.js';
+
+export const POLL_MS = 1000;
+
+export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
+  const s = ctx.release.stackName;
+  return {
+    title: 'Wait for convergence',
+    entries: [
+      cmd(stackServiceIds(s)),
+      cmd(inspectServices(['<service ids>'])),
+      cmd(stackRunningTasks(s)),
+      note(`every ${POLL_MS / 1000}s, all services at once, for at most DEPLOY_CONVERGE_TIMEOUT=${ctx.cfg.cluster.DEPLOY_CONVERGE_TIMEOUT}s`),
+      note('converged: spec image is this release\'s, running tasks = desired replicas, all on that image, UpdateStatus completed or none'),
+      note('failed at once: UpdateStatus rollback_* or paused (swarm rolled back by itself, even when REPLICAS reads N/N)'),
+      ...Object.entries(ctx.release.serviceImages).map(([svc, image]) => note(`${s}_${svc} -> ${image}`)),
+    ],
+  };
+}
+
+export function intendedImages(stack: string, serviceImages: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(serviceImages).map(([svc, image]) => [`${stack}_${svc}`, image]));
+}
+
+/** One look at the stack: services and their running tasks. */
+export async function observe(ctx: Ctx, intended: Record<string, string>): Promise<ServiceJudgement[]> {
+  const stack = ctx.release.stackName;
+  const ids = (await execChecked(ctx, stackServiceIds(stack), 'listing the stack services')).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  const services = ids.length ? parseServices((await execChecked(ctx, inspectServices(ids), 'inspecting services')).stdout) : [];
+  const tasksResult = await exec(ctx, stackRunningTasks(stack));
+  // `docker stack ps` exits 1 with "nothing found in stack" while no task exists yet
+  const tasks = tasksResult.exitCode === 0 ? parseTasks(tasksResult.stdout) : [];
+  return judgeAll(services, tasks, intended);
+}
+
+export interface WaitOptions {
+  intended: Record<string, string>;
+  timeoutSeconds: number;
+  handle: StepHandle;
+  /** stop waiting (without failing the checks already made) when this says so */
+  stop: () => boolean;
+}
+
+export type WaitOutcome = { kind: 'converged' } | { kind: 'failed'; why: string } | { kind: 'timeout'; why: string } | { kind: 'stopped' };
+
+export async function waitForConvergence(ctx: Ctx, o: WaitOptions): Promise<WaitOutcome> {
+  const deadline = Date.now() + o.timeoutSeconds * 1000;
+  for (;;) {
+    const judgements = await observe(ctx, o.intended);
+    o.handle.progress(judgements.map((j) => j.text).join(' | '));
+    const failed = judgements.filter((j) => j.status === 'failed');
+    if (failed.length) return { kind: 'failed', why: failed.map((j) => j.text).join('; ') };
+    if (judgements.every((j) => j.status === 'converged')) return { kind: 'converged' };
+    if (Date.now() >= deadline) {
+      return { kind: 'timeout', why: `not converged after ${o.timeoutSeconds}s: ${judgements.filter((j) => j.status !== 'converged').map((j) => j.text).join('; ')}` };
+    }
+    if (o.stop()) return { kind: 'stopped' };
+    await ctx.interrupt.sleep(POLL_MS);
+    if (o.stop()) return { kind: 'stopped' };
+  }
+}
+
+export async function run(ctx: Ctx, handle: StepHandle): Promise<void> {
+  const outcome = await waitForConvergence(ctx, {
+    intended: intendedImages(ctx.release.stackName, ctx.release.serviceImages),
+    timeoutSeconds: ctx.cfg.cluster.DEPLOY_CONVERGE_TIMEOUT,
+    handle,
+    stop: () => ctx.interrupt.requested,
+  });
+  if (outcome.kind === 'stopped') ctx.interrupt.check();
+  if (outcome.kind === 'failed' || outcome.kind === 'timeout') throw new DeployFailed(`the stack did not converge: ${outcome.why}`);
+}

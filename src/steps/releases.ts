@@ -1,0 +1,61 @@
+import { listReleases, readCurrentPointer, readFile, removeReleaseDirs, writeCurrentPointer } from '../commands/remote-files.js';
+import { RELEASE_FILE } from '../commands/stack.js';
+import { cmd, exec, execChecked, note, type Ctx, type KnownGoodRelease, type StepPlan } from './context.js';
+
+/** Release folders kept on the manager besides the current and the previous known-good one. */
+export const KEEP_RELEASES = 5;
+
+export function readPlan(ctx: Pick<Ctx, 'release'>): StepPlan {
+  return {
+    title: 'Read the known-good release',
+    entries: [
+      cmd(readCurrentPointer(ctx.release.remoteDir)),
+      cmd(readFile(`${ctx.release.remoteDir}/releases/<known-good deploy id>/${RELEASE_FILE}`)),
+      note('the release a failure rolls back to; none on a first deploy'),
+    ],
+  };
+}
+
+export async function readKnownGood(ctx: Ctx, remoteDir = ctx.release.remoteDir): Promise<KnownGoodRelease | undefined> {
+  const pointer = await execChecked(ctx, readCurrentPointer(remoteDir), 'reading the known-good pointer');
+  const id = pointer.stdout.trim();
+  if (!id) return undefined;
+  const file = await exec(ctx, readFile(`${remoteDir}/releases/${id}/${RELEASE_FILE}`));
+  if (file.exitCode !== 0) {
+    ctx.reporter.warn(`the known-good release ${id} has no ${RELEASE_FILE} on the manager any more: treating this as a first deploy`);
+    return undefined;
+  }
+  const json = JSON.parse(file.stdout) as KnownGoodRelease;
+  return { deployId: json.deployId, tag: json.tag, serviceImages: json.serviceImages, secretNames: json.secretNames, healthExpect: json.healthExpect };
+}
+
+export function markPlan(ctx: Pick<Ctx, 'release'>): StepPlan {
+  return {
+    title: 'Mark the release known-good and prune old release folders',
+    entries: [
+      cmd(writeCurrentPointer(ctx.release.remoteDir, ctx.release.deployId)),
+      cmd(listReleases(ctx.release.remoteDir)),
+      note(`keep the newest ${KEEP_RELEASES} release folders plus the current and previous known-good ones`),
+    ],
+  };
+}
+
+export async function markKnownGood(ctx: Ctx): Promise<void> {
+  await execChecked(ctx, writeCurrentPointer(ctx.release.remoteDir, ctx.release.deployId), 'marking the release known-good');
+  ctx.state.knownGood = true;
+}
+
+export function selectOldReleases(ids: readonly string[], keep: number, protect: ReadonlySet<string>): string[] {
+  const stamp = (id: string) => /_(\d{14})$/.exec(id)?.[1] ?? '';
+  const sorted = ids.filter((id) => stamp(id)).sort((a, b) => stamp(b).localeCompare(stamp(a)));
+  return sorted.slice(keep).filter((id) => !protect.has(id));
+}
+
+export async function pruneReleases(ctx: Ctx): Promise<string[]> {
+  const list = await execChecked(ctx, listReleases(ctx.release.remoteDir), 'listing release folders');
+  const ids = list.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  const protect = new Set([ctx.release.deployId, ...(ctx.state.previous ? [ctx.state.previous.deployId] : [])]);
+  const old = selectOldReleases(ids, KEEP_RELEASES, protect);
+  if (old.length) await execChecked(ctx, removeReleaseDirs(ctx.release.remoteDir, old), 'removing old release folders');
+  return old;
+}

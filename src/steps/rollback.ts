@@ -1,0 +1,108 @@
+import { shellLine } from '../commands/command.js';
+import { inspectServices, serviceRemove, serviceRollback, stackDeploy, stackServiceIds, STACK_FILE } from '../commands/stack.js';
+import type { StepHandle } from '../ui/reporter.js';
+import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
+import { parseServices } from './converge-eval.js';
+import { intendedImages, waitForConvergence } from './converge.js';
+import { check as healthCheck, skippedBecause } from './health.js';
+
+export interface RollbackResult {
+  restored: boolean;
+  /** what is serving now, in words */
+  serving: string;
+  how: string;
+  /** exact commands for a person when not restored */
+  manual: string[];
+  /** the wait was skipped by a second signal */
+  notAwaited?: boolean;
+}
+
+export function plan(ctx: Pick<Ctx, 'release'>): StepPlan {
+  const { stackName, remoteDir } = ctx.release;
+  return {
+    title: 'On a failure after the stack deploy started: roll back',
+    entries: [
+      note('to the known-good release: redeploy its own recorded stack file (its images and secret names), then wait for convergence on its images and check its health:'),
+      cmd(stackDeploy(stackName, `${remoteDir}/releases/<known-good deploy id>`, { prune: true })),
+      note('no known-good release yet (first deploy): for every service of the stack'),
+      cmd(serviceRollback(`${stackName}_<service>`)),
+      note('services this run created are removed (the state before the deploy); services swarm already rolled back are left'),
+      note('exit 1 when the previous release serves again; exit 3 with the exact commands to run when it does not'),
+    ],
+  };
+}
+
+export function manualRedeploy(ctx: Pick<Ctx, 'release'>, deployId: string): string[] {
+  const dir = `${ctx.release.remoteDir}/releases/${deployId}`;
+  return [
+    `cd ${dir} && ${shellLine(['docker', 'stack', 'deploy', '--with-registry-auth', '--prune', '-c', STACK_FILE, ctx.release.stackName])}`,
+    `docker stack ps ${ctx.release.stackName} --filter desired-state=running   # until every task runs the ${deployId} images`,
+  ];
+}
+
+async function toKnownGood(ctx: Ctx, handle: StepHandle): Promise<RollbackResult> {
+  const prev = ctx.state.previous!;
+  const how = `redeployed the known-good release ${prev.deployId} (tag ${prev.tag})`;
+  const fail = (why: string): RollbackResult => ({ restored: false, serving: `unknown: ${why}`, how, manual: manualRedeploy(ctx, prev.deployId) });
+  const r = await exec(ctx, stackDeploy(ctx.release.stackName, `${ctx.release.remoteDir}/releases/${prev.deployId}`, { prune: true }));
+  if (r.exitCode !== 0) return fail(`redeploying ${prev.deployId} failed: ${ctx.reporter.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`);
+  const outcome = await waitForConvergence(ctx, {
+    intended: intendedImages(ctx.release.stackName, prev.serviceImages),
+    timeoutSeconds: ctx.cfg.cluster.DEPLOY_CONVERGE_TIMEOUT,
+    handle,
+    stop: () => ctx.interrupt.hurried,
+  });
+  if (outcome.kind === 'stopped') {
+    return { ...fail('the rollback was started but not awaited (second signal)'), notAwaited: true };
+  }
+  if (outcome.kind !== 'converged') return fail(`the previous release did not converge: ${outcome.why}`);
+  if (!skippedBecause(ctx)) {
+    const health = await healthCheck(ctx, handle, prev.healthExpect ?? undefined, () => ctx.interrupt.hurried);
+    if (!health.ok) return fail(`the previous release converged but its health check failed: ${health.detail}`);
+  }
+  return { restored: true, serving: `the previous release ${prev.deployId} (tag ${prev.tag})`, how, manual: [] };
+}
+
+/** No known-good release: undo this run's stack deploy service by service, as the original script did. */
+async function perService(ctx: Ctx, handle: StepHandle): Promise<RollbackResult> {
+  const stack = ctx.release.stackName;
+  const ids = (await execChecked(ctx, stackServiceIds(stack), 'listing the stack services')).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  const services = ids.length ? parseServices((await execChecked(ctx, inspectServices(ids), 'inspecting services')).stdout) : [];
+  const intended: Record<string, string> = {};
+  const actions: string[] = [];
+  const manual: string[] = [];
+  for (const s of services) {
+    if (!ctx.state.servicesBefore.has(s.name)) {
+      const r = await exec(ctx, serviceRemove(s.name));
+      actions.push(r.exitCode === 0 ? `${s.name}: removed (created by this run)` : `${s.name}: could not be removed`);
+      if (r.exitCode !== 0) manual.push(`docker service rm ${s.name}`);
+    } else if (s.updateState === 'rollback_completed') {
+      actions.push(`${s.name}: already rolled back by swarm`);
+      intended[s.name] = s.specImage;
+    } else if (s.previousSpecImage) {
+      const r = await exec(ctx, serviceRollback(s.name));
+      actions.push(r.exitCode === 0 ? `${s.name}: docker service rollback to ${s.previousSpecImage}` : `${s.name}: docker service rollback failed`);
+      if (r.exitCode === 0) intended[s.name] = s.previousSpecImage;
+      else manual.push(`docker service rollback ${s.name}`);
+    } else {
+      actions.push(`${s.name}: unchanged by this run`);
+      intended[s.name] = s.specImage;
+    }
+  }
+  for (const a of actions) ctx.reporter.info(a);
+  const firstDeploy = ctx.state.servicesBefore.size === 0;
+  const how = firstDeploy
+    ? 'first deploy: no previous release exists; removed the services this run created'
+    : 'no known-good release recorded: ran docker service rollback for every service of the stack';
+  if (manual.length) return { restored: false, serving: 'unknown: some services could not be rolled back', how, manual };
+  if (Object.keys(intended).length) {
+    const outcome = await waitForConvergence(ctx, { intended, timeoutSeconds: ctx.cfg.cluster.DEPLOY_CONVERGE_TIMEOUT, handle, stop: () => ctx.interrupt.hurried });
+    if (outcome.kind === 'stopped') return { restored: false, serving: 'unknown: the rollback was started but not awaited (second signal)', how, manual: [`docker stack ps ${stack}`], notAwaited: true };
+    if (outcome.kind !== 'converged') return { restored: false, serving: `unknown: ${outcome.why}`, how, manual: Object.keys(intended).map((n) => `docker service rollback ${n}`) };
+  }
+  return { restored: true, serving: firstDeploy ? 'nothing (first deploy: the failed release was removed)' : 'the services\' previous specs', how, manual: [] };
+}
+
+export async function run(ctx: Ctx, handle: StepHandle): Promise<RollbackResult> {
+  return ctx.state.previous ? toKnownGood(ctx, handle) : perService(ctx, handle);
+}

@@ -1,0 +1,88 @@
+import { SECRETS } from '../config/files.js';
+import { createSecret, listSecrets, removeSecrets } from '../commands/secrets.js';
+import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
+
+function creates(ctx: Pick<Ctx, 'cfg' | 'release'>) {
+  return ctx.cfg.secrets.map((s) => {
+    const name = ctx.release.secretNames[s.key]!;
+    return createSecret(name, s.key, ctx.release.deployId, s.file, s.data);
+  });
+}
+
+export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
+  return {
+    title: 'Create versioned secrets',
+    entries: [
+      ...creates(ctx).map(cmd),
+      note('raw bytes on stdin of the ssh channel: never in argv, never on the manager\'s disk'),
+    ],
+  };
+}
+
+export async function run(ctx: Ctx): Promise<void> {
+  for (const c of creates(ctx)) {
+    ctx.interrupt.check();
+    await execChecked(ctx, c, 'creating a secret');
+    ctx.state.createdSecrets.push(c.argv[c.argv.length - 2]!);
+  }
+}
+
+/** Removes this run's secrets when the release never reached the stack. Returns what it could not remove. */
+export async function removeCreated(ctx: Ctx): Promise<string[]> {
+  const names = ctx.state.createdSecrets;
+  if (names.length === 0 || !ctx.session?.alive) return names;
+  const r = await exec(ctx, removeSecrets(names)).catch(() => ({ exitCode: 1, stdout: '', stderr: '' }));
+  if (r.exitCode === 0) {
+    ctx.state.createdSecrets = [];
+    return [];
+  }
+  return names;
+}
+
+export const SECRET_KEYS = SECRETS.map((s) => s.key);
+
+/** Deploy ids end in _yyyymmddHHMMSS: the newest version of a secret has the largest stamp. */
+function stamp(name: string): string {
+  return /_(\d{14})$/.exec(name)?.[1] ?? '';
+}
+
+/**
+ * Keeps, per secret, the newest `keep` versions plus every version named in `protect` (the current and the
+ * previous known-good release); returns the rest.
+ */
+export function selectForPruning(all: readonly string[], stack: string, keep: number, protect: ReadonlySet<string>): string[] {
+  const remove: string[] = [];
+  for (const key of SECRET_KEYS) {
+    const prefix = `${stack}_${key}_`;
+    const versions = all.filter((n) => n.startsWith(prefix) && stamp(n) !== '').sort((a, b) => stamp(b).localeCompare(stamp(a)) || b.localeCompare(a));
+    versions.slice(keep).forEach((n) => {
+      if (!protect.has(n)) remove.push(n);
+    });
+  }
+  return remove;
+}
+
+export function prunePlan(ctx: Pick<Ctx, 'settings' | 'release'>): StepPlan {
+  return {
+    title: 'Prune old secret versions (only after the health check passed)',
+    entries: [
+      cmd(listSecrets()),
+      note(`per secret keep the newest ${ctx.settings.keepSecrets} versions and every version the previous known-good release uses; remove the rest with \`docker secret rm\`; in-use secrets are reported and skipped`),
+    ],
+  };
+}
+
+/** Never fails the deploy: a secret docker refuses to delete is reported and left for the next run. */
+export async function prune(ctx: Ctx): Promise<{ removed: string[]; skipped: string[] }> {
+  const list = await execChecked(ctx, listSecrets(), 'listing secrets');
+  const protect = new Set<string>([...Object.values(ctx.release.secretNames), ...Object.values(ctx.state.previous?.secretNames ?? {})]);
+  const candidates = selectForPruning(list.stdout.split('\n').map((l) => l.trim()).filter(Boolean), ctx.release.stackName, ctx.settings.keepSecrets, protect);
+  const removed: string[] = [];
+  const skipped: string[] = [];
+  for (const name of candidates) {
+    const r = await exec(ctx, removeSecrets([name]));
+    if (r.exitCode === 0) removed.push(name);
+    else skipped.push(`${name} (${r.stderr.trim().split('\n').pop()})`);
+  }
+  return { removed, skipped };
+}
