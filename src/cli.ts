@@ -139,4 +139,11 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+// a reader that went away (`| head`) is not an error of the deploy
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 process.exitCode = await main(process.argv);

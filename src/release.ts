@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import os from 'node:os';
 import { execa } from 'execa';
 import { ConfigError } from './errors.js';
@@ -60,6 +61,11 @@ export async function readGit(context: string): Promise<GitState> {
   return { sha: String(head.stdout).trim(), dirty: String(status.stdout).trim() !== '' };
 }
 
+/** Six hex digits that differ from run to run, so two dirty builds never share a tag. */
+export function dirtySuffix(now: Date): string {
+  return crypto.createHash('sha256').update(`${now.toISOString()}:${process.pid}`).digest('hex').slice(0, 6);
+}
+
 export function chooseTag(settings: Settings, env: NodeJS.ProcessEnv, git: GitState, now: Date): Pick<Release, 'tag' | 'tagSource'> {
   if (settings.tag) return { tag: settings.tag, tagSource: env.DEPLOY_TAG === settings.tag ? 'environment' : 'command line' };
   if (!git.sha) {
@@ -68,7 +74,8 @@ export function chooseTag(settings: Settings, env: NodeJS.ProcessEnv, git: GitSt
     );
   }
   // a dirty tree must never be built under the clean commit's tag; with SKIP_BUILD nothing is built from it
-  if (git.dirty && !settings.skipBuild) return { tag: `${git.sha}-dirty-${utcStamp(now)}`, tagSource: 'git' };
+  // (short: the tag is part of every secret name, which docker caps at 64 characters)
+  if (git.dirty && !settings.skipBuild) return { tag: `${git.sha}-dirty-${dirtySuffix(now)}`, tagSource: 'git' };
   return { tag: git.sha, tagSource: 'git' };
 }
 
@@ -99,9 +106,8 @@ export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.Proces
   for (const s of SECRETS) {
     const name = secretName(stackName, s.key, deployId);
     if (name.length > SECRET_NAME_MAX) {
-      problems.push(
-        `${tagSource}: ${tagSource === 'git' ? 'tag' : tagSource === 'environment' ? 'DEPLOY_TAG' : '--tag'}: makes the secret name ${name} ${name.length} characters long; docker allows ${SECRET_NAME_MAX} — use a shorter tag or DEPLOY_STACK_NAME`,
-      );
+      const where = tagSource === 'git' ? `${cfg.deployDir}/cluster.env: DEPLOY_STACK_NAME` : tagSource === 'environment' ? 'environment: DEPLOY_TAG' : 'command line: --tag';
+      problems.push(`${where}: makes the secret name ${name} ${name.length} characters long; docker allows ${SECRET_NAME_MAX} — use a shorter tag or DEPLOY_STACK_NAME`);
       break;
     }
     secretNames[s.key] = name;

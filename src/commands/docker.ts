@@ -43,12 +43,12 @@ function tagFlags(spec: BuildSpec): string[] {
   return ['-t', spec.image, ...(spec.latestImage ? ['-t', spec.latestImage] : [])];
 }
 
-/** The classic builder: works everywhere docker does, including where buildx is not installed. */
+/**
+ * The classic builder: works everywhere docker does, including where buildx is not installed. No
+ * DOCKER_BUILDKIT=1 here: a 23+ client without buildx refuses to build at all when it is set.
+ */
 export function dockerBuild(spec: BuildSpec): Command {
-  return local(
-    ['docker', 'build', '--target', spec.target, ...tagFlags(spec), ...buildArgFlags(spec), '-f', spec.dockerfile, spec.context],
-    { env: { DOCKER_BUILDKIT: '1' } },
-  );
+  return local(['docker', 'build', '--target', spec.target, ...tagFlags(spec), ...buildArgFlags(spec), '-f', spec.dockerfile, spec.context]);
 }
 
 /** buildx builds and pushes in one go, for the platform of the swarm nodes when it is given. */

@@ -1,4 +1,3 @@
-import { request } from 'undici';
 
 export interface HealthAttempt {
   ok: boolean;
@@ -9,6 +8,8 @@ export interface HealthAttempt {
 /** One GET with its own timeouts. 2xx (and the expected text, if any) is healthy. */
 export async function checkHealthOnce(url: string, expect: string | undefined, timeoutMs: number): Promise<HealthAttempt> {
   try {
+    // loaded on first use: a dry run never needs it
+    const { request } = await import('undici');
     const res = await request(url, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
     const body = await res.body.text();
     if (res.statusCode < 200 || res.statusCode > 299) return { ok: false, status: res.statusCode, detail: `HTTP ${res.statusCode}` };

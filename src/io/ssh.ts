@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import ssh2 from 'ssh2';
 import type { AnyAuthMethod, AuthenticationType, Client as ClientType, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { remoteShellString, type Command, type Upload } from '../commands/command.js';
 import { ConnectionLost, PreflightError } from '../errors.js';
@@ -9,7 +8,13 @@ import { fingerprint, keyType, knownHostsName, readKnownHosts, verifyHostKey, ty
 import type { RunResult, Runner } from './runner.js';
 import { DEFAULT_IDENTITY_FILES, readSshConfig } from './ssh-config.js';
 
-const { Client, utils } = ssh2;
+// ssh2 is loaded on first use: a dry run never needs it and should start fast
+type Ssh2 = typeof import('ssh2');
+let ssh2Module: Ssh2 | undefined;
+async function loadSsh2(): Promise<Ssh2> {
+  ssh2Module ??= ((await import('ssh2')) as unknown as { default: Ssh2 }).default;
+  return ssh2Module;
+}
 
 export interface SshTarget {
   /** as configured (DEPLOY_MANAGER_HOST), maybe an ~/.ssh/config alias */
@@ -60,7 +65,7 @@ interface AuthPlan {
 }
 
 /** Like ssh: the configured key, then the agent, then ~/.ssh/config IdentityFile, then the default keys. */
-export function planAuth(target: SshTarget): AuthPlan {
+export function planAuth(target: SshTarget, parseKey: Ssh2['utils']['parseKey']): AuthPlan {
   const plan: AuthPlan = { methods: [], encryptedKeys: [], unreadable: [] };
   const seen = new Set<string>();
   const tryKey = (file: string, mustExist: boolean) => {
@@ -73,7 +78,7 @@ export function planAuth(target: SshTarget): AuthPlan {
       if (mustExist) plan.unreadable.push(file);
       return;
     }
-    const parsed = utils.parseKey(data);
+    const parsed = parseKey(data);
     if (parsed instanceof Error) {
       if (/encrypted|passphrase/i.test(parsed.message)) plan.encryptedKeys.push(file);
       else if (mustExist) plan.unreadable.push(file);
@@ -127,20 +132,21 @@ export class ManagerSession implements Runner {
     return session;
   }
 
-  private static open(target: SshTarget, readyTimeout: number): Promise<ClientType> {
-    const auth = planAuth(target);
+  private static async open(target: SshTarget, readyTimeout: number): Promise<ClientType> {
+    const { Client, utils } = await loadSsh2();
+    const auth = planAuth(target, utils.parseKey);
     if (auth.unreadable.length) {
-      return Promise.reject(new PreflightError(`cluster.env: DEPLOY_SSH_KEY: ${auth.unreadable[0]} cannot be read as a private key — check the path and that it is an OpenSSH/PEM private key`));
+      throw new PreflightError(`cluster.env: DEPLOY_SSH_KEY: ${auth.unreadable[0]} cannot be read as a private key — check the path and that it is an OpenSSH/PEM private key`);
     }
     if (auth.methods.length === 0) {
       const why = auth.encryptedKeys.length
         ? `${auth.encryptedKeys.join(', ')} ${auth.encryptedKeys.length === 1 ? 'is' : 'are'} passphrase-protected and no ssh-agent is running (SSH_AUTH_SOCK is unset) — start one and run \`ssh-add ${auth.encryptedKeys[0]}\`, then try again`
         : `no private key found (DEPLOY_SSH_KEY unset, no ssh-agent, no ~/.ssh/id_* key) — set DEPLOY_SSH_KEY in cluster.env`;
-      return Promise.reject(new PreflightError(`${target.username}@${target.host}:${target.port}: cannot log in: ${why}`));
+      throw new PreflightError(`${target.username}@${target.host}:${target.port}: cannot log in: ${why}`);
     }
     const knownHosts = readKnownHosts(target.knownHostsPath);
     let refused: string | undefined;
-    return new Promise((resolve, reject) => {
+    return new Promise<ClientType>((resolve, reject) => {
       const client = new Client();
       const queue = [...auth.methods];
       const config: ConnectConfig = {

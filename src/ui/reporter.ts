@@ -1,5 +1,5 @@
 import chalk from 'chalk';
-import ora, { type Ora } from 'ora';
+import type { Ora } from 'ora';
 import { Redactor } from './redact.js';
 
 export interface StepHandle {
@@ -67,7 +67,10 @@ export class Reporter {
         this.lastProgress = clean;
       },
     };
-    if (this.tty) this.spinner = ora({ text: title, stream: this.out }).start();
+    if (this.tty) {
+      const { default: ora } = await import('ora');
+      this.spinner = ora({ text: title, stream: this.out }).start();
+    }
     else this.out.write(`==> ${title}\n`);
     try {
       const result = await fn(handle);

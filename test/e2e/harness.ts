@@ -1,0 +1,312 @@
+/**
+ * The real sandbox, driven the way an operator would: the built CLI (dist/cli.js) against a dockerd swarm,
+ * sshd and an authenticated registry on 127.0.0.1 (scripts/sandbox.sh). State is checked with docker itself.
+ */
+import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export const CLI = path.join(ROOT, 'dist', 'cli.js');
+const STATE_FILE = path.join(process.env.HD_SANDBOX_DIR ?? '/var/lib/honeydue-sandbox', 'sandbox.env');
+
+export interface Sandbox {
+  dir: string;
+  sshPort: number;
+  user: string;
+  key: string;
+  knownHosts: string;
+  hostKey: string;
+  sshdLog: string;
+  sshdConfig: string;
+  sshdPid: string;
+  registry: string;
+  registryUser: string;
+  registryPassword: string;
+  registryPid: string;
+  registryConfig: string;
+  userHome: string;
+}
+
+/** undefined + a reason when the sandbox is not there; with CI=true that is a failure, not a skip. */
+export function loadSandbox(): { sandbox?: Sandbox; reason?: string } {
+  const fail = (reason: string) => {
+    if (process.env.CI === 'true') throw new Error(`the e2e sandbox is required in CI but ${reason} — run \`bash scripts/sandbox.sh up\` as root`);
+    return { reason };
+  };
+  if (process.getuid?.() !== 0) return fail('the tests are not running as root');
+  if (!fs.existsSync(STATE_FILE)) return fail(`${STATE_FILE} does not exist (sandbox not provisioned)`);
+  const kv = Object.fromEntries(
+    fs.readFileSync(STATE_FILE, 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  ) as Record<string, string>;
+  const docker = spawnSync('docker', ['info', '--format', '{{.Swarm.ControlAvailable}}'], { encoding: 'utf8' });
+  if (docker.status !== 0 || docker.stdout.trim() !== 'true') return fail('dockerd is not running as a swarm manager');
+  const user = kv.HD_SANDBOX_USER!;
+  return {
+    sandbox: {
+      dir: kv.HD_SANDBOX_DIR!,
+      sshPort: Number(kv.HD_SANDBOX_SSH_PORT),
+      user,
+      key: kv.HD_SANDBOX_KEY!,
+      knownHosts: kv.HD_SANDBOX_KNOWN_HOSTS!,
+      hostKey: kv.HD_SANDBOX_HOST_KEY!,
+      sshdLog: kv.HD_SANDBOX_SSHD_LOG!,
+      sshdConfig: kv.HD_SANDBOX_SSHD_CONFIG!,
+      sshdPid: kv.HD_SANDBOX_SSHD_PID!,
+      registry: kv.HD_SANDBOX_REGISTRY!,
+      registryUser: kv.HD_SANDBOX_REGISTRY_USER!,
+      registryPassword: fs.readFileSync(kv.HD_SANDBOX_REGISTRY_PASSWORD_FILE!, 'utf8').trim(),
+      registryPid: kv.HD_SANDBOX_REGISTRY_PID!,
+      registryConfig: kv.HD_SANDBOX_REGISTRY_CONFIG!,
+      userHome: execFileSync('getent', ['passwd', user], { encoding: 'utf8' }).split(':')[5]!,
+    },
+  };
+}
+
+/** Secret values chosen to break anything that is not byte-exact or that leaks through a shell or a log. */
+export function distinctiveSecrets(mark: string): Record<string, Buffer> {
+  return {
+    'postgres_password.txt': Buffer.from(`pg-${mark}-p@ss'w"rd $(touch /tmp/pwned-${mark}) ;\`id\` && echo $HOME\n\n`),
+    'secret_key.txt': Buffer.from(`--sk-${mark}-leading-dash-no-newline`),
+    'email_host_password.txt': Buffer.from(`smtp-${mark}-crlf\r\nsecond line\r\n`),
+    'fcm_server_key.txt': Buffer.concat([Buffer.from(`fcm-${mark}-`), crypto.randomBytes(64), Buffer.from([0, 255, 10, 13, 0])]),
+    'apns_auth_key.p8': Buffer.from(`-----BEGIN PRIVATE KEY-----\nMIGTAgEAMBMGByqGSM49-${mark}-AgEGCCqGSM49AwEHBHkwdwIBAQQg\nline2-${mark}-abcdefghijklmnopqrstuvwxyz0123456789\n-----END PRIVATE KEY-----\n`),
+  };
+}
+
+export interface Fixture {
+  stack: string;
+  root: string;
+  deployDir: string;
+  context: string;
+  dockerConfig: string;
+  home: string;
+  apiPort: number;
+  remoteDir: string;
+  remoteDirAbs: string;
+  secrets: Record<string, Buffer>;
+  healthUrl: string;
+  env: NodeJS.ProcessEnv;
+  sandbox: Sandbox;
+}
+
+export interface FixtureOptions {
+  stack: string;
+  apiPort: number;
+  registryToken?: string;
+  registry?: string;
+  clusterExtra?: Record<string, string>;
+  convergeTimeout?: number;
+}
+
+function envFile(values: Record<string, string>): string {
+  return Object.entries(values).map(([k, v]) => `${k}=${v}\n`).join('');
+}
+
+export function makeFixture(sb: Sandbox, o: FixtureOptions): Fixture {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), `hd-e2e-${o.stack}-`));
+  const deployDir = path.join(root, 'deploy');
+  const context = path.join(root, 'app');
+  const dockerConfig = path.join(root, 'docker-laptop');
+  const home = path.join(root, 'home');
+  for (const d of [deployDir, path.join(deployDir, 'secrets'), context, dockerConfig, home]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  for (const f of ['Dockerfile', 'entrypoint.sh', 'health.cgi']) fs.copyFileSync(path.join(ROOT, 'test/fixtures/app', f), path.join(context, f));
+  fs.copyFileSync('/bin/busybox', path.join(context, 'busybox'));
+  const remoteDir = `e2e/${o.stack}`;
+  const healthUrl = `http://127.0.0.1:${o.apiPort}/cgi-bin/health`;
+  fs.writeFileSync(
+    path.join(deployDir, 'cluster.env'),
+    envFile({
+      DEPLOY_MANAGER_HOST: '127.0.0.1',
+      DEPLOY_MANAGER_USER: sb.user,
+      DEPLOY_MANAGER_SSH_PORT: String(sb.sshPort),
+      DEPLOY_SSH_KEY: sb.key,
+      DEPLOY_KNOWN_HOSTS: sb.knownHosts,
+      DEPLOY_STACK_NAME: o.stack,
+      DEPLOY_REMOTE_DIR: remoteDir,
+      API_REPLICAS: '1',
+      WORKER_REPLICAS: '1',
+      ADMIN_REPLICAS: '1',
+      DOZZLE_PORT: '19999',
+      DEPLOY_HEALTHCHECK_URL: healthUrl,
+      DEPLOY_HEALTHCHECK_EXPECT: 'ok ${DEPLOY_TAG}',
+      DEPLOY_CONVERGE_TIMEOUT: String(o.convergeTimeout ?? 90),
+      DEPLOY_HEALTHCHECK_TIMEOUT: '20',
+      ...o.clusterExtra,
+    }),
+    { mode: 0o600 },
+  );
+  fs.writeFileSync(
+    path.join(deployDir, 'registry.env'),
+    envFile({ REGISTRY: o.registry ?? sb.registry, REGISTRY_NAMESPACE: `e2e-${o.stack}`, REGISTRY_USERNAME: sb.registryUser, REGISTRY_TOKEN: o.registryToken ?? sb.registryPassword }),
+    { mode: 0o600 },
+  );
+  fs.writeFileSync(
+    path.join(deployDir, 'prod.env'),
+    envFile({
+      DB_HOST: 'db.invalid', DB_NAME: 'honeydue', DB_USER: 'honeydue', DB_SSLMODE: 'require', EMAIL_HOST: 'smtp.invalid',
+      EMAIL_HOST_USER: 'noreply', DEFAULT_FROM_EMAIL: 'noreply@example.com', APNS_KEY_ID: 'KEYID', APNS_TEAM_ID: 'TEAMID', APNS_TOPIC: 'com.example.honeydue',
+      SHELL_TRAP: '$(touch /tmp/pwned-env);`id`',
+    }),
+    { mode: 0o600 },
+  );
+  const secrets = distinctiveSecrets(o.stack);
+  for (const [file, data] of Object.entries(secrets)) fs.writeFileSync(path.join(deployDir, 'secrets', file), data, { mode: 0o600 });
+  fs.writeFileSync(
+    path.join(deployDir, 'swarm-stack.yml'),
+    fs.readFileSync(path.join(ROOT, 'test/fixtures/swarm-stack.yml'), 'utf8').replaceAll('__API_PORT__', String(o.apiPort)),
+  );
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: home,
+    DOCKER_CONFIG: dockerConfig,
+    CI: 'true',
+    LANG: 'C.UTF-8',
+  };
+  return {
+    stack: o.stack, root, deployDir, context, dockerConfig, home, apiPort: o.apiPort, remoteDir,
+    remoteDirAbs: path.join(sb.userHome, remoteDir), secrets, healthUrl, env, sandbox: sb,
+  };
+}
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  output: string;
+}
+
+export interface CliRun {
+  child: ReturnType<typeof spawn>;
+  done: Promise<CliResult>;
+  /** resolves when the output first matches */
+  waitFor(re: RegExp, timeoutMs?: number): Promise<void>;
+}
+
+export function startCli(fx: Fixture, args: string[], extraEnv: NodeJS.ProcessEnv = {}): CliRun {
+  const child = spawn(process.execPath, [CLI, ...args, '--deploy-dir', fx.deployDir], {
+    env: { ...fx.env, ...extraEnv },
+    cwd: fx.root,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  const waiters: Array<{ re: RegExp; resolve: () => void }> = [];
+  const onData = () => {
+    for (const w of [...waiters]) {
+      if (w.re.test(stdout + stderr)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  };
+  child.stdout!.on('data', (d: Buffer) => { stdout += d.toString(); onData(); });
+  child.stderr!.on('data', (d: Buffer) => { stderr += d.toString(); onData(); });
+  const done = new Promise<CliResult>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr, output: stdout + stderr })));
+  return {
+    child,
+    done,
+    waitFor: (re, timeoutMs = 120_000) =>
+      new Promise<void>((resolve, reject) => {
+        if (re.test(stdout + stderr)) return resolve();
+        const t = setTimeout(() => reject(new Error(`timed out waiting for ${re} in:\n${stdout}${stderr}`)), timeoutMs);
+        waiters.push({ re, resolve: () => { clearTimeout(t); resolve(); } });
+        void done.then(() => { clearTimeout(t); if (!re.test(stdout + stderr)) reject(new Error(`the CLI exited before ${re} appeared:\n${stdout}${stderr}`)); });
+      }),
+  };
+}
+
+export function runCli(fx: Fixture, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return startCli(fx, args, extraEnv).done;
+}
+
+export function docker(args: string[], opts: { input?: Buffer | string; allowFail?: boolean } = {}): string {
+  const r = spawnSync('docker', args, { input: opts.input, encoding: 'utf8', env: { ...process.env, DOCKER_CONFIG: path.join(os.tmpdir(), 'hd-e2e-root-docker') } });
+  if (r.status !== 0 && !opts.allowFail) throw new Error(`docker ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+export function dockerBuffer(args: string[]): Buffer {
+  return execFileSync('docker', args, { maxBuffer: 16 * 1024 * 1024 });
+}
+
+export function serviceImage(stack: string, service: string): string {
+  return docker(['service', 'inspect', `${stack}_${service}`, '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}']).trim().replace(/@sha256:.*/, '');
+}
+
+export function runningContainer(stack: string, service: string): string {
+  return docker(['ps', '--filter', `label=com.docker.swarm.service.name=${stack}_${service}`, '--filter', 'status=running', '--format', '{{.ID}}']).trim().split('\n')[0]!;
+}
+
+export function secretNames(stack: string): string[] {
+  return docker(['secret', 'ls', '--format', '{{.Name}}']).split('\n').filter((n) => n.startsWith(`${stack}_`)).sort();
+}
+
+export function sha256(data: Buffer): string {
+  return crypto.createHash('sha256').update(data).digest('hex');
+}
+
+export async function httpBody(url: string): Promise<{ status: number; body: string } | undefined> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+    return { status: res.status, body: await res.text() };
+  } catch {
+    return undefined;
+  }
+}
+
+export function acceptedLogins(sb: Sandbox): number {
+  try {
+    return fs.readFileSync(sb.sshdLog, 'utf8').split('\n').filter((l) => l.includes(`Accepted publickey for ${sb.user}`)).length;
+  } catch {
+    return 0;
+  }
+}
+
+export function remoteFile(fx: Fixture, rel: string): string | undefined {
+  try {
+    return fs.readFileSync(path.join(fx.remoteDirAbs, rel), 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+export function registryCredentialsLeft(fx: Fixture): { laptop: boolean; manager: boolean } {
+  const has = (file: string) => {
+    try {
+      const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { auths?: Record<string, unknown> };
+      return Object.keys(json.auths ?? {}).some((k) => k.includes(fx.sandbox.registry));
+    } catch {
+      return false;
+    }
+  };
+  return { laptop: has(path.join(fx.dockerConfig, 'config.json')), manager: has(path.join(fx.sandbox.userHome, '.docker', 'config.json')) };
+}
+
+export async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+/** Removes everything a test created: the stack, its secrets, its remote dir, its temp dir. */
+export async function cleanup(fx: Fixture): Promise<void> {
+  docker(['stack', 'rm', fx.stack], { allowFail: true });
+  for (let i = 0; i < 60; i++) {
+    const left = docker(['ps', '-a', '--filter', `label=com.docker.stack.namespace=${fx.stack}`, '-q'], { allowFail: true }).trim();
+    const nets = docker(['network', 'ls', '--filter', `label=com.docker.stack.namespace=${fx.stack}`, '-q'], { allowFail: true }).trim();
+    if (!left && !nets) break;
+    await sleep(500);
+  }
+  const names = secretNames(fx.stack);
+  if (names.length) docker(['secret', 'rm', ...names], { allowFail: true });
+  fs.rmSync(fx.remoteDirAbs, { recursive: true, force: true });
+  fs.rmSync(fx.root, { recursive: true, force: true });
+}
+
+/** Runs the ssh command line as the operator would, with the fixture's key and known_hosts. */
+export function auditLines(fx: Fixture): Array<Record<string, unknown>> {
+  const text = remoteFile(fx, 'audit.log') ?? '';
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
