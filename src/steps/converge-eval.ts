@@ -84,14 +84,23 @@ export function parseTasks(text: string): TaskView[] {
 
 const FAILED_STATES = new Set(['rollback_started', 'rollback_completed', 'rollback_paused', 'paused']);
 
-export function judgeService(svc: ServiceView | undefined, name: string, intended: string, tasks: TaskView[]): ServiceJudgement {
+export interface JudgeOptions {
+  /**
+   * Waiting for a rollback: `rollback_completed` on the intended (previous) image is success. Redeploying the
+   * known-good stack file after swarm's own auto-rollback changes nothing, so that state stays.
+   */
+  rollingBack?: boolean;
+}
+
+export function judgeService(svc: ServiceView | undefined, name: string, intended: string, tasks: TaskView[], opts: JudgeOptions = {}): ServiceJudgement {
   if (!svc) return { name, status: 'waiting', text: `${name}: not created yet` };
   const mine = tasks.filter((t) => t.service === name);
   const running = mine.filter((t) => t.running);
   const onImage = running.filter((t) => t.image === intended);
   const want = svc.replicas;
   const count = `${onImage.length}/${want ?? 'global'}`;
-  if (svc.updateState && FAILED_STATES.has(svc.updateState)) {
+  const rolledBackToIntended = opts.rollingBack === true && svc.updateState === 'rollback_completed' && svc.specImage === intended;
+  if (svc.updateState && FAILED_STATES.has(svc.updateState) && !rolledBackToIntended) {
     const why = mine.find((t) => t.error)?.error;
     return {
       name,
@@ -100,7 +109,7 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
     };
   }
   if (svc.specImage !== intended) return { name, status: 'waiting', text: `${name}: spec still on ${svc.specImage}` };
-  const settled = svc.updateState === undefined || svc.updateState === 'completed';
+  const settled = svc.updateState === undefined || svc.updateState === 'completed' || rolledBackToIntended;
   const enough = want === undefined ? onImage.length > 0 : onImage.length === want;
   if (enough && running.length === onImage.length && settled) return { name, status: 'converged', text: `${name}: ${count} ok` };
   const err = mine.find((t) => t.error && !t.running)?.error;
@@ -109,7 +118,7 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
 }
 
 /** intended: full service name (<stack>_<service>) -> image without digest */
-export function judgeAll(services: ServiceView[], tasks: TaskView[], intended: Record<string, string>): ServiceJudgement[] {
+export function judgeAll(services: ServiceView[], tasks: TaskView[], intended: Record<string, string>, opts: JudgeOptions = {}): ServiceJudgement[] {
   const byName = new Map(services.map((s) => [s.name, s]));
-  return Object.entries(intended).map(([name, image]) => judgeService(byName.get(name), name, stripDigest(image), tasks));
+  return Object.entries(intended).map(([name, image]) => judgeService(byName.get(name), name, stripDigest(image), tasks, opts));
 }

@@ -2,7 +2,7 @@ import { inspectServices, stackRunningTasks, stackServiceIds } from '../commands
 import { DeployFailed } from '../errors.js';
 import type { StepHandle } from '../ui/reporter.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
-import { judgeAll, parseServices, parseTasks, type ServiceJudgement } from './converge-eval.js';
+import { judgeAll, parseServices, parseTasks, type JudgeOptions, type ServiceJudgement } from './converge-eval.js';
 
 export const POLL_MS = 1000;
 
@@ -27,14 +27,14 @@ export function intendedImages(stack: string, serviceImages: Record<string, stri
 }
 
 /** One look at the stack: services and their running tasks. */
-export async function observe(ctx: Ctx, intended: Record<string, string>): Promise<ServiceJudgement[]> {
+export async function observe(ctx: Ctx, intended: Record<string, string>, opts: JudgeOptions = {}): Promise<ServiceJudgement[]> {
   const stack = ctx.release.stackName;
   const ids = (await execChecked(ctx, stackServiceIds(stack), 'listing the stack services')).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
   const services = ids.length ? parseServices((await execChecked(ctx, inspectServices(ids), 'inspecting services')).stdout) : [];
   const tasksResult = await exec(ctx, stackRunningTasks(stack));
   // `docker stack ps` exits 1 with "nothing found in stack" while no task exists yet
   const tasks = tasksResult.exitCode === 0 ? parseTasks(tasksResult.stdout) : [];
-  return judgeAll(services, tasks, intended);
+  return judgeAll(services, tasks, intended, opts);
 }
 
 export interface WaitOptions {
@@ -43,6 +43,7 @@ export interface WaitOptions {
   handle: StepHandle;
   /** stop waiting (without failing the checks already made) when this says so */
   stop: () => boolean;
+  rollingBack?: boolean;
 }
 
 export type WaitOutcome = { kind: 'converged' } | { kind: 'failed'; why: string } | { kind: 'timeout'; why: string } | { kind: 'stopped' };
@@ -50,7 +51,7 @@ export type WaitOutcome = { kind: 'converged' } | { kind: 'failed'; why: string 
 export async function waitForConvergence(ctx: Ctx, o: WaitOptions): Promise<WaitOutcome> {
   const deadline = Date.now() + o.timeoutSeconds * 1000;
   for (;;) {
-    const judgements = await observe(ctx, o.intended);
+    const judgements = await observe(ctx, o.intended, { rollingBack: o.rollingBack });
     o.handle.progress(judgements.map((j) => j.text).join(' | '));
     const failed = judgements.filter((j) => j.status === 'failed');
     if (failed.length) return { kind: 'failed', why: failed.map((j) => j.text).join('; ') };

@@ -51,6 +51,7 @@ async function toKnownGood(ctx: Ctx, handle: StepHandle): Promise<RollbackResult
     timeoutSeconds: ctx.cfg.cluster.DEPLOY_CONVERGE_TIMEOUT,
     handle,
     stop: () => ctx.interrupt.hurried,
+    rollingBack: true,
   });
   if (outcome.kind === 'stopped') {
     return { ...fail('the rollback was started but not awaited (second signal)'), notAwaited: true };
@@ -96,7 +97,7 @@ async function perService(ctx: Ctx, handle: StepHandle): Promise<RollbackResult>
     : 'no known-good release recorded: ran docker service rollback for every service of the stack';
   if (manual.length) return { restored: false, serving: 'unknown: some services could not be rolled back', how, manual };
   if (Object.keys(intended).length) {
-    const outcome = await waitForConvergence(ctx, { intended, timeoutSeconds: ctx.cfg.cluster.DEPLOY_CONVERGE_TIMEOUT, handle, stop: () => ctx.interrupt.hurried });
+    const outcome = await waitForConvergence(ctx, { intended, timeoutSeconds: ctx.cfg.cluster.DEPLOY_CONVERGE_TIMEOUT, handle, stop: () => ctx.interrupt.hurried, rollingBack: true });
     if (outcome.kind === 'stopped') return { restored: false, serving: 'unknown: the rollback was started but not awaited (second signal)', how, manual: [`docker stack ps ${stack}`], notAwaited: true };
     if (outcome.kind !== 'converged') return { restored: false, serving: `unknown: ${outcome.why}`, how, manual: Object.keys(intended).map((n) => `docker service rollback ${n}`) };
   }

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { auditLines, cleanup, docker, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, remoteFile, runCli, secretNames, serviceImage, type Fixture } from './harness.js';
+
+const { sandbox, reason } = loadSandbox();
+
+describe('failed releases are rolled back to the previous release', { skip: sandbox ? false : `e2e skipped: ${reason}` }, () => {
+  let fx: Fixture;
+  const image = (svc: string, tag: string) => `${sandbox!.registry}/e2e-${fx.stack}/honeydue-${svc}:${tag}`;
+
+  before(async () => {
+    fx = makeFixture(sandbox!, { stack: 'e2erollback', apiPort: 18702, convergeTimeout: 60 });
+    const r = await runCli(fx, ['--context', fx.context, '--tag', 'good1']);
+    assert.equal(r.code, 0, r.output);
+  });
+  after(async () => {
+    if (fx) await cleanup(fx);
+  });
+
+  function assertPreviousServes(): void {
+    for (const svc of ['api', 'worker', 'admin']) assert.equal(serviceImage(fx.stack, svc), image(svc, 'good1'), `${svc} is not back on good1`);
+    assert.match(remoteFile(fx, 'current')!, /^good1_/);
+    assert.equal(remoteFile(fx, 'lock/owner.json'), undefined, 'the lock must be free');
+    assert.deepEqual(registryCredentialsLeft(fx), { laptop: false, manager: false });
+  }
+
+  it('a release whose health check fails: rolled back to the previous images, exit 1, the old version answers', async () => {
+    const r = await runCli(fx, ['--context', fx.context, '--tag', 'sick2', '--build-arg', 'HEALTH=fail']);
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /the health check failed: .*HTTP 500/);
+    assert.match(r.output.trim().split('\n').filter((l) => l.startsWith('result:')).pop()!, /^result: deploy failed \(exit 1\): rolled back: the previous release good1_\d+ \(tag good1\) is serving again$/);
+    assertPreviousServes();
+    const body = await httpBody(fx.healthUrl);
+    assert.equal(body?.status, 200);
+    assert.match(body!.body, /ok good1/);
+    assert.equal(auditLines(fx).at(-1)!.outcome, 'rolled-back');
+    // the failed release's secrets stay until pruning; the known-good ones are untouched
+    const goodId = remoteFile(fx, 'current')!.trim();
+    const goodSecrets = Object.values(JSON.parse(remoteFile(fx, `releases/${goodId}/release.json`)!).secretNames as Record<string, string>);
+    for (const n of goodSecrets) assert.ok(secretNames(fx.stack).includes(n));
+  });
+
+  it('a crash-looping release is a failure even though swarm rolled it back to N/N itself; exit 1, previous serves', async () => {
+    const r = await runCli(fx, ['--context', fx.context, '--tag', 'crash3', '--build-arg', 'CRASH=1']);
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /did not converge: .*(rollback|paused)/);
+    assertPreviousServes();
+    // swarm itself shows the services fully replicated: the tool must not have believed it
+    const replicas = docker(['service', 'ls', '--filter', `label=com.docker.stack.namespace=${fx.stack}`, '--format', '{{.Replicas}}']).trim().split('\n');
+    assert.deepEqual(replicas, ['1/1', '1/1', '1/1']);
+    const body = await httpBody(fx.healthUrl);
+    assert.match(body?.body ?? '', /ok good1/);
+    assert.equal(auditLines(fx).at(-1)!.outcome, 'rolled-back');
+  });
+});
