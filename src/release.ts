@@ -102,15 +102,11 @@ export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.Proces
     : undefined;
 
   const problems: string[] = [];
-  const secretNames: Record<string, string> = {};
-  for (const s of SECRETS) {
-    const name = secretName(stackName, s.key, deployId);
-    if (name.length > SECRET_NAME_MAX) {
-      const where = tagSource === 'git' ? `${cfg.deployDir}/cluster.env: DEPLOY_STACK_NAME` : tagSource === 'environment' ? 'environment: DEPLOY_TAG' : 'command line: --tag';
-      problems.push(`${where}: makes the secret name ${name} ${name.length} characters long; docker allows ${SECRET_NAME_MAX} — use a shorter tag or DEPLOY_STACK_NAME`);
-      break;
-    }
-    secretNames[s.key] = name;
+  const secretNames = Object.fromEntries(SECRETS.map((s) => [s.key, secretName(stackName, s.key, deployId)])) as Record<string, string>;
+  const longest = Object.values(secretNames).reduce((a, b) => (b.length > a.length ? b : a));
+  if (longest.length > SECRET_NAME_MAX) {
+    const where = tagSource === 'git' ? `${cfg.deployDir}/cluster.env: DEPLOY_STACK_NAME` : tagSource === 'environment' ? 'environment: DEPLOY_TAG' : 'command line: --tag';
+    problems.push(`${where}: makes the secret name ${longest} ${longest.length} characters long; docker allows ${SECRET_NAME_MAX} — use a shorter tag or DEPLOY_STACK_NAME`);
   }
 
   const vars: Record<StackVariable, string> = {

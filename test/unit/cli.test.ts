@@ -1,0 +1,192 @@
+/**
+ * The bad-input matrix: each case is a valid configuration with one thing wrong. The real CLI must print the
+ * exact one-line problem (file, key, what to do), exit 2, and never open a connection: the manager address
+ * points at a local listener that counts connection attempts.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeConfig, runCli, SECRET_VALUES, type TempConfig } from '../helpers/config.js';
+
+let listener: net.Server;
+let port = 0;
+let connections = 0;
+
+before(async () => {
+  listener = net.createServer((s) => {
+    connections += 1;
+    s.destroy();
+  });
+  await new Promise<void>((r) => listener.listen(0, '127.0.0.1', r));
+  port = (listener.address() as net.AddressInfo).port;
+});
+after(() => listener.close());
+
+interface Case {
+  name: string;
+  setup?: (c: TempConfig) => void;
+  args?: string[];
+  env?: NodeJS.ProcessEnv;
+  /** exact line expected on stderr (a pattern where the line holds a timestamp) */
+  line: string | RegExp;
+}
+
+const STACK_VARS =
+  'API_IMAGE, WORKER_IMAGE, ADMIN_IMAGE, DEPLOY_TAG, DEPLOY_ID, STACK_NAME, API_REPLICAS, WORKER_REPLICAS, ADMIN_REPLICAS, DOZZLE_PORT, POSTGRES_PASSWORD_SECRET, SECRET_KEY_SECRET, EMAIL_HOST_PASSWORD_SECRET, FCM_SERVER_KEY_SECRET, APNS_AUTH_KEY_SECRET';
+
+function ownStack(c: TempConfig, edit: (text: string) => string): void {
+  const template = fs.readFileSync(path.join(import.meta.dirname, '../../templates/swarm-stack.yml'), 'utf8');
+  fs.writeFileSync(c.path('swarm-stack.yml'), edit(template));
+}
+
+const cases: Case[] = [
+  { name: 'missing manager host', setup: (c) => c.write('cluster.env', { DEPLOY_MANAGER_HOST: undefined }), line: "deploy/cluster.env: DEPLOY_MANAGER_HOST: is not set — set it to the manager's host name, IP or ~/.ssh/config alias" },
+  { name: 'placeholder manager host', setup: (c) => c.write('cluster.env', { DEPLOY_MANAGER_HOST: 'CHANGE_ME-manager-host' }), line: "deploy/cluster.env: DEPLOY_MANAGER_HOST: is still the example placeholder — set it to the manager's host name, IP or ~/.ssh/config alias" },
+  { name: 'missing manager user', setup: (c) => c.write('cluster.env', { DEPLOY_MANAGER_USER: undefined }), line: 'deploy/cluster.env: DEPLOY_MANAGER_USER: is not set — set it to the SSH user on the manager (in the docker group)' },
+  { name: 'port not a number', setup: (c) => c.write('cluster.env', { DEPLOY_MANAGER_SSH_PORT: 'ssh' }), line: 'deploy/cluster.env: DEPLOY_MANAGER_SSH_PORT: "ssh" is not a port — use a whole number from 1 to 65535' },
+  { name: 'port zero', setup: (c) => c.write('cluster.env', { DEPLOY_MANAGER_SSH_PORT: '0' }), line: 'deploy/cluster.env: DEPLOY_MANAGER_SSH_PORT: "0" is not a port — use a whole number from 1 to 65535' },
+  { name: 'port too large', setup: (c) => c.write('cluster.env', { DOZZLE_PORT: '70000' }), line: 'deploy/cluster.env: DOZZLE_PORT: "70000" is not a port — use a whole number from 1 to 65535' },
+  { name: 'negative replicas', setup: (c) => c.write('cluster.env', { ADMIN_REPLICAS: '-1' }), line: 'deploy/cluster.env: ADMIN_REPLICAS: "-1" is not a replica count — use a whole number, 0 or more' },
+  { name: 'fractional replicas', setup: (c) => c.write('cluster.env', { API_REPLICAS: '1.5' }), line: 'deploy/cluster.env: API_REPLICAS: "1.5" is not a replica count — use a whole number, 0 or more' },
+  { name: 'two workers', setup: (c) => c.write('cluster.env', { WORKER_REPLICAS: '2' }), line: 'deploy/cluster.env: WORKER_REPLICAS: 2 replicas would each run the cron scheduler and enqueue the same periodic jobs (duplicate digests and emails) — keep WORKER_REPLICAS=1' },
+  {
+    name: 'several api replicas with the local volume',
+    setup: (c) => c.write('prod.env', { B2_ENDPOINT: undefined, B2_KEY_ID: undefined, B2_APP_KEY: undefined, B2_BUCKET_NAME: undefined }),
+    line: 'deploy/cluster.env: API_REPLICAS: 3 replicas with the local uploads volume would lose uploads (volumes are per node: a file written on one node is a 404 on the others) — set all four B2_* in prod.env for S3-compatible storage, or set API_REPLICAS=1',
+  },
+  { name: 'zero timeout', setup: (c) => c.write('cluster.env', { DEPLOY_CONVERGE_TIMEOUT: '0' }), line: 'deploy/cluster.env: DEPLOY_CONVERGE_TIMEOUT: "0" is not a timeout — use a whole number of seconds greater than 0' },
+  { name: 'timeout in words', setup: (c) => c.write('cluster.env', { DEPLOY_HEALTHCHECK_TIMEOUT: 'ten' }), line: 'deploy/cluster.env: DEPLOY_HEALTHCHECK_TIMEOUT: "ten" is not a timeout — use a whole number of seconds greater than 0' },
+  { name: 'health URL not http', setup: (c) => c.write('cluster.env', { DEPLOY_HEALTHCHECK_URL: 'ftp://api.example.com/health' }), line: 'deploy/cluster.env: DEPLOY_HEALTHCHECK_URL: "ftp://api.example.com/health" is not an http(s) URL — use a full http(s) URL such as https://api.example.com/api/health/' },
+  { name: 'bad stack name', setup: (c) => c.write('cluster.env', { DEPLOY_STACK_NAME: 'Honey Due' }), line: 'deploy/cluster.env: DEPLOY_STACK_NAME: "Honey Due" is not a stack name — use up to 30 lowercase letters, digits, _ or -, starting with a letter or digit' },
+  { name: 'misspelt key', setup: (c) => c.write('cluster.env', { API_REPLICA: '2' }), line: 'deploy/cluster.env: API_REPLICA: is not a setting of cluster.env — remove it or fix its spelling' },
+  { name: 'registry with a scheme', setup: (c) => c.write('registry.env', { REGISTRY: 'https://registry.example.com' }), line: 'deploy/registry.env: REGISTRY: "https://registry.example.com" is not a registry host — write host[:port] without a scheme or path, e.g. registry.example.com or 127.0.0.1:5000' },
+  { name: 'missing registry token', setup: (c) => c.write('registry.env', { REGISTRY_TOKEN: undefined }), line: 'deploy/registry.env: REGISTRY_TOKEN: is not set — set it to a registry token with push and pull rights' },
+  { name: 'placeholder registry token', setup: (c) => c.write('registry.env', { REGISTRY_TOKEN: 'CHANGE_ME-registry-token' }), line: 'deploy/registry.env: REGISTRY_TOKEN: is still the example placeholder — set it to a registry token with push and pull rights' },
+  { name: 'bad namespace', setup: (c) => c.write('registry.env', { REGISTRY_NAMESPACE: 'My Team' }), line: 'deploy/registry.env: REGISTRY_NAMESPACE: "My Team" is not a registry namespace — use lowercase path components such as myteam or org/team' },
+  {
+    name: 'partial B2',
+    setup: (c) => c.write('prod.env', { B2_APP_KEY: undefined, B2_BUCKET_NAME: undefined }),
+    line: 'deploy/prod.env: B2_APP_KEY, B2_BUCKET_NAME: missing while B2_ENDPOINT, B2_KEY_ID are set — set all four B2_* for S3-compatible storage, or clear all four to use the local uploads volume',
+  },
+  { name: 'sslmode disable', setup: (c) => c.write('prod.env', { DB_SSLMODE: 'disable' }), line: 'deploy/prod.env: DB_SSLMODE: "disable" lets the database connection fall back to plain text — use require (Neon) or verify-full' },
+  { name: 'unknown sslmode', setup: (c) => c.write('prod.env', { DB_SSLMODE: 'always' }), line: 'deploy/prod.env: DB_SSLMODE: "always" is not an sslmode — use require, verify-ca or verify-full' },
+  { name: 'pool size not a number', setup: (c) => c.write('prod.env', { DB_MAX_OPEN_CONNS: 'lots' }), line: 'deploy/prod.env: DB_MAX_OPEN_CONNS: "lots" is not a valid connection count — use a whole number greater than 0' },
+  { name: 'lifetime not a duration', setup: (c) => c.write('prod.env', { DB_MAX_LIFETIME: '10 minutes' }), line: 'deploy/prod.env: DB_MAX_LIFETIME: "10 minutes" is not a duration — write it like 600s, 10m or 1h30m' },
+  { name: 'missing database host', setup: (c) => c.write('prod.env', { DB_HOST: undefined }), line: 'deploy/prod.env: DB_HOST: is not set — set it to the Postgres host (e.g. the Neon endpoint)' },
+  { name: 'a secret in prod.env', setup: (c) => c.write('prod.env', { SECRET_KEY: 'oops' }), line: 'deploy/prod.env: SECRET_KEY: secrets do not belong in prod.env — put it in secrets/secret_key.txt and remove the line' },
+  { name: 'a multi-line env value', setup: (c) => fs.appendFileSync(c.path('prod.env'), 'GREETING="hello\\nworld"\n'), line: "deploy/prod.env: GREETING: spans several lines, which docker's env files cannot carry — put it on one line (or make it a secret file)" },
+  { name: 'empty secret file', setup: (c) => fs.writeFileSync(c.path('secrets/secret_key.txt'), '', { mode: 0o600 }), line: 'deploy/secrets/secret_key.txt: (file): is empty — put the secret_key value in it' },
+  {
+    name: 'secret still the example',
+    setup: (c) => fs.writeFileSync(c.path('secrets/fcm_server_key.txt'), fs.readFileSync(path.join(import.meta.dirname, '../../templates/secrets/fcm_server_key.txt.example')), { mode: 0o600 }),
+    line: 'deploy/secrets/fcm_server_key.txt: (file): is still the example placeholder — replace it with the real fcm_server_key value',
+  },
+  { name: 'oversized secret', setup: (c) => fs.writeFileSync(c.path('secrets/apns_auth_key.p8'), Buffer.alloc(512_000, 65), { mode: 0o600 }), line: 'deploy/secrets/apns_auth_key.p8: (file): is 512000 bytes; swarm secrets must be under 500 KB (512000 bytes) — shrink it' },
+  { name: 'world-readable secret', setup: (c) => fs.chmodSync(c.path('secrets/postgres_password.txt'), 0o644), line: 'deploy/secrets/postgres_password.txt: (file): is readable by group or others (mode 0644) — run `chmod 600 deploy/secrets/postgres_password.txt`' },
+  {
+    name: 'unreadable secret (a folder)',
+    setup: (c) => {
+      fs.rmSync(c.path('secrets/email_host_password.txt'));
+      fs.mkdirSync(c.path('secrets/email_host_password.txt'), { mode: 0o700 });
+    },
+    line: 'deploy/secrets/email_host_password.txt: (file): is not a regular file — make it a regular file the deploying user can read',
+  },
+  {
+    name: 'missing secret file is created from the example',
+    setup: (c) => fs.rmSync(c.path('secrets/fcm_server_key.txt')),
+    line: 'deploy/secrets/fcm_server_key.txt: created from the example — replace the placeholder with the real value, then run again',
+  },
+  { name: 'unknown stack-file variable', setup: (c) => ownStack(c, (t) => t.replace('${API_IMAGE}', '${API_IMAGE_REF}')), line: `deploy/swarm-stack.yml: \${API_IMAGE_REF}: is not a variable the stack file may use — use one of ${STACK_VARS}` },
+  { name: 'host_ip in a port', setup: (c) => ownStack(c, (t) => t.replace('        published: 8000\n', '        published: 8000\n        host_ip: 127.0.0.1\n')), line: 'deploy/swarm-stack.yml: host_ip: docker stack deploy rejects host_ip in ports — attach the service to the external host network and listen on 127.0.0.1 instead' },
+  { name: 'a stack file docker rejects', setup: (c) => ownStack(c, (t) => t.replace('stop_grace_period: 60s', 'stop_grace_period: [60s]')), line: 'deploy/swarm-stack.yml: services.api.stop_grace_period must be a string — docker stack deploy would reject this; fix the stack file' },
+  { name: 'stack file that is not YAML', setup: (c) => fs.writeFileSync(c.path('swarm-stack.yml'), 'services:\n  api: [unclosed\n'), line: 'deploy/swarm-stack.yml: Flow sequence in block collection must be sufficiently indented and end with a ] at line 3, column 1: — fix the YAML syntax' },
+  { name: 'bad boolean in the environment', env: { DRY_RUN: 'maybe' }, line: 'environment: DRY_RUN: "maybe" is not a yes/no value — use 1, true or yes to turn it on, 0, false or no to turn it off' },
+  { name: 'bad SKIP_BUILD', env: { SKIP_BUILD: 'y' }, line: 'environment: SKIP_BUILD: "y" is not a yes/no value — use 1, true or yes to turn it on, 0, false or no to turn it off' },
+  { name: 'keep-secrets below 2', args: ['--keep-secrets', '1'], line: 'command line: --keep-secrets: "1" must be a whole number of at least 2 — rolling back needs the previous version of every secret' },
+  { name: 'SECRET_KEEP_VERSIONS not a number', env: { SECRET_KEEP_VERSIONS: 'three' }, line: 'environment: SECRET_KEEP_VERSIONS: "three" must be a whole number of at least 2 — rolling back needs the previous version of every secret' },
+  { name: 'a bad tag', args: ['--tag', 'v1 final!'], line: 'command line: --tag: "v1 final!" is not a valid image tag — use letters, digits, _, . and -, starting with a letter, digit or _, at most 128 characters' },
+  { name: 'a tag too long for secret names', args: ['--tag', 'release-candidate-2026-11-27-hotfix'], line: /^command line: --tag: makes the secret name honeydue_email_host_password_release-candidate-2026-11-27-hotfix_\d{14} 79 characters long; docker allows 64 — use a shorter tag or DEPLOY_STACK_NAME$/ },
+  { name: 'skip-build with push-latest', args: ['--skip-build', '--push-latest'], line: 'command line: --push-latest: conflicts with SKIP_BUILD (--skip-build): nothing is built or pushed, so no :latest tag can be pushed — drop one of the two' },
+  { name: '--json on a real deploy', args: ['--json'], line: 'command line: --json: only applies to the plan — use `honeydue-deploy plan --json` or add --dry-run' },
+  { name: 'malformed build argument', args: ['--build-arg', 'NOEQUALS'], line: 'command line: --build-arg: "NOEQUALS" is not KEY=VALUE — write build arguments as NAME=value' },
+  { name: 'negative lock wait', env: { DEPLOY_LOCK_WAIT: '-5' }, line: 'environment: DEPLOY_LOCK_WAIT: "-5" is not a number of seconds — use a whole number, 0 or more' },
+  { name: 'deploy dir that does not exist', args: ['--deploy-dir', 'nowhere'], line: 'nowhere: the deploy directory does not exist — create it with `honeydue-deploy init --deploy-dir nowhere` or pass --deploy-dir' },
+];
+
+describe('bad input: exact one-line problem, exit 2, no connection', () => {
+  for (const c of cases) {
+    it(c.name, async () => {
+      const cfg = makeConfig({ 'cluster.env': { DEPLOY_MANAGER_SSH_PORT: String(port) } });
+      c.setup?.(cfg);
+      const before = connections;
+      const r = await runCli(['--deploy-dir', 'deploy', ...(c.args?.some((a) => a === '--tag') ? [] : ['--tag', 't1']), ...(c.args ?? [])], { cwd: cfg.root, env: c.env });
+      const lines = r.stderr.split('\n');
+      const found = typeof c.line === 'string' ? lines.includes(c.line) : lines.some((l) => (c.line as RegExp).test(l));
+      assert.ok(found, `expected line:\n${c.line}\ngot stderr:\n${r.stderr}\nstdout:\n${r.stdout}`);
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      // the last line says what happened (on stderr in --json mode, where stdout is the JSON document alone)
+      const result = (r.stdout + r.stderr).split('\n').filter((l) => l.startsWith('result:')).pop();
+      assert.match(result ?? '', /^result: stopped before changing anything \(exit 2\): .*nothing on the cluster was touched$/);
+      assert.equal(connections, before, 'no connection may be attempted');
+      for (const data of Object.values(SECRET_VALUES)) assert.ok(!(r.stdout + r.stderr).includes(data.toString('utf8').split('\n')[0]!.trim()), 'a secret value was printed');
+      fs.rmSync(cfg.root, { recursive: true, force: true });
+    });
+  }
+
+  it('an empty deploy dir: every file is created from its example, listed, exit 2', async () => {
+    const cfg = makeConfig();
+    const empty = path.join(cfg.root, 'fresh');
+    fs.mkdirSync(empty);
+    const r = await runCli(['--deploy-dir', 'fresh', '--tag', 't1'], { cwd: cfg.root });
+    assert.equal(r.code, 2, r.stderr);
+    const expected = [
+      'fresh/cluster.env: created from the example — fill in DEPLOY_MANAGER_HOST, then run again',
+      'fresh/registry.env: created from the example — fill in REGISTRY, REGISTRY_USERNAME, REGISTRY_TOKEN, then run again',
+      'fresh/prod.env: created from the example — fill in DB_HOST, DB_NAME, DB_USER, EMAIL_HOST, EMAIL_HOST_USER, DEFAULT_FROM_EMAIL, APNS_KEY_ID, APNS_TEAM_ID, APNS_TOPIC, then run again',
+      'fresh/secrets/postgres_password.txt: created from the example — replace the placeholder with the real value, then run again',
+      'fresh/secrets/secret_key.txt: created from the example — replace the placeholder with the real value, then run again',
+      'fresh/secrets/email_host_password.txt: created from the example — replace the placeholder with the real value, then run again',
+      'fresh/secrets/fcm_server_key.txt: created from the example — replace the placeholder with the real value, then run again',
+      'fresh/secrets/apns_auth_key.p8: created from the example — replace the placeholder with the real value, then run again',
+    ];
+    assert.deepEqual(r.stderr.trim().split('\n'), expected);
+    for (const f of ['cluster.env', 'secrets/apns_auth_key.p8']) assert.equal(fs.statSync(path.join(empty, f)).mode & 0o777, 0o600);
+    // a second run now reports the placeholders as unset, every problem at once
+    const again = await runCli(['--deploy-dir', 'fresh', '--tag', 't1'], { cwd: cfg.root });
+    assert.equal(again.code, 2);
+    assert.ok(again.stderr.includes('fresh/cluster.env: DEPLOY_MANAGER_HOST: is still the example placeholder'));
+    assert.ok(again.stderr.includes('fresh/secrets/apns_auth_key.p8: (file): is still the example placeholder'));
+    assert.ok(again.stderr.split('\n').length > 10, 'all problems are reported at once');
+  });
+
+  it('init creates the files and exits 0 without deploying', async () => {
+    const cfg = makeConfig();
+    const r = await runCli(['init', '--deploy-dir', 'newdir'], { cwd: cfg.root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(fs.existsSync(path.join(cfg.root, 'newdir/secrets/apns_auth_key.p8')));
+    assert.match(r.stdout, /^created newdir\/cluster.env — fill in DEPLOY_MANAGER_HOST$/m);
+    assert.match(r.stdout.trim().split('\n').pop()!, /^result: ok \(exit 0\): created 8 file\(s\) in newdir/);
+  });
+
+  it('an unknown option is a usage error: exit 2', async () => {
+    const cfg = makeConfig();
+    const r = await runCli(['--deploy-dir', 'deploy', '--bogus'], { cwd: cfg.root });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /unknown option '--bogus'/);
+  });
+
+  it('--help shows the dry-run-first, real deploy and SKIP_BUILD examples and the exit codes', async () => {
+    const cfg = makeConfig();
+    const r = await runCli(['--help'], { cwd: cfg.root });
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /DRY_RUN=1 npx honeydue-deploy/);
+    assert.match(r.stdout, /SKIP_BUILD=1 DEPLOY_TAG=abc1234 npx honeydue-deploy/);
+    assert.match(r.stdout, /130 +interrupted/);
+    const deployHelp = await runCli(['deploy', '--help'], { cwd: cfg.root });
+    for (const flag of ['--dry-run', '--skip-build', '--skip-healthcheck', '--tag', '--push-latest', '--keep-secrets', '--deploy-dir', '--context', '--lock-wait']) {
+      assert.ok(deployHelp.stdout.includes(flag), flag);
+    }
+  });
+});
