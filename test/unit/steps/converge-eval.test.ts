@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { judgeAll, judgeService, parseServices, parseTasks, stripDigest, type ServiceView, type TaskView } from '../../../src/steps/converge-eval.js';
+
+const NEW = 'r/honeydue-api:v2';
+const OLD = 'r/honeydue-api:v1';
+const svc = (over: Partial<ServiceView> = {}): ServiceView => ({ name: 's_api', specImage: NEW, replicas: 2, ...over });
+const task = (image: string, running = true, error = ''): TaskView => ({ service: 's_api', image, running, state: running ? 'Running' : 'Starting', error });
+
+describe('convergence judgement', () => {
+  it('converged: spec on the new image, replicas running it, update completed or none', () => {
+    assert.equal(judgeService(svc({ updateState: 'completed' }), 's_api', NEW, [task(NEW), task(NEW)]).status, 'converged');
+    assert.equal(judgeService(svc(), 's_api', NEW, [task(NEW), task(NEW)]).status, 'converged');
+  });
+  it('N/N on the OLD image after swarm rolled back by itself is a failure, not success', () => {
+    const j = judgeService(svc({ specImage: OLD, updateState: 'rollback_completed' }), 's_api', NEW, [task(OLD), task(OLD)]);
+    assert.equal(j.status, 'failed');
+    assert.match(j.text, /rollback completed by swarm/);
+  });
+  for (const state of ['rollback_started', 'rollback_paused', 'paused']) {
+    it(`UpdateStatus ${state} is a failure`, () => assert.equal(judgeService(svc({ updateState: state }), 's_api', NEW, [task(NEW), task(NEW)]).status, 'failed'));
+  }
+  it('a same-image redeploy rolled back by swarm is still a failure', () => {
+    assert.equal(judgeService(svc({ updateState: 'rollback_completed' }), 's_api', NEW, [task(NEW), task(NEW)]).status, 'failed');
+  });
+  it('while waiting for a rollback, rollback_completed on the intended image is success', () => {
+    assert.equal(judgeService(svc({ specImage: OLD, updateState: 'rollback_completed' }), 's_api', OLD, [task(OLD), task(OLD)], { rollingBack: true }).status, 'converged');
+    assert.equal(judgeService(svc({ specImage: OLD, updateState: 'rollback_paused' }), 's_api', OLD, [task(OLD)], { rollingBack: true }).status, 'failed');
+  });
+  it('waiting: still updating, too few tasks, an old task still running, a task not yet running', () => {
+    assert.equal(judgeService(svc({ updateState: 'updating' }), 's_api', NEW, [task(NEW), task(NEW)]).status, 'waiting');
+    assert.equal(judgeService(svc(), 's_api', NEW, [task(NEW)]).status, 'waiting');
+    assert.equal(judgeService(svc(), 's_api', NEW, [task(NEW), task(NEW), task(OLD)]).status, 'waiting');
+    const j = judgeService(svc(), 's_api', NEW, [task(NEW), task(NEW, false, 'No such image: r/honeydue-api:v2')]);
+    assert.equal(j.status, 'waiting');
+    assert.match(j.text, /1\/2 \(No such image/);
+  });
+  it('a spec on another image, not rolled back, is still waiting (and the deadline decides)', () => {
+    assert.equal(judgeService(svc({ specImage: OLD }), 's_api', NEW, []).status, 'waiting');
+  });
+  it('a service that does not exist yet is waiting; zero replicas converge with no tasks', () => {
+    assert.equal(judgeService(undefined, 's_api', NEW, []).status, 'waiting');
+    assert.equal(judgeService(svc({ replicas: 0 }), 's_api', NEW, []).status, 'converged');
+  });
+  it('digests are ignored when comparing images', () => {
+    assert.equal(stripDigest(`${NEW}@sha256:abc`), NEW);
+    assert.equal(judgeService(svc({ specImage: stripDigest(`${NEW}@sha256:abc`) }), 's_api', `${NEW}@sha256:def`.replace(/@.*/, ''), [task(NEW), task(NEW)]).status, 'converged');
+  });
+  it('parses docker JSON lines', () => {
+    const services = parseServices(
+      `${JSON.stringify({ Spec: { Name: 's_api', Mode: { Replicated: { Replicas: 2 } }, TaskTemplate: { ContainerSpec: { Image: `${NEW}@sha256:1` } } }, PreviousSpec: { TaskTemplate: { ContainerSpec: { Image: `${OLD}@sha256:0` } } }, UpdateStatus: { State: 'completed' } })}\n` +
+        `${JSON.stringify({ Spec: { Name: 's_g', Mode: { Global: {} }, TaskTemplate: { ContainerSpec: { Image: 'x' } } } })}\n`,
+    );
+    assert.deepEqual(services, [
+      { name: 's_api', specImage: NEW, replicas: 2, updateState: 'completed', previousSpecImage: OLD },
+      { name: 's_g', specImage: 'x', replicas: undefined, updateState: undefined, previousSpecImage: undefined },
+    ]);
+    const tasks = parseTasks(`${JSON.stringify({ Name: 's_api.1', Image: `${NEW}@sha256:1`, CurrentState: 'Running 3 seconds ago', Error: '' })}\n${JSON.stringify({ Name: 's_api.2', Image: NEW, CurrentState: 'Preparing 1 second ago', Error: '' })}\n`);
+    assert.deepEqual(tasks.map((t) => [t.service, t.image, t.running]), [['s_api', NEW, true], ['s_api', NEW, false]]);
+    assert.deepEqual(judgeAll(services, tasks, { s_api: NEW }).map((j) => j.status), ['waiting']);
+  });
+});
