@@ -23,6 +23,21 @@ export interface ActionResult {
   exitCode: number;
   /** the last line of the run: which outcome, which release serves */
   finalLine: string;
+  /** for the local audit log (deploy runs only) */
+  audit?: { outcome: string; deployId?: string; tag?: string; serving?: string };
+}
+
+/**
+ * The laptop's own audit log, beside the configuration: one JSON line per deploy run, also for the runs
+ * that never reached the manager (configuration errors, an unreachable manager). Never a secret.
+ */
+export function appendLocalAudit(deployDir: string, record: Record<string, unknown>): void {
+  try {
+    if (!fs.statSync(deployDir).isDirectory()) return;
+    fs.appendFileSync(path.join(deployDir, 'audit.log'), `${JSON.stringify(record)}\n`, { mode: 0o600 });
+  } catch {
+    // no deploy dir (a usage error): nothing to append to
+  }
 }
 
 export function finalLine(exitCode: number, text: string): string {
@@ -89,6 +104,7 @@ export async function deployAction(flags: Flags, env: NodeJS.ProcessEnv, reporte
     }
     return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, 'dry run: nothing was changed; the serving release is unchanged') };
   }
+  const audit = { deployId: release.deployId, tag: release.tag };
   reporter.heading(`Deploying ${release.stackName} ${release.tag} (deploy id ${release.deployId}) to ${cfg.cluster.DEPLOY_MANAGER_HOST}`);
   reporter.info(`storage backend: ${cfg.storage === 's3' ? 'S3-compatible (B2)' : 'local volume'}`);
   reporter.info(`connection budget: ${cfg.budget.total} peak open connections`);
@@ -100,7 +116,7 @@ export async function deployAction(flags: Flags, env: NodeJS.ProcessEnv, reporte
     reporter.error('Run these by hand to finish:');
     for (const m of summary.manual) reporter.error(`  ${m}`);
   }
-  return { exitCode: summary.exitCode, finalLine: finalLine(summary.exitCode, summary.serving) };
+  return { exitCode: summary.exitCode, finalLine: finalLine(summary.exitCode, summary.serving), audit: { ...audit, outcome: summary.outcome, serving: summary.serving } };
 }
 
 export function initAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter): ActionResult {

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import { deployAction, finalLine, initAction, statusAction, unlockAction, type ActionResult } from './actions.js';
-import type { Flags } from './config/settings.js';
+import os from 'node:os';
+import { appendLocalAudit, deployAction, finalLine, initAction, statusAction, unlockAction, type ActionResult } from './actions.js';
+import { parseBoolean, type Flags } from './config/settings.js';
 import { ConfigError, EXIT, PreflightError, errorMessage } from './errors.js';
 import { Interrupt } from './interrupt.js';
 import { Reporter } from './ui/reporter.js';
@@ -71,7 +72,17 @@ function installSignalHandlers(interrupt: Interrupt, reporter: Reporter): void {
 
 async function main(argv: string[]): Promise<number> {
   const reporter = new Reporter();
+  const started = new Date();
   let jsonMode = false;
+  /** set for a real deploy run: where its local audit line goes */
+  let auditDir: string | undefined;
+  const localAudit = (outcome: string, extra: ActionResult['audit'] = { outcome }) => {
+    if (!auditDir) return;
+    appendLocalAudit(auditDir, {
+      event: 'deploy', ...extra, outcome, who: `${os.userInfo().username}@${os.hostname()}`, from: os.hostname(),
+      start: started.toISOString(), durationMs: Date.now() - started.getTime(),
+    });
+  };
   const finish = (r: ActionResult): number => {
     // with --json, stdout is the JSON document alone; the final line goes to stderr
     if (jsonMode) reporter.error(r.finalLine);
@@ -80,7 +91,9 @@ async function main(argv: string[]): Promise<number> {
   };
   const act = (fn: (opts: Flags & { force?: boolean }) => Promise<ActionResult> | ActionResult) => async (opts: Flags & { force?: boolean }) => {
     jsonMode = Boolean(opts.json);
-    exitCode = finish(await fn(opts));
+    const result = await fn(opts);
+    if (result.audit) localAudit(result.audit.outcome, result.audit);
+    exitCode = finish(result);
   };
   let exitCode: number = EXIT.ok;
   const program = new Command()
@@ -96,6 +109,8 @@ async function main(argv: string[]): Promise<number> {
     .addHelpText('after', EXAMPLES)
     .action(act((opts) => {
       installSignalHandlers(interrupt, reporter);
+      const dryRun = opts.dryRun ?? parseBoolean(process.env.DRY_RUN ?? '') ?? false;
+      if (!dryRun) auditDir = opts.deployDir ?? process.env.HONEYDUE_DEPLOY_DIR ?? 'deploy';
       return deployAction(opts, process.env, reporter, { plan: false, interrupt });
     }));
   withDeployOptions(program.command('plan').description('validate everything and print the whole plan (same as DRY_RUN=1); changes nothing'))
@@ -126,13 +141,16 @@ async function main(argv: string[]): Promise<number> {
       return finish({ exitCode: EXIT.config, finalLine: finalLine(EXIT.config, 'usage error (see --help); nothing on the cluster was touched') });
     }
     if (err instanceof ConfigError) {
+      localAudit('config-error');
       for (const p of err.problems) reporter.error(p);
       return finish({ exitCode: EXIT.config, finalLine: finalLine(EXIT.config, `${err.problems.length} problem(s) above; nothing on the cluster was touched`) });
     }
     if (err instanceof PreflightError) {
+      localAudit('preflight-failed');
       reporter.error(err.message);
       return finish({ exitCode: EXIT.config, finalLine: finalLine(EXIT.config, 'preflight failed; nothing on the cluster was touched') });
     }
+    localAudit('failed-needs-attention');
     reporter.error(`unexpected error: ${errorMessage(err)}`);
     if (process.env.HONEYDUE_DEBUG) reporter.error(String((err as Error).stack));
     return finish({ exitCode: EXIT.needsAttention, finalLine: finalLine(EXIT.needsAttention, 'an unexpected error stopped the run; check `honeydue-deploy status`') });

@@ -310,3 +310,102 @@ export function auditLines(fx: Fixture): Array<Record<string, unknown>> {
   const text = remoteFile(fx, 'audit.log') ?? '';
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
+
+function alive(pidFile: string): boolean {
+  try {
+    process.kill(Number(fs.readFileSync(pidFile, 'utf8').trim()), 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitPort(port: number, up: boolean): Promise<void> {
+  const net = await import('node:net');
+  for (let i = 0; i < 100; i++) {
+    const open = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1', () => { s.destroy(); resolve(true); });
+      s.on('error', () => resolve(false));
+    });
+    if (open === up) return;
+    await sleep(100);
+  }
+  throw new Error(`port ${port} did not go ${up ? 'up' : 'down'}`);
+}
+
+/** Stops a daemon and waits until the process is gone (a draining process still counts as running). */
+async function stopDaemon(pidFile: string, port: number): Promise<void> {
+  if (alive(pidFile)) {
+    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; i < 50 && alive(pidFile); i++) await sleep(100);
+    if (alive(pidFile)) process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 50 && alive(pidFile); i++) await sleep(100);
+  }
+  await waitPort(port, false);
+}
+
+export async function stopSshd(sb: Sandbox): Promise<void> {
+  await stopDaemon(sb.sshdPid, sb.sshPort);
+}
+
+export async function startSshd(sb: Sandbox): Promise<void> {
+  if (!alive(sb.sshdPid)) execFileSync('/usr/sbin/sshd', ['-f', sb.sshdConfig, '-E', sb.sshdLog]);
+  await waitPort(sb.sshPort, true);
+}
+
+/** Kills the per-connection sshd processes of the deploy user: the tool's connection drops. */
+export function cutSessions(sb: Sandbox): void {
+  spawnSync('pkill', ['-KILL', '-u', sb.user, '-f', `sshd: ${sb.user}`]);
+}
+
+export async function stopRegistry(sb: Sandbox): Promise<void> {
+  await stopDaemon(sb.registryPid, Number(sb.registry.split(':')[1]));
+}
+
+export async function startRegistry(sb: Sandbox): Promise<void> {
+  if (!alive(sb.registryPid)) {
+    const child = spawn('docker-registry', ['serve', sb.registryConfig], { detached: true, stdio: 'ignore' });
+    fs.writeFileSync(sb.registryPid, String(child.pid));
+    child.unref();
+  }
+  await waitPort(Number(sb.registry.split(':')[1]), true);
+}
+
+/**
+ * A real HTTP proxy in front of the registry that refuses the blob uploads of one repository: pushes of
+ * the other images go through, so the push fails halfway.
+ */
+export async function startFailingRegistryProxy(sb: Sandbox, refuse: RegExp): Promise<{ address: string; close: () => void }> {
+  const http = await import('node:http');
+  const [host, port] = sb.registry.split(':');
+  const server = http.createServer((req, res) => {
+    if (refuse.test(req.url ?? '') && req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(500, { 'content-type': 'application/json' }).end('{"errors":[{"code":"UNKNOWN","message":"refused by the test proxy"}]}');
+      req.resume();
+      return;
+    }
+    const upstream = http.request({ host, port: Number(port), method: req.method, path: req.url, headers: req.headers }, (up) => {
+      res.writeHead(up.statusCode ?? 502, up.headers);
+      up.pipe(res);
+    });
+    upstream.on('error', () => res.writeHead(502).end());
+    req.pipe(upstream);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = `127.0.0.1:${(server.address() as import('node:net').AddressInfo).port}`;
+  return { address, close: () => server.close() };
+}
+
+/** Every command line on this machine right now (to prove no secret is ever in an argv). */
+export function allCommandLines(): string[] {
+  const out: string[] = [];
+  for (const pid of fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      out.push(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '));
+    } catch {
+      /* gone */
+    }
+  }
+  return out;
+}
