@@ -219,7 +219,8 @@ export async function runDeploy(ctx: Ctx): Promise<Summary> {
   } catch (err) {
     summary = await recover(ctx, err);
   }
-  const left = await cleanup(ctx, summary, startedAt);
+  // what cleanup could not do; the manual list for a lost manager already says it
+  const left = (await cleanup(ctx, summary, startedAt)).filter((l) => !(summary.manual.length && /\(no connection\)/.test(l)));
   if (left.length) {
     summary = {
       ...summary,
