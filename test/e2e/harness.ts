@@ -8,24 +8,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { healthUrl, readSandboxState, SANDBOX_STATE, sandboxTarget, writeFixtureApp, writeFixtureDeployDir, type SandboxTarget } from '../fixtures/sandbox-deploy.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
-const STATE_FILE = path.join(process.env.HD_SANDBOX_DIR ?? '/var/lib/honeydue-sandbox', 'sandbox.env');
+const STATE_FILE = SANDBOX_STATE;
 
-export interface Sandbox {
+export interface Sandbox extends SandboxTarget {
   dir: string;
-  sshPort: number;
-  user: string;
-  key: string;
-  knownHosts: string;
   hostKey: string;
   sshdLog: string;
   sshdConfig: string;
   sshdPid: string;
-  registry: string;
-  registryUser: string;
-  registryPassword: string;
   registryPid: string;
   registryConfig: string;
   userHome: string;
@@ -39,26 +33,18 @@ export function loadSandbox(): { sandbox?: Sandbox; reason?: string } {
   };
   if (process.getuid?.() !== 0) return fail('the tests are not running as root');
   if (!fs.existsSync(STATE_FILE)) return fail(`${STATE_FILE} does not exist (sandbox not provisioned)`);
-  const kv = Object.fromEntries(
-    fs.readFileSync(STATE_FILE, 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
-  ) as Record<string, string>;
+  const kv = readSandboxState(STATE_FILE);
   const docker = spawnSync('docker', ['info', '--format', '{{.Swarm.ControlAvailable}}'], { encoding: 'utf8' });
   if (docker.status !== 0 || docker.stdout.trim() !== 'true') return fail('dockerd is not running as a swarm manager');
   const user = kv.HD_SANDBOX_USER!;
   return {
     sandbox: {
       dir: kv.HD_SANDBOX_DIR!,
-      sshPort: Number(kv.HD_SANDBOX_SSH_PORT),
-      user,
-      key: kv.HD_SANDBOX_KEY!,
-      knownHosts: kv.HD_SANDBOX_KNOWN_HOSTS!,
+      ...sandboxTarget(kv),
       hostKey: kv.HD_SANDBOX_HOST_KEY!,
       sshdLog: kv.HD_SANDBOX_SSHD_LOG!,
       sshdConfig: kv.HD_SANDBOX_SSHD_CONFIG!,
       sshdPid: kv.HD_SANDBOX_SSHD_PID!,
-      registry: kv.HD_SANDBOX_REGISTRY!,
-      registryUser: kv.HD_SANDBOX_REGISTRY_USER!,
-      registryPassword: fs.readFileSync(kv.HD_SANDBOX_REGISTRY_PASSWORD_FILE!, 'utf8').trim(),
       registryPid: kv.HD_SANDBOX_REGISTRY_PID!,
       registryConfig: kv.HD_SANDBOX_REGISTRY_CONFIG!,
       userHome: execFileSync('getent', ['passwd', user], { encoding: 'utf8' }).split(':')[5]!,
@@ -102,63 +88,17 @@ export interface FixtureOptions {
   convergeTimeout?: number;
 }
 
-function envFile(values: Record<string, string>): string {
-  return Object.entries(values).map(([k, v]) => `${k}=${v}\n`).join('');
-}
-
 export function makeFixture(sb: Sandbox, o: FixtureOptions): Fixture {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `hd-e2e-${o.stack}-`));
   const deployDir = path.join(root, 'deploy');
   const context = path.join(root, 'app');
   const dockerConfig = path.join(root, 'docker-laptop');
   const home = path.join(root, 'home');
-  for (const d of [deployDir, path.join(deployDir, 'secrets'), context, dockerConfig, home]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
-  for (const f of ['Dockerfile', 'entrypoint.sh', 'health.cgi']) fs.copyFileSync(path.join(ROOT, 'test/fixtures/app', f), path.join(context, f));
-  fs.copyFileSync('/bin/busybox', path.join(context, 'busybox'));
+  for (const d of [dockerConfig, home]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  writeFixtureApp(context);
   const remoteDir = `e2e/${o.stack}`;
-  const healthUrl = `http://127.0.0.1:${o.apiPort}/cgi-bin/health`;
-  fs.writeFileSync(
-    path.join(deployDir, 'cluster.env'),
-    envFile({
-      DEPLOY_MANAGER_HOST: '127.0.0.1',
-      DEPLOY_MANAGER_USER: sb.user,
-      DEPLOY_MANAGER_SSH_PORT: String(sb.sshPort),
-      DEPLOY_SSH_KEY: sb.key,
-      DEPLOY_KNOWN_HOSTS: sb.knownHosts,
-      DEPLOY_STACK_NAME: o.stack,
-      DEPLOY_REMOTE_DIR: remoteDir,
-      API_REPLICAS: '1',
-      WORKER_REPLICAS: '1',
-      ADMIN_REPLICAS: '1',
-      DOZZLE_PORT: '19999',
-      DEPLOY_HEALTHCHECK_URL: healthUrl,
-      DEPLOY_HEALTHCHECK_EXPECT: 'ok ${DEPLOY_TAG}',
-      DEPLOY_CONVERGE_TIMEOUT: String(o.convergeTimeout ?? 90),
-      DEPLOY_HEALTHCHECK_TIMEOUT: '20',
-      ...o.clusterExtra,
-    }),
-    { mode: 0o600 },
-  );
-  fs.writeFileSync(
-    path.join(deployDir, 'registry.env'),
-    envFile({ REGISTRY: o.registry ?? sb.registry, REGISTRY_NAMESPACE: `e2e-${o.stack}`, REGISTRY_USERNAME: sb.registryUser, REGISTRY_TOKEN: o.registryToken ?? sb.registryPassword }),
-    { mode: 0o600 },
-  );
-  fs.writeFileSync(
-    path.join(deployDir, 'prod.env'),
-    envFile({
-      DB_HOST: 'db.invalid', DB_NAME: 'honeydue', DB_USER: 'honeydue', DB_SSLMODE: 'require', EMAIL_HOST: 'smtp.invalid',
-      EMAIL_HOST_USER: 'noreply', DEFAULT_FROM_EMAIL: 'noreply@example.com', APNS_KEY_ID: 'KEYID', APNS_TEAM_ID: 'TEAMID', APNS_TOPIC: 'com.example.honeydue',
-      SHELL_TRAP: '$(touch /tmp/pwned-env);`id`',
-    }),
-    { mode: 0o600 },
-  );
   const secrets = distinctiveSecrets(o.stack);
-  for (const [file, data] of Object.entries(secrets)) fs.writeFileSync(path.join(deployDir, 'secrets', file), data, { mode: 0o600 });
-  fs.writeFileSync(
-    path.join(deployDir, 'swarm-stack.yml'),
-    fs.readFileSync(path.join(ROOT, 'test/fixtures/swarm-stack.yml'), 'utf8').replaceAll('__API_PORT__', String(o.apiPort)),
-  );
+  writeFixtureDeployDir(deployDir, sb, { ...o, remoteDir, secrets, prodExtra: { SHELL_TRAP: '$(touch /tmp/pwned-env);`id`' } });
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: home,
@@ -168,7 +108,7 @@ export function makeFixture(sb: Sandbox, o: FixtureOptions): Fixture {
   };
   return {
     stack: o.stack, root, deployDir, context, dockerConfig, home, apiPort: o.apiPort, remoteDir,
-    remoteDirAbs: path.join(sb.userHome, remoteDir), secrets, healthUrl, env, sandbox: sb,
+    remoteDirAbs: path.join(sb.userHome, remoteDir), secrets, healthUrl: healthUrl(o.apiPort), env, sandbox: sb,
   };
 }
 
