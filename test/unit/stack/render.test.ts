@@ -23,6 +23,10 @@ function dockerStackConfig(text: string): { code: number; stderr: string; stdout
   return { code: r.status ?? 1, stderr: r.stderr, stdout: r.stdout };
 }
 
+// docker's schema check needs a docker CLI; CI always has one, elsewhere say why it is skipped
+const dockerCli = spawnSync('docker', ['stack', 'config', '--help'], { encoding: 'utf8' }).status === 0;
+const noDocker = dockerCli || process.env.CI === 'true' ? false : 'no docker CLI with `docker stack config` on this machine';
+
 describe('the packaged stack template', () => {
   const rendered = renderStack(TEMPLATE, VARS, 'swarm-stack.yml');
   const doc = YAML.parse(rendered.text) as any;
@@ -34,12 +38,12 @@ describe('the packaged stack template', () => {
     });
   });
 
-  it('passes the real `docker stack config`', () => {
+  it('passes the real `docker stack config`', { skip: noDocker }, () => {
     const r = dockerStackConfig(rendered.text);
     assert.equal(r.code, 0, r.stderr);
   });
 
-  it('docker stack config rejects it once a host_ip is added, and so does the lint', () => {
+  it('docker stack config rejects it once a host_ip is added, and so does the lint', { skip: noDocker }, () => {
     const bad = rendered.text.replace('        published: 8000\n', '        published: 8000\n        host_ip: 127.0.0.1\n');
     const r = dockerStackConfig(bad);
     assert.notEqual(r.code, 0);
