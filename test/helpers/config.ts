@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tempDir } from './tmp.js';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -68,7 +69,7 @@ export interface TempConfig {
 
 /** root/deploy holds a valid configuration; `overrides` replace keys (undefined removes one). */
 export function makeConfig(overrides: Partial<Record<string, Record<string, string | undefined>>> = {}): TempConfig {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-unit-'));
+  const root = tempDir('hd-unit-');
   const deployDir = path.join(root, 'deploy');
   fs.mkdirSync(path.join(deployDir, 'secrets'), { recursive: true });
   const write = (file: string, values: Record<string, string | undefined>) => {

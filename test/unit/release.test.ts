@@ -9,6 +9,7 @@ import { resolveSettings } from '../../src/config/settings.js';
 import { ConfigError } from '../../src/errors.js';
 import { buildRelease, chooseTag, dockerEnvFile, imageRef, readGit, utcStamp } from '../../src/release.js';
 import { makeConfig } from '../helpers/config.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const NOW = new Date('2026-11-27T10:11:12Z');
 
@@ -35,7 +36,7 @@ describe('release identity', () => {
     assert.throws(() => chooseTag(s, {}, { dirty: false }, NOW), (e: unknown) => e instanceof ConfigError && /is not a git repository, so no image tag can be derived — pass --tag TAG/.test(e.message));
   });
   it('reads git: short SHA and dirtiness', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-git-'));
+    const dir = tempDir('hd-git-');
     const git = (...a: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.email=t@e', '-c', 'user.name=t', ...a]);
     git('init', '-q');
     fs.writeFileSync(path.join(dir, 'f'), '1');

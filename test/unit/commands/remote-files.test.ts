@@ -11,6 +11,7 @@ import { describe, it } from 'node:test';
 import type { Command } from '../../../src/commands/command.js';
 import { remoteShellString } from '../../../src/commands/command.js';
 import { acquireLock, appendAudit, readCurrentPointer, readLockOwner, releaseLock, writeCurrentPointer, listReleases, makeReleaseDir, removeReleaseDirs } from '../../../src/commands/remote-files.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 function runRemote(c: Command, cwd: string): { code: number; stdout: string } {
   const r = spawnSync('/bin/sh', ['-c', remoteShellString(c)], { cwd, input: c.stdin?.data, encoding: 'utf8' });
@@ -21,7 +22,7 @@ const HOSTILE = `d $(touch pwned1) \`touch pwned2\`; touch pwned3 'q' "dq"`;
 
 describe('remote file scripts', () => {
   it('the lock is taken atomically once, records its owner, and is released only by its owner', () => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-remote-'));
+    const home = tempDir('hd-remote-');
     const owner = JSON.stringify({ who: 'me@laptop', deployId: 'v1_20260101000000' });
     assert.equal(runRemote(acquireLock(HOSTILE, owner), home).code, 0);
     assert.notEqual(runRemote(acquireLock(HOSTILE, '{"deployId":"other"}'), home).code, 0, 'a second acquire must fail');
@@ -34,7 +35,7 @@ describe('remote file scripts', () => {
   });
 
   it('the current pointer is written atomically and read back; missing reads as empty', () => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-remote-'));
+    const home = tempDir('hd-remote-');
     assert.equal(runRemote(readCurrentPointer(HOSTILE), home).stdout, '');
     fs.mkdirSync(path.join(home, HOSTILE));
     assert.equal(runRemote(writeCurrentPointer(HOSTILE, 'v1_$(id)'), home).code, 0);
@@ -43,7 +44,7 @@ describe('remote file scripts', () => {
   });
 
   it('release folders are created 0700, listed and removed', () => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-remote-'));
+    const home = tempDir('hd-remote-');
     assert.equal(runRemote(makeReleaseDir('hd', 'hd/releases/a_20260101000000'), home).code, 0);
     assert.equal(fs.statSync(path.join(home, 'hd/releases/a_20260101000000')).mode & 0o777, 0o700);
     assert.equal(runRemote(listReleases('hd'), home).stdout, 'a_20260101000000\n');
@@ -52,7 +53,7 @@ describe('remote file scripts', () => {
   });
 
   it('audit lines are appended, one per call', () => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-remote-'));
+    const home = tempDir('hd-remote-');
     runRemote(appendAudit(HOSTILE, '{"n":1}'), home);
     runRemote(appendAudit(HOSTILE, '{"n":"$(touch pwned4)"}'), home);
     assert.equal(fs.readFileSync(path.join(home, HOSTILE, 'audit.log'), 'utf8'), '{"n":1}\n{"n":"$(touch pwned4)"}\n');

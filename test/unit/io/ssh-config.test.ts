@@ -5,6 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseSshConfig } from '../../../src/io/ssh-config.js';
 import { resolveTarget, planAuth } from '../../../src/io/ssh.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const CONFIG = `
 Host prod-manager
@@ -35,7 +36,7 @@ describe('~/.ssh/config', () => {
     assert.equal(parseSshConfig(CONFIG, 'bastion.internal').user, 'fallback');
   });
   it('resolveTarget: the config applies to an alias; cluster.env wins where set', () => {
-    const home = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-home-'));
+    const home = tempDir('hd-home-');
     fs.mkdirSync(path.join(home, '.ssh'));
     fs.writeFileSync(path.join(home, '.ssh', 'config'), CONFIG);
     const oldHome = process.env.HOME;
@@ -57,7 +58,7 @@ describe('~/.ssh/config', () => {
 describe('authentication order', () => {
   it('the configured key, then the agent, then the IdentityFile keys; passphrase-protected keys are reported', async () => {
     const { utils } = ((await import('ssh2')) as any).default;
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-keys-'));
+    const dir = tempDir('hd-keys-');
     const { execFileSync } = await import('node:child_process');
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', path.join(dir, 'plain')]);
     execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'pass phrase', '-f', path.join(dir, 'locked')]);

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
 import { lintStack, renderStack, STACK_VARIABLES, type StackVariable } from '../../../src/stack/render.js';
+import { tempDir } from '../../helpers/tmp.js';
 
 const TEMPLATE = fs.readFileSync(path.join(import.meta.dirname, '../../../templates/swarm-stack.yml'), 'utf8');
 const VARS = Object.fromEntries(STACK_VARIABLES.map((v) => [v, `v-${v.toLowerCase()}`])) as Record<StackVariable, string>;
@@ -16,7 +17,7 @@ Object.assign(VARS, {
 
 /** docker's own schema check, the same as `docker stack deploy` applies. */
 function dockerStackConfig(text: string): { code: number; stderr: string; stdout: string } {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-render-'));
+  const dir = tempDir('hd-render-');
   fs.writeFileSync(path.join(dir, 'swarm-stack.yml'), text);
   fs.writeFileSync(path.join(dir, 'prod.env'), 'B2_ENDPOINT=x\n');
   const r = spawnSync('docker', ['stack', 'config', '-c', path.join(dir, 'swarm-stack.yml')], { encoding: 'utf8' });
