@@ -11,6 +11,7 @@ import { LocalRunner } from './io/local.js';
 import { ManagerSession } from './io/ssh.js';
 import { Interrupt } from './interrupt.js';
 import { runDeploy, type Summary } from './pipeline.js';
+import { runRollback } from './manual-rollback.js';
 import { planJson, printPlan } from './plan.js';
 import { buildRelease, readGit, type Release } from './release.js';
 import { RunState, type Ctx } from './steps/context.js';
@@ -128,6 +129,22 @@ export function initAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Repor
     ? `created ${created.length} file(s) in ${settings.deployDir}; fill them in, then run \`honeydue-deploy plan --deploy-dir ${settings.deployDir}\``
     : `every file already exists in ${settings.deployDir}; nothing was created`;
   return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, `${text}; nothing on the cluster was touched`) };
+}
+
+export async function rollbackAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, interrupt: Interrupt): Promise<ActionResult> {
+  const settings = resolveSettings({ deployDir: flags.deployDir, skipHealthcheck: flags.skipHealthcheck, lockWait: flags.lockWait }, env);
+  const cfg = loadConfig(settings.deployDir);
+  teachRedactor(reporter, cfg);
+  const summary = await runRollback(cfg, settings, reporter, new LocalRunner(), interrupt);
+  if (summary.manual.length) {
+    reporter.error('Run these by hand to finish:');
+    for (const m of summary.manual) reporter.error(`  ${m}`);
+  }
+  return {
+    exitCode: summary.exitCode,
+    finalLine: finalLine(summary.exitCode, summary.serving),
+    audit: { outcome: summary.outcome, deployId: summary.to, serving: summary.serving },
+  };
 }
 
 function remoteDirOf(cfg: Config): string {

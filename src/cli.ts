@@ -2,7 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import os from 'node:os';
-import { appendLocalAudit, deployAction, finalLine, initAction, statusAction, unlockAction, type ActionResult } from './actions.js';
+import { appendLocalAudit, deployAction, finalLine, initAction, rollbackAction, statusAction, unlockAction, type ActionResult } from './actions.js';
 import { parseBoolean, type Flags } from './config/settings.js';
 import { ConfigError, EXIT, PreflightError, errorMessage } from './errors.js';
 import { Interrupt } from './interrupt.js';
@@ -76,10 +76,11 @@ async function main(argv: string[]): Promise<number> {
   let jsonMode = false;
   /** set for a real deploy run: where its local audit line goes */
   let auditDir: string | undefined;
+  let auditEvent = 'deploy';
   const localAudit = (outcome: string, extra: ActionResult['audit'] = { outcome }) => {
     if (!auditDir) return;
     appendLocalAudit(auditDir, {
-      event: 'deploy', ...extra, outcome, who: `${os.userInfo().username}@${os.hostname()}`, from: os.hostname(),
+      event: auditEvent, ...extra, outcome, who: `${os.userInfo().username}@${os.hostname()}`, from: os.hostname(),
       start: started.toISOString(), durationMs: Date.now() - started.getTime(),
     });
   };
@@ -115,6 +116,18 @@ async function main(argv: string[]): Promise<number> {
     }));
   withDeployOptions(program.command('plan').description('validate everything and print the whole plan (same as DRY_RUN=1); changes nothing'))
     .action(act((opts) => deployAction(opts, process.env, reporter, { plan: true })));
+  program
+    .command('rollback')
+    .description('go back to the known-good release before the current one: redeploy it, verify it, make it current')
+    .option('--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)')
+    .option('--skip-healthcheck', 'skip the health check of the release rolled back to (SKIP_HEALTHCHECK)')
+    .option('--lock-wait <seconds>', 'wait up to this long for another deploy\'s lock (DEPLOY_LOCK_WAIT)')
+    .action(act((opts) => {
+      installSignalHandlers(interrupt, reporter);
+      auditDir = opts.deployDir ?? process.env.HONEYDUE_DEPLOY_DIR ?? 'deploy';
+      auditEvent = 'rollback';
+      return rollbackAction(opts, process.env, reporter, interrupt);
+    }));
   program
     .command('init')
     .description('create the config files from the examples and stop')
@@ -165,3 +178,6 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 process.exitCode = await main(process.argv);
+// The outcome is decided and printed. Should any handle still hold the event loop open, do not hang a
+// deploy pipeline on it: leave with the decided code shortly (unref'd: never delays a normal exit).
+setTimeout(() => process.exit(process.exitCode), 3000).unref();

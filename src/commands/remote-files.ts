@@ -26,6 +26,15 @@ export function writeCurrentPointer(remoteDir: string, deployId: string): Comman
   return script('printf "%s\\n" "$2" > "$1/current.tmp" && mv -f "$1/current.tmp" "$1/current"', [remoteDir, deployId]);
 }
 
+/** One line per release that became known-good, oldest first: what `rollback` walks back through. */
+export function appendHistory(remoteDir: string, deployId: string): Command {
+  return script('printf "%s\\n" "$2" >> "$1/history"', [remoteDir, deployId]);
+}
+
+export function readHistory(remoteDir: string): Command {
+  return script('if [ -f "$1/history" ]; then cat "$1/history"; fi', [remoteDir]);
+}
+
 export function listReleases(remoteDir: string): Command {
   return script('if [ -d "$1/releases" ]; then ls -1 "$1/releases"; fi', [remoteDir]);
 }

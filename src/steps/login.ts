@@ -31,6 +31,12 @@ async function loginOn(ctx: Ctx, where: Where): Promise<void> {
   else ctx.state.loggedInManager = true;
 }
 
+/** A rollback pulls the previous images: only the manager needs to be logged in. */
+export async function loginManager(ctx: Ctx): Promise<void> {
+  ctx.state.loggedInManager = true;
+  await loginOn(ctx, 'manager');
+}
+
 export async function run(ctx: Ctx): Promise<void> {
   // remember the login before trying: a half-succeeded login must still be logged out
   ctx.state.loggedInLocal = true;

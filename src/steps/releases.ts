@@ -1,4 +1,4 @@
-import { listReleases, readCurrentPointer, readFile, removeReleaseDirs, writeCurrentPointer } from '../commands/remote-files.js';
+import { appendHistory, listReleases, readCurrentPointer, readFile, readHistory, removeReleaseDirs, writeCurrentPointer } from '../commands/remote-files.js';
 import { RELEASE_FILE } from '../commands/stack.js';
 import { cmd, exec, execChecked, note, type Ctx, type KnownGoodRelease, type StepPlan } from './context.js';
 
@@ -34,6 +34,7 @@ export function markPlan(ctx: Pick<Ctx, 'release'>): StepPlan {
     title: 'Mark the release known-good and prune old release folders',
     entries: [
       cmd(writeCurrentPointer(ctx.release.remoteDir, ctx.release.deployId)),
+      cmd(appendHistory(ctx.release.remoteDir, ctx.release.deployId)),
       cmd(listReleases(ctx.release.remoteDir)),
       note(`keep the newest ${KEEP_RELEASES} release folders plus the current and previous known-good ones`),
     ],
@@ -43,6 +44,24 @@ export function markPlan(ctx: Pick<Ctx, 'release'>): StepPlan {
 export async function markKnownGood(ctx: Ctx): Promise<void> {
   await execChecked(ctx, writeCurrentPointer(ctx.release.remoteDir, ctx.release.deployId), 'marking the release known-good');
   ctx.state.knownGood = true;
+  await execChecked(ctx, appendHistory(ctx.release.remoteDir, ctx.release.deployId), 'recording the known-good history');
+}
+
+/**
+ * The release to go back to: the newest known-good release older than the current one (by the history the
+ * deploys recorded) whose folder is still on the manager.
+ */
+export function rollbackTarget(history: readonly string[], current: string, available: ReadonlySet<string>): string | undefined {
+  const at = history.lastIndexOf(current);
+  const older = (at === -1 ? history : history.slice(0, at)).filter((id) => id !== current);
+  return [...older].reverse().find((id) => available.has(id));
+}
+
+export async function readHistoryIds(ctx: Ctx, remoteDir: string): Promise<{ history: string[]; releases: Set<string> }> {
+  const lines = (t: string) => t.split('\n').map((l) => l.trim()).filter(Boolean);
+  const history = lines((await execChecked(ctx, readHistory(remoteDir), 'reading the release history')).stdout);
+  const releases = new Set(lines((await execChecked(ctx, listReleases(remoteDir), 'listing release folders')).stdout));
+  return { history, releases };
 }
 
 export function selectOldReleases(ids: readonly string[], keep: number, protect: ReadonlySet<string>): string[] {

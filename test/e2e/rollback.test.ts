@@ -52,4 +52,22 @@ describe('failed releases are rolled back to the previous release', { skip: sand
     assert.match(body?.body ?? '', /ok good1/);
     assert.equal(auditLines(fx).at(-1)!.outcome, 'rolled-back');
   });
+
+  it('`rollback` goes back to the known-good release before the current one, verified; with none older it refuses', async () => {
+    const up = await runCli(fx, ['--context', fx.context, '--tag', 'good5']);
+    assert.equal(up.code, 0, up.output);
+    const r = await runCli(fx, ['rollback']);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /Rolling back e2erollback from good5_\d+ \(tag good5\) to good1_\d+ \(tag good1\)/);
+    assert.match(r.output.split('\n').filter((l) => l.startsWith('result:')).pop()!, /^result: ok \(exit 0\): rolled back: good1_\d+ \(tag good1\) is serving and healthy$/);
+    assertPreviousServes();
+    assert.match((await httpBody(fx.healthUrl))?.body ?? '', /ok good1/);
+    const last = auditLines(fx).at(-1)!;
+    assert.equal(last.event, 'rollback');
+    assert.equal(last.outcome, 'healthy');
+    const again = await runCli(fx, ['rollback']);
+    assert.equal(again.code, 2, again.output);
+    assert.match(again.output, /no earlier known-good release of e2erollback is left on the manager — nothing to roll back to \(current: good1_\d+\)/);
+    assert.equal(remoteFile(fx, 'lock/owner.json'), undefined);
+  });
 });

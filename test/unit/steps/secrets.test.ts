@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { selectForPruning } from '../../../src/steps/secrets.js';
-import { selectOldReleases } from '../../../src/steps/releases.js';
 
 const names = (key: string, ids: string[]) => ids.map((id) => `hd_${key}_${id}`);
 const IDS = ['a_20260101000001', 'b_20260102000000', 'c_20260103000000', 'd_20260104000000', 'e_20260105000000'];
@@ -26,13 +25,5 @@ describe('secret pruning selection', () => {
   it('orders by the deploy timestamp, not by the tag', () => {
     const all = ['hd_secret_key_zzz_20260101000000', 'hd_secret_key_aaa_20260301000000'];
     assert.deepEqual(selectForPruning(all, 'hd', 1, new Set()), ['hd_secret_key_zzz_20260101000000']);
-  });
-});
-
-describe('release folder pruning selection', () => {
-  it('keeps the newest N and any protected release', () => {
-    assert.deepEqual(selectOldReleases(IDS, 3, new Set()).sort(), IDS.slice(0, 2));
-    assert.deepEqual(selectOldReleases(IDS, 3, new Set([IDS[0]!])), [IDS[1]]);
-    assert.deepEqual(selectOldReleases(['not-a-release', ...IDS], 10, new Set()), []);
   });
 });
