@@ -6,14 +6,15 @@ import { createMissingFiles, whatToFill } from './config/load.js';
 import { resolveSettings, type Flags, type Settings } from './config/settings.js';
 import { ConfigError, EXIT, PreflightError } from './errors.js';
 import { stackConfig } from './commands/docker.js';
-import { forceUnlock, readCurrentPointer, readLockOwner, appendAudit } from './commands/remote-files.js';
+import { appendAudit, forceUnlock, lockExists, readCurrentPointer, readLockOwner } from './commands/remote-files.js';
+import { stackServicesTable } from './commands/stack.js';
 import { LocalRunner } from './io/local.js';
 import { ManagerSession } from './io/ssh.js';
 import { Interrupt } from './interrupt.js';
 import { runDeploy, type Summary } from './pipeline.js';
 import { runRollback } from './manual-rollback.js';
 import { planJson, printPlan } from './plan.js';
-import { buildRelease, readGit, type Release } from './release.js';
+import { buildRelease, readGit, remoteDirOf, type Release } from './release.js';
 import { RunState, type Ctx } from './steps/context.js';
 import { sshTarget } from './steps/connect.js';
 import { auditRecord, describeOwner, lockDir } from './steps/lock.js';
@@ -147,10 +148,6 @@ export async function rollbackAction(flags: Flags, env: NodeJS.ProcessEnv, repor
   };
 }
 
-function remoteDirOf(cfg: Config): string {
-  return (cfg.cluster.DEPLOY_REMOTE_DIR ?? `honeydue-deploy/${cfg.cluster.DEPLOY_STACK_NAME}`).replace(/\/+$/, '');
-}
-
 export async function unlockAction(flags: Flags & { force?: boolean }, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<ActionResult> {
   const settings = resolveSettings({ deployDir: flags.deployDir }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR });
   const cfg = loadConfig(settings.deployDir);
@@ -160,7 +157,7 @@ export async function unlockAction(flags: Flags & { force?: boolean }, env: Node
   try {
     const owner = await session.run(readLockOwner(remoteDir));
     const held = owner.stdout.trim() !== '';
-    const exists = (await session.run({ where: 'manager', argv: ['test', '-d', lockDir(remoteDir)] })).exitCode === 0;
+    const exists = (await session.run(lockExists(remoteDir))).exitCode === 0;
     if (!exists) return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, `no deploy lock is held on the manager (${lockDir(remoteDir)}); nothing to do`) };
     const whose = held ? describeOwner(owner.stdout) : 'an unknown owner';
     if (!flags.force) {
@@ -186,7 +183,7 @@ export async function statusAction(flags: Flags, env: NodeJS.ProcessEnv, reporte
   try {
     const current = (await session.run(readCurrentPointer(remoteDir))).stdout.trim();
     const owner = (await session.run(readLockOwner(remoteDir))).stdout.trim();
-    const services = await session.run({ where: 'manager', argv: ['docker', 'stack', 'services', stack, '--format', '{{.Name}}\t{{.Replicas}}\t{{.Image}}'] });
+    const services = await session.run(stackServicesTable(stack));
     reporter.line(`stack ${stack} on ${cfg.cluster.DEPLOY_MANAGER_HOST}`);
     reporter.line(`known-good release: ${current || 'none recorded'}`);
     reporter.line(`deploy lock: ${owner ? `held by ${describeOwner(owner)}` : 'free'}`);

@@ -4,14 +4,14 @@
  * release that was serving is redeployed. Same lock, logout and audit as a deploy.
  */
 import os from 'node:os';
-import { writeCurrentPointer } from './commands/remote-files.js';
-import { stackDeploy } from './commands/stack.js';
+import { readFile, writeCurrentPointer } from './commands/remote-files.js';
+import { RELEASE_FILE, stackDeploy } from './commands/stack.js';
 import type { Config } from './config/index.js';
 import type { Settings } from './config/settings.js';
 import { EXIT, Interrupted, PreflightError, errorMessage } from './errors.js';
 import { Interrupt } from './interrupt.js';
 import type { Summary } from './pipeline.js';
-import { utcStamp, type Release } from './release.js';
+import { remoteDirOf, utcStamp, type Release } from './release.js';
 import * as connect from './steps/connect.js';
 import { RunState, exec, execChecked, type Ctx, type KnownGoodRelease } from './steps/context.js';
 import { intendedImages, waitForConvergence } from './steps/converge.js';
@@ -30,7 +30,7 @@ function expand(template: string | undefined, tag: string, deployId: string): st
 /** The run's identity: a rollback is not a new release, so most release fields stay empty. */
 function rollbackRelease(cfg: Config, now: Date): Release {
   const stackName = cfg.cluster.DEPLOY_STACK_NAME!;
-  const remoteDir = (cfg.cluster.DEPLOY_REMOTE_DIR ?? `honeydue-deploy/${stackName}`).replace(/\/+$/, '');
+  const remoteDir = remoteDirOf(cfg);
   const deployId = `rollback_${utcStamp(now)}`;
   return {
     tag: 'rollback', tagSource: 'command line', dirty: false, deployId, startedAt: now, stackName, remoteDir,
@@ -40,7 +40,7 @@ function rollbackRelease(cfg: Config, now: Date): Release {
 }
 
 async function readRelease(ctx: Ctx, id: string): Promise<KnownGoodRelease> {
-  const r = await execChecked(ctx, { where: 'manager', argv: ['cat', '--', `${ctx.release.remoteDir}/releases/${id}/release.json`] }, 'reading a release record');
+  const r = await execChecked(ctx, readFile(`${ctx.release.remoteDir}/releases/${id}/${RELEASE_FILE}`), 'reading a release record');
   return JSON.parse(r.stdout) as KnownGoodRelease;
 }
 

@@ -133,6 +133,7 @@ async function recover(ctx: Ctx, err: unknown): Promise<Summary> {
 
   if (!ctx.state.stackTouched) {
     const left = await secrets.removeCreated(ctx);
+    await upload.removeUnused(ctx);
     const manual = left.length ? [`docker secret rm ${left.join(' ')}   # on the manager: secrets of a release that never reached the stack`] : [];
     if (interrupted) return { exitCode: EXIT.interrupted, outcome: 'interrupted', serving: `stopped before the stack was changed: ${previousServing(ctx)}`, manual };
     if (err instanceof ConfigError || err instanceof PreflightError) {

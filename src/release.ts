@@ -44,6 +44,11 @@ export function imageRef(registry: string, namespace: string | undefined, servic
   return `${registry}${namespace ? `/${namespace}` : ''}/honeydue-${service}:${tag}`;
 }
 
+/** Where this stack's releases, pointer, history, lock and audit log live on the manager. */
+export function remoteDirOf(cfg: Pick<Config, 'cluster'>): string {
+  return (cfg.cluster.DEPLOY_REMOTE_DIR ?? `honeydue-deploy/${cfg.cluster.DEPLOY_STACK_NAME}`).replace(/\/+$/, '');
+}
+
 export function secretName(stack: string, key: string, deployId: string): string {
   return `${stack}_${key}_${deployId}`;
 }
@@ -94,7 +99,7 @@ export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.Proces
   const { tag, tagSource } = chooseTag(settings, env, git, now);
   const deployId = `${tag}_${utcStamp(now)}`;
   const stackName = cfg.cluster.DEPLOY_STACK_NAME!;
-  const remoteDir = (cfg.cluster.DEPLOY_REMOTE_DIR ?? `honeydue-deploy/${stackName}`).replace(/\/+$/, '');
+  const remoteDir = remoteDirOf(cfg);
   const { REGISTRY, REGISTRY_NAMESPACE } = cfg.registry;
   const images = Object.fromEntries(APP_SERVICES.map((s) => [s, imageRef(REGISTRY, REGISTRY_NAMESPACE, s, tag)])) as Record<AppService, string>;
   const latestImages = settings.pushLatest

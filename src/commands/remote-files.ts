@@ -60,6 +60,10 @@ export function releaseLock(remoteDir: string, deployId: string): Command {
   return script('if grep -qF -- "\\"$2\\"" "$1/lock/owner.json" 2>/dev/null; then rm -rf -- "$1/lock"; fi', [remoteDir, deployId]);
 }
 
+export function lockExists(remoteDir: string): Command {
+  return onManager(['test', '-d', `${remoteDir}/lock`]);
+}
+
 export function forceUnlock(remoteDir: string): Command {
   return onManager(['rm', '-rf', '--', `${remoteDir}/lock`]);
 }

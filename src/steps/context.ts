@@ -24,6 +24,8 @@ export class RunState {
   loggedInLocal = false;
   loggedInManager = false;
   createdSecrets: string[] = [];
+  /** the release folder was created on the manager */
+  uploaded = false;
   /** `docker stack deploy` was started: from here a failure means rollback */
   stackTouched = false;
   /** service names in the stack before this run's stack deploy */

@@ -1,7 +1,7 @@
 import type { Upload } from '../commands/command.js';
-import { makeReleaseDir } from '../commands/remote-files.js';
+import { makeReleaseDir, removeReleaseDirs } from '../commands/remote-files.js';
 import { ENV_FILE, RELEASE_FILE, STACK_FILE } from '../commands/stack.js';
-import { cmd, execChecked, manager, note, upload, type Ctx, type StepPlan } from './context.js';
+import { cmd, exec, execChecked, manager, note, upload, type Ctx, type StepPlan } from './context.js';
 
 export function uploads(ctx: Pick<Ctx, 'release'>): Upload[] {
   const r = ctx.release;
@@ -25,5 +25,13 @@ export function plan(ctx: Pick<Ctx, 'release'>): StepPlan {
 
 export async function run(ctx: Ctx): Promise<void> {
   await execChecked(ctx, makeReleaseDir(ctx.release.remoteDir, ctx.release.releaseDir), 'creating the release folder');
+  ctx.state.uploaded = true;
   for (const u of uploads(ctx)) await manager(ctx).upload(u);
+}
+
+/** A release that never reached the stack leaves no folder behind (it would crowd out rollback targets). */
+export async function removeUnused(ctx: Ctx): Promise<void> {
+  if (!ctx.state.uploaded || !ctx.session?.alive) return;
+  const r = await exec(ctx, removeReleaseDirs(ctx.release.remoteDir, [ctx.release.deployId])).catch(() => undefined);
+  if (r?.exitCode === 0) ctx.state.uploaded = false;
 }

@@ -96,6 +96,8 @@ describe('secret hygiene on a real deploy', { skip: sandbox ? false : `e2e skipp
     const r = await run.done;
     assert.equal(r.code, 130, r.output);
     assert.deepEqual(secretNames(fx.stack), before, 'secrets of h3 must be gone');
+    const releases = fs.readdirSync(path.join(fx.remoteDirAbs, 'releases'));
+    assert.ok(!releases.some((id) => id.startsWith('h3_')), `the bundle of a release that never reached the stack must be removed: ${releases.join(', ')}`);
     assert.match(r.output, /stopped before the stack was changed/);
   });
 });
