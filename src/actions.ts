@@ -14,7 +14,7 @@ import { Interrupt } from './interrupt.js';
 import { runDeploy, type Summary } from './pipeline.js';
 import { runRollback } from './manual-rollback.js';
 import { planJson, printPlan } from './plan.js';
-import { buildRelease, readGit, remoteDirOf, type Release } from './release.js';
+import { buildRelease, PLACEHOLDER_TAG, readGit, remoteDirOf, type Release } from './release.js';
 import { RunState, type Ctx } from './steps/context.js';
 import { sshTarget } from './steps/connect.js';
 import { auditRecord, describeOwner, lockDir } from './steps/lock.js';
@@ -85,12 +85,34 @@ interface Prepared {
   release: Release;
 }
 
+/**
+ * What is built must exist: the context folder and its Dockerfile (not needed with SKIP_BUILD). A real deploy
+ * stops on it; a dry run shows it as a warning in the plan (the plan can be reviewed from anywhere).
+ */
+export function buildInputProblems(settings: Settings, env: NodeJS.ProcessEnv, flags: Flags): string[] {
+  if (settings.skipBuild) return [];
+  const problems: string[] = [];
+  const where = (flag: string, envName: string, given: unknown) => (given !== undefined ? `command line: ${flag}` : env[envName] ? `environment: ${envName}` : `command line: ${flag}`);
+  if (!fs.existsSync(settings.context) || !fs.statSync(settings.context).isDirectory()) {
+    problems.push(`${where('--context', 'BUILD_CONTEXT', flags.context)}: ${settings.context} is not a folder — point it at the honeyDue API repository (the one with the Dockerfile), or use SKIP_BUILD`);
+  } else if (!fs.existsSync(settings.dockerfile)) {
+    problems.push(`${where('--dockerfile', 'DOCKERFILE', flags.dockerfile)}: ${settings.dockerfile} does not exist — the build needs a Dockerfile with the targets api, worker and admin`);
+  }
+  return problems;
+}
+
 async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, plan: boolean): Promise<Prepared> {
   const settings = resolveSettings(flags, env, { plan });
   const cfg = loadConfig(settings.deployDir);
+  const inputs = buildInputProblems(settings, env, flags);
+  if (inputs.length && !settings.dryRun) throw new ConfigError(inputs);
+  cfg.warnings.push(...inputs.map((p) => `${p} (a real deploy stops here)`));
   teachRedactor(reporter, cfg);
   const git = await readGit(settings.context);
   const release = buildRelease(cfg, settings, env, git, new Date());
+  if (release.tagSource === 'placeholder') {
+    cfg.warnings.push(`command line: --context: ${settings.context} is not a git repository and no --tag (DEPLOY_TAG) was given; the plan shows the tag as ${PLACEHOLDER_TAG} (a real deploy stops here)`);
+  }
   await dockerValidates(release, cfg, reporter);
   return { settings, cfg, release };
 }

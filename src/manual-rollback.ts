@@ -63,7 +63,7 @@ export async function runRollback(cfg: Config, settings: Settings, reporter: Rep
     if (!targetId) throw new PreflightError(`no earlier known-good release of ${release.stackName} is left on the manager — nothing to roll back to (current: ${current.deployId})`);
     to = await readRelease(ctx, targetId);
     ctx.state.previous = current;
-    release.healthUrl = expand(cfg.cluster.DEPLOY_HEALTHCHECK_URL, to.tag, to.deployId);
+    release.healthUrl = to.healthUrl ?? expand(cfg.cluster.DEPLOY_HEALTHCHECK_URL, to.tag, to.deployId);
     reporter.heading(`Rolling back ${release.stackName} from ${current.deployId} (tag ${current.tag}) to ${to.deployId} (tag ${to.tag})`);
     await reporter.step('Log in to the registry on the manager', () => login.loginManager(ctx));
     ctx.state.stackTouched = true;

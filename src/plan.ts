@@ -74,7 +74,7 @@ export function printPlan(ctx: PlanCtx, print: (line: string) => void): void {
   print('');
   printHeader(ctx, print);
   for (const w of cfg.warnings) print(`warning: ${w}`);
-  print(`tag: ${r.tag} (from ${r.tagSource}${r.gitSha ? `, git ${r.gitSha}` : ''})${r.dirty ? ' — the working tree is DIRTY (uncommitted changes)' : ''}`);
+  print(`tag: ${r.tag} (${r.tagSource === 'placeholder' ? 'a placeholder: no git repository and no --tag' : `from ${r.tagSource}`}${r.gitSha ? `, git ${r.gitSha}` : ''})${r.dirty ? ' — the working tree is DIRTY (uncommitted changes)' : ''}`);
   print(`deploy id: ${r.deployId}`);
   print('images:');
   for (const [svc, image] of Object.entries(r.images)) print(`  ${svc.padEnd(7)} ${image}${r.latestImages ? ` (+ ${r.latestImages[svc as keyof typeof r.latestImages]})` : ''}`);

@@ -15,7 +15,7 @@ export const SECRET_NAME_MAX = 64;
 
 export interface Release {
   tag: string;
-  tagSource: 'command line' | 'environment' | 'git';
+  tagSource: 'command line' | 'environment' | 'git' | 'placeholder';
   gitSha?: string;
   dirty: boolean;
   deployId: string;
@@ -66,6 +66,9 @@ export async function readGit(context: string): Promise<GitState> {
   return { sha: String(head.stdout).trim(), dirty: String(status.stdout).trim() !== '' };
 }
 
+/** The tag a dry run shows when neither --tag nor a git repository gives one. */
+export const PLACEHOLDER_TAG = 'no-tag-yet';
+
 /** Six hex digits that differ from run to run, so two dirty builds never share a tag. */
 export function dirtySuffix(now: Date): string {
   return crypto.createHash('sha256').update(`${now.toISOString()}:${process.pid}`).digest('hex').slice(0, 6);
@@ -74,6 +77,8 @@ export function dirtySuffix(now: Date): string {
 export function chooseTag(settings: Settings, env: NodeJS.ProcessEnv, git: GitState, now: Date): Pick<Release, 'tag' | 'tagSource'> {
   if (settings.tag) return { tag: settings.tag, tagSource: env.DEPLOY_TAG === settings.tag ? 'environment' : 'command line' };
   if (!git.sha) {
+    // a plan can be reviewed from anywhere; a real deploy must know what it ships
+    if (settings.dryRun) return { tag: PLACEHOLDER_TAG, tagSource: 'placeholder' };
     throw new ConfigError(
       `command line: --context: ${settings.context} is not a git repository, so no image tag can be derived — pass --tag TAG (or DEPLOY_TAG)`,
     );
@@ -110,7 +115,7 @@ export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.Proces
   const secretNames = Object.fromEntries(SECRETS.map((s) => [s.key, secretName(stackName, s.key, deployId)])) as Record<string, string>;
   const longest = Object.values(secretNames).reduce((a, b) => (b.length > a.length ? b : a));
   if (longest.length > SECRET_NAME_MAX) {
-    const where = tagSource === 'git' ? `${cfg.deployDir}/cluster.env: DEPLOY_STACK_NAME` : tagSource === 'environment' ? 'environment: DEPLOY_TAG' : 'command line: --tag';
+    const where = tagSource === 'git' || tagSource === 'placeholder' ? `${cfg.deployDir}/cluster.env: DEPLOY_STACK_NAME` : tagSource === 'environment' ? 'environment: DEPLOY_TAG' : 'command line: --tag';
     problems.push(`${where}: makes the secret name ${longest} ${longest.length} characters long; docker allows ${SECRET_NAME_MAX} — use a shorter tag or DEPLOY_STACK_NAME`);
   }
 

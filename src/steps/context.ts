@@ -16,6 +16,8 @@ export interface KnownGoodRelease {
   serviceImages: Record<string, string>;
   secretNames: Record<string, string>;
   healthExpect?: string | null;
+  /** the health URL as that release recorded it (expanded with its own tag) */
+  healthUrl?: string | null;
 }
 
 /** What this run changed so far: decides cleanup, rollback and the final line. */

@@ -22,8 +22,7 @@ export function plan(ctx: Pick<Ctx, 'cfg' | 'settings' | 'release'>): StepPlan {
   };
 }
 
-export async function check(ctx: Ctx, handle: StepHandle, expect: string | undefined, stop: () => boolean): Promise<{ ok: boolean; detail: string }> {
-  const url = ctx.release.healthUrl!;
+export async function check(ctx: Ctx, handle: StepHandle, expect: string | undefined, stop: () => boolean, url = ctx.release.healthUrl!): Promise<{ ok: boolean; detail: string }> {
   const result = await waitHealthy({
     url,
     expect,

@@ -26,7 +26,7 @@ export async function readKnownGood(ctx: Ctx, remoteDir = ctx.release.remoteDir)
     return undefined;
   }
   const json = JSON.parse(file.stdout) as KnownGoodRelease;
-  return { deployId: json.deployId, tag: json.tag, serviceImages: json.serviceImages, secretNames: json.secretNames, healthExpect: json.healthExpect };
+  return { deployId: json.deployId, tag: json.tag, serviceImages: json.serviceImages, secretNames: json.secretNames, healthExpect: json.healthExpect, healthUrl: json.healthUrl };
 }
 
 export function markPlan(ctx: Pick<Ctx, 'release'>): StepPlan {

@@ -58,7 +58,7 @@ async function toKnownGood(ctx: Ctx, handle: StepHandle): Promise<RollbackResult
   }
   if (outcome.kind !== 'converged') return fail(`the previous release did not converge: ${outcome.why}`);
   if (!skippedBecause(ctx)) {
-    const health = await healthCheck(ctx, handle, prev.healthExpect ?? undefined, () => ctx.interrupt.hurried);
+    const health = await healthCheck(ctx, handle, prev.healthExpect ?? undefined, () => ctx.interrupt.hurried, prev.healthUrl ?? undefined);
     if (!health.ok) return fail(`the previous release converged but its health check failed: ${health.detail}`);
   }
   return { restored: true, serving: `the previous release ${prev.deployId} (tag ${prev.tag})`, how, manual: [] };

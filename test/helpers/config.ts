@@ -79,6 +79,8 @@ export function makeConfig(overrides: Partial<Record<string, Record<string, stri
   };
   for (const file of Object.keys(VALID)) write(file, overrides[file] ?? {});
   for (const [rel, data] of Object.entries(SECRET_VALUES)) fs.writeFileSync(path.join(deployDir, rel), data, { mode: 0o600 });
+  // the build context (the CLI runs in root): a real deploy checks that the Dockerfile exists
+  fs.writeFileSync(path.join(root, 'Dockerfile'), 'FROM scratch AS api\nFROM scratch AS worker\nFROM scratch AS admin\n');
   return { root, deployDir, write, path: (rel) => path.join(deployDir, rel) };
 }
 

@@ -112,6 +112,8 @@ const cases: Case[] = [
   { name: '--json on a real deploy', args: ['--json'], line: 'command line: --json: only applies to the plan — use `honeydue-deploy plan --json` or add --dry-run' },
   { name: 'malformed build argument', args: ['--build-arg', 'NOEQUALS'], line: 'command line: --build-arg: "NOEQUALS" is not KEY=VALUE — write build arguments as NAME=value' },
   { name: 'negative lock wait', env: { DEPLOY_LOCK_WAIT: '-5' }, line: 'environment: DEPLOY_LOCK_WAIT: "-5" is not a number of seconds — use a whole number, 0 or more' },
+  { name: 'a build context that does not exist', args: ['--context', 'no-such-app'], line: 'command line: --context: no-such-app is not a folder — point it at the honeyDue API repository (the one with the Dockerfile), or use SKIP_BUILD' },
+  { name: 'a Dockerfile that does not exist', env: { DOCKERFILE: 'deploy/Dockerfile.missing' }, line: 'environment: DOCKERFILE: deploy/Dockerfile.missing does not exist — the build needs a Dockerfile with the targets api, worker and admin' },
   { name: 'deploy dir that does not exist', args: ['--deploy-dir', 'nowhere'], line: 'nowhere: the deploy directory does not exist — create it with `honeydue-deploy init --deploy-dir nowhere` or pass --deploy-dir' },
 ];
 

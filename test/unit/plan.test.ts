@@ -85,6 +85,13 @@ describe('the plan', () => {
     assert.match(r.stdout, /warning: prod.env: DB_MAX_OPEN_CONNS: the peak of 100 connections reaches DB_CONNECTION_LIMIT 100; .* lower DB_MAX_OPEN_CONNS \(e\.g\. 15 on Neon's free tier\)/);
   });
 
+  it('a plan can be reviewed anywhere: a missing build context is a warning there, and an error for a real deploy', async () => {
+    const cfg = makeConfig();
+    const r = await runCli(['plan', '--deploy-dir', 'deploy', '--tag', 'v9', '--context', 'elsewhere'], { cwd: cfg.root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^warning: command line: --context: elsewhere is not a folder — .* \(a real deploy stops here\)$/m);
+  });
+
   it('the local volume backend is named when B2 is empty', async () => {
     const cfg = makeConfig({ 'prod.env': { B2_ENDPOINT: '', B2_KEY_ID: '', B2_APP_KEY: '', B2_BUCKET_NAME: '' }, 'cluster.env': { API_REPLICAS: '1' } });
     const r = await runCli(['plan', '--deploy-dir', 'deploy', '--tag', 'v9'], { cwd: cfg.root });

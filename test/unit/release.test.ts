@@ -34,6 +34,7 @@ describe('release identity', () => {
     assert.deepEqual(chooseTag(resolveSettings({ skipBuild: true }, {}), {}, { sha: 'abc1234', dirty: true }, NOW).tag, 'abc1234');
     assert.deepEqual(chooseTag(resolveSettings({}, { DEPLOY_TAG: 'v1' }), { DEPLOY_TAG: 'v1' }, { dirty: false }, NOW), { tag: 'v1', tagSource: 'environment' });
     assert.throws(() => chooseTag(s, {}, { dirty: false }, NOW), (e: unknown) => e instanceof ConfigError && /is not a git repository, so no image tag can be derived — pass --tag TAG/.test(e.message));
+    assert.deepEqual(chooseTag(resolveSettings({ dryRun: true }, {}), {}, { dirty: false }, NOW).tag, 'no-tag-yet');
   });
   it('reads git: short SHA and dirtiness', async () => {
     const dir = tempDir('hd-git-');
