@@ -164,15 +164,18 @@ async function recover(ctx: Ctx, err: unknown): Promise<Summary> {
     }
   }
   ctx.reporter.info(result.how);
+  const restoredText = result.nothingBefore
+    ? 'rolled back: this was the first deploy of the stack and its services were removed, so no release is serving (as before the run)'
+    : `rolled back: ${result.serving} is serving again`;
   if (interrupted) {
     return {
       exitCode: EXIT.interrupted,
       outcome: 'interrupted',
-      serving: result.restored ? `rolled back: ${result.serving} is serving again` : `${result.serving}`,
+      serving: result.restored ? restoredText : `${result.serving}`,
       manual: result.restored ? [] : result.manual,
     };
   }
-  if (result.restored) return { exitCode: EXIT.rolledBack, outcome: 'rolled-back', serving: `rolled back: ${result.serving} is serving again`, manual: [] };
+  if (result.restored) return { exitCode: EXIT.rolledBack, outcome: 'rolled-back', serving: restoredText, manual: [] };
   return { exitCode: EXIT.needsAttention, outcome: 'failed-needs-attention', serving: result.serving, manual: result.manual };
 }
 

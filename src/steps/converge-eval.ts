@@ -100,7 +100,9 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
   const want = svc.replicas;
   const count = `${onImage.length}/${want ?? 'global'}`;
   const rolledBackToIntended = opts.rollingBack === true && svc.updateState === 'rollback_completed' && svc.specImage === intended;
-  if (svc.updateState && FAILED_STATES.has(svc.updateState) && !rolledBackToIntended) {
+  // while a rollback is what we wait for, swarm rolling back is progress, not failure
+  const rollbackInProgress = opts.rollingBack === true && svc.updateState === 'rollback_started';
+  if (svc.updateState && FAILED_STATES.has(svc.updateState) && !rolledBackToIntended && !rollbackInProgress) {
     const why = mine.find((t) => t.error)?.error;
     return {
       name,

@@ -15,6 +15,8 @@ export interface RollbackResult {
   manual: string[];
   /** the wait was skipped by a second signal */
   notAwaited?: boolean;
+  /** the first deploy failed: nothing served before and nothing serves now */
+  nothingBefore?: boolean;
 }
 
 export function plan(ctx: Pick<Ctx, 'release'>): StepPlan {
@@ -101,7 +103,7 @@ async function perService(ctx: Ctx, handle: StepHandle): Promise<RollbackResult>
     if (outcome.kind === 'stopped') return { restored: false, serving: 'unknown: the rollback was started but not awaited (second signal)', how, manual: [`docker stack ps ${stack}`], notAwaited: true };
     if (outcome.kind !== 'converged') return { restored: false, serving: `unknown: ${outcome.why}`, how, manual: Object.keys(intended).map((n) => `docker service rollback ${n}`) };
   }
-  return { restored: true, serving: firstDeploy ? 'nothing (first deploy: the failed release was removed)' : 'the services\' previous specs', how, manual: [] };
+  return { restored: true, serving: firstDeploy ? 'nothing' : 'the services\' previous specs', how, manual: [], nothingBefore: firstDeploy };
 }
 
 export async function run(ctx: Ctx, handle: StepHandle): Promise<RollbackResult> {

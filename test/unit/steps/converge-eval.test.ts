@@ -26,6 +26,9 @@ describe('convergence judgement', () => {
   it('while waiting for a rollback, rollback_completed on the intended image is success', () => {
     assert.equal(judgeService(svc({ specImage: OLD, updateState: 'rollback_completed' }), 's_api', OLD, [task(OLD), task(OLD)], { rollingBack: true }).status, 'converged');
     assert.equal(judgeService(svc({ specImage: OLD, updateState: 'rollback_paused' }), 's_api', OLD, [task(OLD)], { rollingBack: true }).status, 'failed');
+    // after `docker service rollback` the state passes through rollback_started: progress while rolling back
+    assert.equal(judgeService(svc({ specImage: OLD, updateState: 'rollback_started' }), 's_api', OLD, [task(OLD), task(OLD)], { rollingBack: true }).status, 'waiting');
+    assert.equal(judgeService(svc({ specImage: OLD, updateState: 'rollback_started' }), 's_api', OLD, [task(OLD), task(OLD)]).status, 'failed');
   });
   it('waiting: still updating, too few tasks, an old task still running, a task not yet running', () => {
     assert.equal(judgeService(svc({ updateState: 'updating' }), 's_api', NEW, [task(NEW), task(NEW)]).status, 'waiting');

@@ -1,0 +1,55 @@
+/**
+ * No known-good release recorded: the fallback of the original script, `docker service rollback` per service.
+ * A failed first deploy removes what it created; a stack deployed before this tool (no release records) goes
+ * back to each service's previous spec.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { cleanup, docker, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, remoteFile, runCli, serviceImage, type Fixture } from './harness.js';
+
+const { sandbox, reason } = loadSandbox();
+
+describe('rollback without a known-good release', { skip: sandbox ? false : `e2e skipped: ${reason}` }, () => {
+  const fixtures: Fixture[] = [];
+  after(async () => {
+    for (const fx of fixtures) await cleanup(fx);
+  });
+
+  it('a failed first deploy removes the services it created: exit 1, nothing left half-deployed', async () => {
+    const fx = makeFixture(sandbox!, { stack: 'e2efirstfail', apiPort: 18706, convergeTimeout: 60 });
+    fixtures.push(fx);
+    const r = await runCli(fx, ['--context', fx.context, '--tag', 'bad1', '--build-arg', 'HEALTH=fail']);
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /first deploy: no previous release exists; removed the services this run created/);
+    assert.match(r.output.split('\n').filter((l) => l.startsWith('result:')).pop()!, /^result: deploy failed \(exit 1\): rolled back: this was the first deploy of the stack and its services were removed, so no release is serving \(as before the run\)$/);
+    assert.equal(docker(['service', 'ls', '--filter', `label=com.docker.stack.namespace=${fx.stack}`, '-q']).trim(), '');
+    assert.equal(remoteFile(fx, 'current'), undefined, 'a failed release never becomes known-good');
+    assert.equal(remoteFile(fx, 'lock/owner.json'), undefined);
+    assert.deepEqual(registryCredentialsLeft(fx), { laptop: false, manager: false });
+  });
+
+  it('a stack deployed before this tool: `docker service rollback` returns every service to its previous spec, exit 1', async () => {
+    const fx = makeFixture(sandbox!, { stack: 'e2elegacy', apiPort: 18707, convergeTimeout: 60 });
+    fixtures.push(fx);
+    // the "old script" deploy: a release whose records live elsewhere, so this remote dir has no known-good
+    const cluster = path.join(fx.deployDir, 'cluster.env');
+    const original = fs.readFileSync(cluster, 'utf8');
+    fs.writeFileSync(cluster, original.replace(/^DEPLOY_REMOTE_DIR=.*$/m, 'DEPLOY_REMOTE_DIR=e2e/e2elegacy-old-script'), { mode: 0o600 });
+    const old = await runCli(fx, ['--context', fx.context, '--tag', 'legacy1']);
+    fs.writeFileSync(cluster, original, { mode: 0o600 });
+    fs.rmSync(path.join(sandbox!.userHome, 'e2e/e2elegacy-old-script'), { recursive: true, force: true });
+    assert.equal(old.code, 0, old.output);
+
+    const r = await runCli(fx, ['--context', fx.context, '--tag', 'bad2', '--build-arg', 'HEALTH=fail']);
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /no known-good release recorded: ran docker service rollback for every service of the stack/);
+    assert.match(r.output, /e2elegacy_api: docker service rollback to .*honeydue-api:legacy1/);
+    for (const svc of ['api', 'worker', 'admin']) {
+      assert.equal(serviceImage(fx.stack, svc), `${sandbox!.registry}/e2e-${fx.stack}/honeydue-${svc}:legacy1`);
+    }
+    assert.match((await httpBody(fx.healthUrl))?.body ?? '', /ok legacy1/);
+    assert.equal(remoteFile(fx, 'lock/owner.json'), undefined);
+  });
+});
