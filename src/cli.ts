@@ -85,13 +85,13 @@ async function main(argv: string[]): Promise<number> {
     });
   };
   const finish = (r: ActionResult): number => {
-    // with --json, stdout is the JSON document alone; the final line goes to stderr
-    if (jsonMode) reporter.error(r.finalLine);
-    else reporter.line(r.finalLine);
+    // with --json, stdout is the JSON document alone and the reporter already writes to stderr
+    reporter.line(r.finalLine);
     return r.exitCode;
   };
   const act = (fn: (opts: Flags & { force?: boolean }) => Promise<ActionResult> | ActionResult) => async (opts: Flags & { force?: boolean }) => {
     jsonMode = Boolean(opts.json);
+    if (jsonMode) reporter.humanOutputToStderr();
     const result = await fn(opts);
     if (result.audit) localAudit(result.audit.outcome, result.audit);
     exitCode = finish(result);

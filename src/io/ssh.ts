@@ -210,17 +210,26 @@ export class ManagerSession implements Runner {
     this.watch();
   }
 
+  /** No single remote command may hang a deploy: each gets a deadline (convergence has its own). */
+  commandTimeoutMs = 300_000;
+
   run(cmd: Command): Promise<RunResult> {
     if (cmd.where !== 'manager') return Promise.reject(new Error(`ManagerSession cannot run a ${cmd.where} command`));
     if (this.closed) return Promise.reject(new ConnectionLost());
     return new Promise<RunResult>((resolve, reject) => {
       this.pending.add(reject);
+      let timer: NodeJS.Timeout | undefined;
       const done = <A extends unknown[]>(fn: (...a: A) => void) => (...a: A) => {
         this.pending.delete(reject);
+        clearTimeout(timer);
         fn(...a);
       };
       this.client.exec(remoteShellString(cmd), (err, stream) => {
         if (err) return done(reject)(this.closed ? new ConnectionLost() : err);
+        timer = setTimeout(() => {
+          stream.close();
+          done(resolve)({ exitCode: 124, stdout: '', stderr: `timed out after ${this.commandTimeoutMs / 1000}s on the manager` });
+        }, this.commandTimeoutMs);
         const out: Buffer[] = [];
         const errOut: Buffer[] = [];
         stream.on('data', (d: Buffer) => out.push(d));

@@ -22,12 +22,17 @@ export class Reporter {
   private lastProgress = '';
 
   constructor(
-    private readonly out: NodeJS.WriteStream = process.stdout,
+    private out: NodeJS.WriteStream = process.stdout,
     private readonly err: NodeJS.WriteStream = process.stderr,
     redactor = new Redactor(),
   ) {
     this.redactor = redactor;
     this.tty = Boolean(out.isTTY) && process.env.CI !== 'true';
+  }
+
+  /** With --json, stdout carries the JSON document alone: everything for people goes to stderr. */
+  humanOutputToStderr(): void {
+    this.out = this.err;
   }
 
   private write(stream: NodeJS.WriteStream, text: string): void {
