@@ -78,6 +78,15 @@ describe('the plan', () => {
     for (const s of SECRET_TEXTS) assert.ok(!r.stdout.includes(s) && !r.stderr.includes(s));
   });
 
+  it('with --json, warnings go to stderr and into the JSON; stdout stays one JSON document', async () => {
+    const cfg = makeConfig({ 'prod.env': { DB_CONNECTION_LIMIT: '50' } });
+    const r = await runCli(['plan', '--json', '--deploy-dir', 'deploy', '--tag', 'v9', '--context', 'elsewhere'], { cwd: cfg.root });
+    assert.equal(r.code, 0, r.stderr);
+    const json = JSON.parse(r.stdout);
+    assert.equal(json.warnings.length, 2);
+    assert.match(json.warnings[1], /--context: elsewhere is not a folder/);
+  });
+
   it('a budget that reaches DB_CONNECTION_LIMIT is warned about', async () => {
     const cfg = makeConfig({ 'prod.env': { DB_CONNECTION_LIMIT: '100' } });
     const r = await runCli(['plan', '--deploy-dir', 'deploy', '--tag', 'v9'], { cwd: cfg.root });
