@@ -1,3 +1,4 @@
+import { display } from '../commands/command.js';
 import { stackDeploy, stackServiceNames } from '../commands/stack.js';
 import { DeployFailed } from '../errors.js';
 import { tail } from '../io/runner.js';
@@ -23,9 +24,10 @@ export async function run(ctx: Ctx): Promise<void> {
   ctx.state.servicesBefore = new Set(before.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('Nothing found')));
   ctx.interrupt.check();
   ctx.state.stackTouched = true;
-  const r = await exec(ctx, stackDeploy(ctx.release.stackName, ctx.release.releaseDir));
+  const command = stackDeploy(ctx.release.stackName, ctx.release.releaseDir);
+  const r = await exec(ctx, command);
   const output = `${r.stdout}\n${r.stderr}`;
-  if (r.exitCode !== 0) throw new DeployFailed(`docker stack deploy exited ${r.exitCode}:\n${ctx.reporter.redactor.redact(tail(r.stderr || r.stdout))}`);
+  if (r.exitCode !== 0) throw new DeployFailed(`\`${display(command)}\` exited ${r.exitCode}:\n${ctx.reporter.redactor.redact(tail(r.stderr || r.stdout))}`);
   if (DIGEST_WARNING.test(output)) {
     throw new DeployFailed(
       'docker stack deploy could not record an image digest: the nodes would fail to pull (an outage in the making) — treating it as a failed deploy; check the manager\'s registry login',
