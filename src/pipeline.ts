@@ -96,9 +96,9 @@ function previousServing(ctx: Ctx): string {
 
 /** Exact commands to finish by hand when the manager cannot be reached any more. */
 export function manualAfterLostConnection(ctx: Ctx): string[] {
-  const t = ctx.session?.target;
+  const t = ctx.session?.target ?? connect.sshTarget(ctx);
   const r = ctx.release;
-  const lines = [`ssh -p ${t?.port ?? ctx.cfg.cluster.DEPLOY_MANAGER_SSH_PORT} ${t?.username ?? ctx.cfg.cluster.DEPLOY_MANAGER_USER}@${t?.host ?? ctx.cfg.cluster.DEPLOY_MANAGER_HOST}   # then, on the manager:`];
+  const lines = [`ssh -p ${t.port} ${t.username}@${t.host}   # then, on the manager:`];
   if (ctx.state.stackTouched && !ctx.state.knownGood) {
     if (ctx.state.previous) lines.push(...rollback.manualRedeploy(ctx, ctx.state.previous.deployId));
     else lines.push(`docker stack services ${r.stackName}   # then for each service: docker service rollback <service> (or docker stack rm ${r.stackName} after a failed first deploy)`);

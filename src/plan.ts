@@ -3,11 +3,18 @@ import { showEntry } from './steps/context.js';
 import { FINALLY, ON_FAILURE, STEPS, printHeader, type PlanCtx } from './pipeline.js';
 import { budgetLine, budgetWarning } from './config/rules.js';
 import { SECRETS } from './config/files.js';
+import { sshTarget } from './steps/connect.js';
 
 export interface Plan {
   before: StepPlan[];
   onFailure: StepPlan[];
   always: StepPlan[];
+}
+
+/** user@host:port as the run would connect (an ~/.ssh/config alias resolved). */
+function managerAddress(ctx: PlanCtx): string {
+  const t = sshTarget(ctx);
+  return `${t.username}@${t.host}:${t.port}${t.alias !== t.host ? ` (alias ${t.alias})` : ''}`;
 }
 
 export function buildPlan(ctx: PlanCtx): Plan {
@@ -47,7 +54,7 @@ export function planJson(ctx: PlanCtx): Record<string, unknown> {
     gitSha: r.gitSha ?? null,
     dirtyTree: r.dirty,
     stack: r.stackName,
-    manager: `${cfg.cluster.DEPLOY_MANAGER_USER}@${cfg.cluster.DEPLOY_MANAGER_HOST}:${cfg.cluster.DEPLOY_MANAGER_SSH_PORT}`,
+    manager: managerAddress(ctx),
     storage: cfg.storage,
     images: r.images,
     pushLatest: settings.pushLatest,
@@ -70,7 +77,7 @@ export function planJson(ctx: PlanCtx): Record<string, unknown> {
 export function printPlan(ctx: PlanCtx, print: (line: string) => void): void {
   const { cfg, settings, release: r } = ctx;
   const plan = buildPlan(ctx);
-  print(`DRY RUN — the plan for deploying ${r.stackName} to ${cfg.cluster.DEPLOY_MANAGER_USER}@${cfg.cluster.DEPLOY_MANAGER_HOST}:${cfg.cluster.DEPLOY_MANAGER_SSH_PORT}. Nothing is built, pushed, connected to or changed.`);
+  print(`DRY RUN — the plan for deploying ${r.stackName} to ${managerAddress(ctx)}. Nothing is built, pushed, connected to or changed.`);
   print('');
   printHeader(ctx, print);
   for (const w of cfg.warnings) print(`warning: ${w}`);

@@ -38,8 +38,8 @@ function wholeNumber(v: string): number | undefined {
   return /^\d+$/.test(v) ? Number(v) : undefined;
 }
 
-export function port(fallback: number) {
-  return field((v) => {
+export function port<F extends number | undefined>(fallback: F) {
+  return field((v): number | F | Problem => {
     if (v === undefined) return fallback;
     const n = wholeNumber(v);
     return n !== undefined && n >= 1 && n <= 65535 ? n : new Problem(`"${v}" is not a port — use a whole number from 1 to 65535`);
@@ -102,7 +102,8 @@ export const SSL_MODES_ALLOWED = ['require', 'verify-ca', 'verify-full'] as cons
 export const clusterSchema = z.strictObject({
   DEPLOY_MANAGER_HOST: required("set it to the manager's host name, IP or ~/.ssh/config alias"),
   DEPLOY_MANAGER_USER: required('set it to the SSH user on the manager (in the docker group)'),
-  DEPLOY_MANAGER_SSH_PORT: port(22),
+  // unset: ~/.ssh/config's Port for an alias, else 22 (resolved when connecting)
+  DEPLOY_MANAGER_SSH_PORT: port(undefined),
   DEPLOY_SSH_KEY: optional(),
   DEPLOY_KNOWN_HOSTS: optional(),
   DEPLOY_STACK_NAME: pattern(/^[a-z0-9][a-z0-9_-]{0,29}$/, 'honeydue', 'is not a stack name — use up to 30 lowercase letters, digits, _ or -, starting with a letter or digit'),

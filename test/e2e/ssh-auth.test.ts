@@ -1,0 +1,73 @@
+/**
+ * Logging in like `ssh` does, against the real sshd: a ~/.ssh/config alias (HostName, Port, IdentityFile),
+ * a passphrase-protected key served by ssh-agent, and the clear error for such a key without an agent.
+ * `status` connects and reads without changing anything.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cleanup, loadSandbox, makeFixture, runCli, type Fixture } from './harness.js';
+
+const { sandbox, reason } = loadSandbox();
+
+describe('SSH login like ssh does', { skip: sandbox ? false : `e2e skipped: ${reason}` }, () => {
+  let fx: Fixture;
+  let authorizedKeys = '';
+  let agentPid = 0;
+  let agentSock = '';
+  const lockedKey = () => path.join(fx.root, 'locked_ed25519');
+
+  function setCluster(edit: (text: string) => string): void {
+    const file = path.join(fx.deployDir, 'cluster.env');
+    fs.writeFileSync(file, edit(fs.readFileSync(file, 'utf8')), { mode: 0o600 });
+  }
+
+  before(() => {
+    fx = makeFixture(sandbox!, { stack: 'e2essh', apiPort: 18708 });
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'correct horse', '-C', 'e2essh-locked', '-f', lockedKey()]);
+    authorizedKeys = path.join(sandbox!.userHome, '.ssh', 'authorized_keys');
+    fs.appendFileSync(authorizedKeys, fs.readFileSync(`${lockedKey()}.pub`));
+    const askpass = path.join(fx.root, 'askpass.sh');
+    fs.writeFileSync(askpass, '#!/bin/sh\necho "correct horse"\n', { mode: 0o700 });
+    agentSock = path.join(fx.root, 'agent.sock');
+    const out = execFileSync('ssh-agent', ['-a', agentSock], { encoding: 'utf8' });
+    agentPid = Number(/SSH_AGENT_PID=(\d+)/.exec(out)![1]);
+    const add = spawnSync('ssh-add', [lockedKey()], { env: { ...process.env, SSH_AUTH_SOCK: agentSock, SSH_ASKPASS: askpass, SSH_ASKPASS_REQUIRE: 'force', DISPLAY: ':0' }, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    assert.equal(add.status, 0, add.stderr);
+  });
+  after(async () => {
+    if (agentPid) process.kill(agentPid);
+    if (authorizedKeys) {
+      const keep = fs.readFileSync(authorizedKeys, 'utf8').split('\n').filter((l) => !l.includes('e2essh-locked')).join('\n');
+      fs.writeFileSync(authorizedKeys, keep);
+    }
+    if (fx) await cleanup(fx);
+  });
+
+  it('a ~/.ssh/config alias supplies HostName, Port and IdentityFile', async () => {
+    fs.mkdirSync(path.join(fx.home, '.ssh'), { recursive: true, mode: 0o700 });
+    fs.writeFileSync(path.join(fx.home, '.ssh', 'config'), `Host hd-manager\n  HostName 127.0.0.1\n  Port ${sandbox!.sshPort}\n  IdentityFile ${sandbox!.key}\n`);
+    setCluster((t) => t.replace(/^DEPLOY_MANAGER_HOST=.*$/m, 'DEPLOY_MANAGER_HOST=hd-manager').replace(/^DEPLOY_MANAGER_SSH_PORT=.*\n/m, '').replace(/^DEPLOY_SSH_KEY=.*\n/m, ''));
+    const r = await runCli(fx, ['status']);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /^stack e2essh on hd-manager$/m);
+    fs.rmSync(path.join(fx.home, '.ssh', 'config'));
+  });
+
+  it('a passphrase-protected key in ssh-agent is used when no key is configured', async () => {
+    // no alias, no key file: only the agent holds a key the manager accepts
+    setCluster((t) => t.replace(/^DEPLOY_MANAGER_HOST=.*$/m, `DEPLOY_MANAGER_HOST=127.0.0.1\nDEPLOY_MANAGER_SSH_PORT=${sandbox!.sshPort}`));
+    const ok = await runCli(fx, ['status'], { SSH_AUTH_SOCK: agentSock });
+    assert.equal(ok.code, 0, ok.output);
+    assert.match(ok.output, /^deploy lock: free$/m);
+  });
+
+  it('a passphrase-protected key without an agent is a clear error, exit 2', async () => {
+    setCluster((t) => `${t}DEPLOY_SSH_KEY=${lockedKey()}\n`);
+    const r = await runCli(fx, ['status']);
+    assert.equal(r.code, 2, r.output);
+    assert.ok(r.output.includes(`${lockedKey()} is passphrase-protected and no ssh-agent is running (SSH_AUTH_SOCK is unset) — start one and run \`ssh-add ${lockedKey()}\`, then try again`), r.output);
+  });
+});
