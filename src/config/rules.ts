@@ -1,5 +1,7 @@
 import path from 'node:path';
+import { readSshConfig } from '../io/ssh-config.js';
 import { SECRET_MAX_BYTES } from './files.js';
+import { MANAGER_USER_HINT, NOT_SET } from './schema.js';
 import type { RawConfig, RawEnvFile, RawSecretFile } from './load.js';
 
 /**
@@ -90,7 +92,17 @@ export const secretFiles: Rule = (raw) => {
   return problems;
 };
 
-export const RULES: readonly Rule[] = [b2AllOrNone, apiReplicasNeedSharedStorage, singleWorker, noSecretsInProdEnv, envValuesOnOneLine, secretFiles];
+/** As with ssh: DEPLOY_MANAGER_USER, else the User of an ~/.ssh/config alias; one of them must say who. */
+export const managerUser: Rule = (raw) => {
+  const cluster = raw.env['cluster.env'];
+  if (cluster.values.DEPLOY_MANAGER_USER !== undefined) return [];
+  const host = cluster.values.DEPLOY_MANAGER_HOST;
+  if (host !== undefined && readSshConfig(host).user !== undefined) return [];
+  const state = cluster.placeholders.has('DEPLOY_MANAGER_USER') ? 'is still the example placeholder' : NOT_SET;
+  return [`${shown(raw, cluster)}: DEPLOY_MANAGER_USER: ${state} — ${MANAGER_USER_HINT}`];
+};
+
+export const RULES: readonly Rule[] = [managerUser, b2AllOrNone, apiReplicasNeedSharedStorage, singleWorker, noSecretsInProdEnv, envValuesOnOneLine, secretFiles];
 
 export interface ConnectionBudget {
   replicas: number;

@@ -25,6 +25,7 @@ function field<T>(check: Check<T>) {
 }
 
 export const NOT_SET = 'is not set';
+export const MANAGER_USER_HINT = 'set it to the SSH user on the manager (in the docker group)';
 
 export function required(hint: string) {
   return field((v) => (v === undefined ? new Problem(`${NOT_SET} — ${hint}`) : v));
@@ -101,7 +102,8 @@ export const SSL_MODES_ALLOWED = ['require', 'verify-ca', 'verify-full'] as cons
 
 export const clusterSchema = z.strictObject({
   DEPLOY_MANAGER_HOST: required("set it to the manager's host name, IP or ~/.ssh/config alias"),
-  DEPLOY_MANAGER_USER: required('set it to the SSH user on the manager (in the docker group)'),
+  // required unless an ~/.ssh/config alias gives a User: see rules.ts managerUser
+  DEPLOY_MANAGER_USER: optional(),
   // unset: ~/.ssh/config's Port for an alias, else 22 (resolved when connecting)
   DEPLOY_MANAGER_SSH_PORT: port(undefined),
   DEPLOY_SSH_KEY: optional(),

@@ -8,7 +8,7 @@ export function sshTarget(ctx: Pick<Ctx, 'cfg'>): SshTarget {
   const c = ctx.cfg.cluster;
   return resolveTarget({
     host: c.DEPLOY_MANAGER_HOST,
-    user: c.DEPLOY_MANAGER_USER,
+    user: c.DEPLOY_MANAGER_USER ?? '',
     port: c.DEPLOY_MANAGER_SSH_PORT,
     key: c.DEPLOY_SSH_KEY,
     knownHosts: c.DEPLOY_KNOWN_HOSTS,

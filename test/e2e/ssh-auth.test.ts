@@ -46,19 +46,23 @@ describe('SSH login like ssh does', { skip: sandbox ? false : `e2e skipped: ${re
     if (fx) await cleanup(fx);
   });
 
-  it('a ~/.ssh/config alias supplies HostName, Port and IdentityFile', async () => {
+  it('a ~/.ssh/config alias supplies HostName, Port, User and IdentityFile', async () => {
     fs.mkdirSync(path.join(fx.home, '.ssh'), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(path.join(fx.home, '.ssh', 'config'), `Host hd-manager\n  HostName 127.0.0.1\n  Port ${sandbox!.sshPort}\n  IdentityFile ${sandbox!.key}\n`);
-    setCluster((t) => t.replace(/^DEPLOY_MANAGER_HOST=.*$/m, 'DEPLOY_MANAGER_HOST=hd-manager').replace(/^DEPLOY_MANAGER_SSH_PORT=.*\n/m, '').replace(/^DEPLOY_SSH_KEY=.*\n/m, ''));
+    fs.writeFileSync(path.join(fx.home, '.ssh', 'config'), `Host hd-manager\n  HostName 127.0.0.1\n  Port ${sandbox!.sshPort}\n  User ${sandbox!.user}\n  IdentityFile ${sandbox!.key}\n`);
+    const original = fs.readFileSync(path.join(fx.deployDir, 'cluster.env'), 'utf8');
+    setCluster((t) => t.replace(/^DEPLOY_MANAGER_HOST=.*$/m, 'DEPLOY_MANAGER_HOST=hd-manager').replace(/^DEPLOY_MANAGER_(SSH_PORT|USER)=.*\n/gm, '').replace(/^DEPLOY_SSH_KEY=.*\n/m, ''));
     const r = await runCli(fx, ['status']);
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /^stack e2essh on hd-manager$/m);
+    const plan = await runCli(fx, ['plan', '--context', fx.context, '--tag', 'p1']);
+    assert.match(plan.output, new RegExp(`to ${sandbox!.user}@127\\.0\\.0\\.1:${sandbox!.sshPort} \\(alias hd-manager\\)`));
     fs.rmSync(path.join(fx.home, '.ssh', 'config'));
+    fs.writeFileSync(path.join(fx.deployDir, 'cluster.env'), original, { mode: 0o600 });
   });
 
   it('a passphrase-protected key in ssh-agent is used when no key is configured', async () => {
     // no alias, no key file: only the agent holds a key the manager accepts
-    setCluster((t) => t.replace(/^DEPLOY_MANAGER_HOST=.*$/m, `DEPLOY_MANAGER_HOST=127.0.0.1\nDEPLOY_MANAGER_SSH_PORT=${sandbox!.sshPort}`));
+    setCluster((t) => t.replace(/^DEPLOY_SSH_KEY=.*\n/m, ''));
     const ok = await runCli(fx, ['status'], { SSH_AUTH_SOCK: agentSock });
     assert.equal(ok.code, 0, ok.output);
     assert.match(ok.output, /^deploy lock: free$/m);
