@@ -32,6 +32,17 @@ export function stripDigest(image: string): string {
   return at === -1 ? image : image.slice(0, at);
 }
 
+/**
+ * The comparable form of an image reference: no digest, an explicit tag (`:latest` when none), and no
+ * implicit Docker Hub prefix — `redis`, `redis:latest` and `docker.io/library/redis:latest@sha256:…` are one.
+ */
+export function normalizeImage(image: string): string {
+  let ref = stripDigest(image).replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '').replace(/^index\.docker\.io\//, '');
+  const lastPart = ref.slice(ref.lastIndexOf('/') + 1);
+  if (!lastPart.includes(':')) ref += ':latest';
+  return ref;
+}
+
 interface InspectJson {
   Spec?: {
     Name?: string;
@@ -53,10 +64,10 @@ function jsonLines<T>(text: string): T[] {
 export function parseServices(text: string): ServiceView[] {
   return jsonLines<InspectJson>(text).map((s) => ({
     name: s.Spec?.Name ?? '?',
-    specImage: stripDigest(s.Spec?.TaskTemplate?.ContainerSpec?.Image ?? ''),
+    specImage: normalizeImage(s.Spec?.TaskTemplate?.ContainerSpec?.Image ?? ''),
     replicas: s.Spec?.Mode?.Replicated ? (s.Spec.Mode.Replicated.Replicas ?? 1) : undefined,
     updateState: s.UpdateStatus?.State ?? undefined,
-    previousSpecImage: s.PreviousSpec?.TaskTemplate?.ContainerSpec?.Image ? stripDigest(s.PreviousSpec.TaskTemplate.ContainerSpec.Image) : undefined,
+    previousSpecImage: s.PreviousSpec?.TaskTemplate?.ContainerSpec?.Image ? normalizeImage(s.PreviousSpec.TaskTemplate.ContainerSpec.Image) : undefined,
   }));
 }
 
@@ -74,7 +85,7 @@ export function parseTasks(text: string): TaskView[] {
     return {
       // task names are <service>.<slot> (replicated) or <service>.<node id> (global)
       service: name.slice(0, name.lastIndexOf('.') === -1 ? name.length : name.lastIndexOf('.')),
-      image: stripDigest(t.Image ?? ''),
+      image: normalizeImage(t.Image ?? ''),
       running: /^Running\b/.test(state),
       state: state.split(' ')[0] ?? '',
       error: t.Error ?? '',
@@ -122,5 +133,5 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
 /** intended: full service name (<stack>_<service>) -> image without digest */
 export function judgeAll(services: ServiceView[], tasks: TaskView[], intended: Record<string, string>, opts: JudgeOptions = {}): ServiceJudgement[] {
   const byName = new Map(services.map((s) => [s.name, s]));
-  return Object.entries(intended).map(([name, image]) => judgeService(byName.get(name), name, stripDigest(image), tasks, opts));
+  return Object.entries(intended).map(([name, image]) => judgeService(byName.get(name), name, normalizeImage(image), tasks, opts));
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { judgeAll, judgeService, parseServices, parseTasks, stripDigest, type ServiceView, type TaskView } from '../../../src/steps/converge-eval.js';
+import { judgeAll, judgeService, normalizeImage, parseServices, parseTasks, stripDigest, type ServiceView, type TaskView } from '../../../src/steps/converge-eval.js';
 
 const NEW = 'r/honeydue-api:v2';
 const OLD = 'r/honeydue-api:v1';
@@ -49,6 +49,16 @@ describe('convergence judgement', () => {
     assert.equal(stripDigest(`${NEW}@sha256:abc`), NEW);
     assert.equal(judgeService(svc({ specImage: stripDigest(`${NEW}@sha256:abc`) }), 's_api', `${NEW}@sha256:def`.replace(/@.*/, ''), [task(NEW), task(NEW)]).status, 'converged');
   });
+  it('image references compare in a normal form: implicit :latest and Docker Hub prefixes', () => {
+    for (const same of ['redis', 'redis:latest', 'docker.io/library/redis:latest@sha256:ab', 'redis@sha256:ab']) assert.equal(normalizeImage(same), 'redis:latest', same);
+    assert.equal(normalizeImage('127.0.0.1:5000/ns/honeydue-api'), '127.0.0.1:5000/ns/honeydue-api:latest');
+    assert.equal(normalizeImage('127.0.0.1:5000/ns/honeydue-api:v1@sha256:ab'), '127.0.0.1:5000/ns/honeydue-api:v1');
+    assert.equal(normalizeImage('amir20/dozzle:v8'), 'amir20/dozzle:v8');
+    const services = [{ name: 's_r', specImage: normalizeImage('redis:latest@sha256:1'), replicas: 1 }];
+    const tasks = [{ service: 's_r', image: normalizeImage('redis:latest@sha256:1'), running: true, state: 'Running', error: '' }];
+    assert.equal(judgeAll(services, tasks, { s_r: 'redis' })[0]!.status, 'converged');
+  });
+
   it('parses docker JSON lines', () => {
     const services = parseServices(
       `${JSON.stringify({ Spec: { Name: 's_api', Mode: { Replicated: { Replicas: 2 } }, TaskTemplate: { ContainerSpec: { Image: `${NEW}@sha256:1` } } }, PreviousSpec: { TaskTemplate: { ContainerSpec: { Image: `${OLD}@sha256:0` } } }, UpdateStatus: { State: 'completed' } })}\n` +
@@ -56,7 +66,7 @@ describe('convergence judgement', () => {
     );
     assert.deepEqual(services, [
       { name: 's_api', specImage: NEW, replicas: 2, updateState: 'completed', previousSpecImage: OLD },
-      { name: 's_g', specImage: 'x', replicas: undefined, updateState: undefined, previousSpecImage: undefined },
+      { name: 's_g', specImage: 'x:latest', replicas: undefined, updateState: undefined, previousSpecImage: undefined },
     ]);
     const tasks = parseTasks(`${JSON.stringify({ Name: 's_api.1', Image: `${NEW}@sha256:1`, CurrentState: 'Running 3 seconds ago', Error: '' })}\n${JSON.stringify({ Name: 's_api.2', Image: NEW, CurrentState: 'Preparing 1 second ago', Error: '' })}\n`);
     assert.deepEqual(tasks.map((t) => [t.service, t.image, t.running]), [['s_api', NEW, true], ['s_api', NEW, false]]);
