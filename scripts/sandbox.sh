@@ -60,6 +60,8 @@ init_swarm() {
     log "initialising a single-node swarm on 127.0.0.1"
     docker swarm init --advertise-addr 127.0.0.1 >/dev/null
   fi
+  # a daemon restarted on old swarm state answers before its manager role is back
+  wait_for 60 "the swarm manager" sh -c '[ "$(docker info --format "{{.Swarm.ControlAvailable}}")" = true ] && docker node ls'
 }
 
 setup_user() {
