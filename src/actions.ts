@@ -56,6 +56,8 @@ export function finalLine(exitCode: number, text: string): string {
 function teachRedactor(reporter: Reporter, cfg: Config): void {
   for (const s of cfg.secrets) reporter.redactor.add(s.data);
   reporter.redactor.add(cfg.registry.REGISTRY_TOKEN);
+  const url = cfg.cluster.DEPLOY_HEALTHCHECK_URL ? new URL(cfg.cluster.DEPLOY_HEALTHCHECK_URL) : undefined;
+  if (url?.password) reporter.redactor.add(decodeURIComponent(url.password));
   for (const [k, v] of Object.entries(cfg.prodEnv)) if (isSecretSetting(k)) reporter.redactor.add(v);
 }
 

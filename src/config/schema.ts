@@ -10,6 +10,11 @@ export class Problem {
   constructor(readonly message: string) {}
 }
 
+/** Values are echoed in messages to help; credentials inside them (scheme://user:pass@host) never are. */
+export function shownValue(v: string): string {
+  return v.replace(/([a-z][a-z0-9+.-]*:\/\/)?[^\s/@]+@/i, (_m, scheme: string | undefined) => `${scheme ?? ''}[redacted]@`);
+}
+
 function field<T>(check: Check<T>) {
   return z
     .string()
@@ -78,18 +83,18 @@ export function httpUrl() {
     try {
       url = new URL(v);
     } catch {
-      return new Problem(`"${v}" is not a URL — use a full http(s) URL such as https://api.example.com/api/health/`);
+      return new Problem(`"${shownValue(v)}" is not a URL — use a full http(s) URL such as https://api.example.com/api/health/`);
     }
     return url.protocol === 'http:' || url.protocol === 'https:'
       ? v
-      : new Problem(`"${v}" is not an http(s) URL — use a full http(s) URL such as https://api.example.com/api/health/`);
+      : new Problem(`"${shownValue(v)}" is not an http(s) URL — use a full http(s) URL such as https://api.example.com/api/health/`);
   });
 }
 
 export function pattern(re: RegExp, fallback: string | undefined, rule: string) {
   return field((v) => {
     if (v === undefined) return fallback;
-    return re.test(v) ? v : new Problem(`"${v}" ${rule}`);
+    return re.test(v) ? v : new Problem(`"${shownValue(v)}" ${rule}`);
   });
 }
 

@@ -87,6 +87,14 @@ describe('the plan', () => {
     assert.match(json.warnings[1], /--context: elsewhere is not a folder/);
   });
 
+  it('a password in the health URL is redacted from the plan', async () => {
+    const cfg = makeConfig({ 'cluster.env': { DEPLOY_HEALTHCHECK_URL: 'https://probe:s3cr3t-probe-pw@api.example.com/api/health/' } });
+    const r = await runCli(['plan', '--deploy-dir', 'deploy', '--tag', 'v9'], { cwd: cfg.root });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!r.stdout.includes('s3cr3t-probe-pw'));
+    assert.match(r.stdout, /^health check: https:\/\/probe:\[redacted\]@api\.example\.com\/api\/health\/$/m);
+  });
+
   it('a budget that reaches DB_CONNECTION_LIMIT is warned about', async () => {
     const cfg = makeConfig({ 'prod.env': { DB_CONNECTION_LIMIT: '100' } });
     const r = await runCli(['plan', '--deploy-dir', 'deploy', '--tag', 'v9'], { cwd: cfg.root });
