@@ -41,21 +41,29 @@ export async function run(ctx: Ctx): Promise<void> {
   if (ctx.settings.platform && !buildx) {
     throw new PreflightError(`command line: --platform: ${ctx.settings.platform} needs docker buildx, which is not installed here — install buildx, or build on a machine of that platform and use SKIP_BUILD`);
   }
-  const cancel = ctx.interrupt.abortSignal;
+  // the first failure cancels the other builds (as a signal does): fail fast, report the real cause
+  const siblings = new AbortController();
+  const cancel = AbortSignal.any([ctx.interrupt.abortSignal, siblings.signal]);
+  let firstFailure: unknown;
   const chains = APP_SERVICES.map(async (service) => {
-    if (buildx) {
-      await execChecked(ctx, dockerBuildxBuild(spec(ctx, service)), `building ${service}`, { cancel });
-      return;
-    }
-    for (const c of classicCommands(ctx, service)) {
-      await execChecked(ctx, c, `${c.argv[1] === 'build' ? 'building' : 'pushing'} ${service}`, { cancel });
+    try {
+      if (buildx) {
+        await execChecked(ctx, dockerBuildxBuild(spec(ctx, service)), `building ${service}`, { cancel });
+        return;
+      }
+      for (const c of classicCommands(ctx, service)) {
+        await execChecked(ctx, c, `${c.argv[1] === 'build' ? 'building' : 'pushing'} ${service}`, { cancel });
+      }
+    } catch (err) {
+      if (!cancel.aborted) firstFailure ??= err;
+      siblings.abort();
+      throw err;
     }
   });
-  // wait for all three: never leave a build running in the background
-  const results = await Promise.allSettled(chains);
+  // wait for all three to end: never leave a build running in the background
+  await Promise.allSettled(chains);
   ctx.interrupt.check();
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-  if (failed) throw failed.reason;
+  if (firstFailure !== undefined) throw firstFailure;
 }
 
 export function verifyPlan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
