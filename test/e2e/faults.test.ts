@@ -130,6 +130,31 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
     assert.ok(!execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes('term1'), 'no build may be left running');
   });
 
+  it('one image fails while the others still build: they are cancelled at once and never pushed, exit 1', async () => {
+    // api builds fast and its push is refused; worker and admin are still in a 60 s build step
+    const proxy = await startFailingRegistryProxy(sandbox!, /\/honeydue-api\//);
+    const file = path.join(fx.deployDir, 'registry.env');
+    const original = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, original.replace(/^REGISTRY=.*$/m, `REGISTRY=${proxy.address}`), { mode: 0o600 });
+    try {
+      const r = await runCli(fx, ['--context', fx.context, '--tag', 'failfast', '--build-arg', 'SLOW=60']);
+      assert.equal(r.code, 1, r.output);
+      assert.match(r.output, /pushing api: `local\$ docker push 127\.0\.0\.1:\d+\/e2e-e2efaults\/honeydue-api:failfast` exited 1/);
+      assert.doesNotMatch(r.output, /(building|pushing) (worker|admin):/, 'the cancelled builds are not reported as the cause');
+      for (const svc of ['worker', 'admin']) {
+        const inRegistry = docker(['manifest', 'inspect', '--insecure', `${sandbox!.registry}/e2e-${fx.stack}/honeydue-${svc}:failfast`], { allowFail: true });
+        assert.equal(inRegistry.trim(), '', `${svc} must never have been pushed`);
+      }
+      assert.ok(!execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes('failfast'), 'no build may be left running');
+      assertPreviousServes();
+      assert.equal(remoteFile(fx, 'lock/owner.json'), undefined);
+      assert.equal(localAudit().at(-1)!.outcome, 'failed-before-change');
+    } finally {
+      fs.writeFileSync(file, original, { mode: 0o600 });
+      proxy.close();
+    }
+  });
+
   it('SIGINT during convergence: rolled back to the previous release, exit 130', async () => {
     const run = startCli(fx, ['--context', fx.context, '--tag', 'int2']);
     await run.waitFor(/==> Wait for convergence/);
