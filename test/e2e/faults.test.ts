@@ -34,6 +34,20 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
     if (opts.managerAudit !== false) assert.equal(auditLines(fx).at(-1)!.outcome, outcome);
   }
 
+  /** Runs `fn` with registry.env pointing at a proxy that refuses uploads to the repositories `refuse` matches. */
+  async function withRefusingRegistry(refuse: RegExp, fn: () => Promise<void>): Promise<void> {
+    const proxy = await startFailingRegistryProxy(sandbox!, refuse);
+    const file = path.join(fx.deployDir, 'registry.env');
+    const original = fs.readFileSync(file, 'utf8');
+    fs.writeFileSync(file, original.replace(/^REGISTRY=.*$/m, `REGISTRY=${proxy.address}`), { mode: 0o600 });
+    try {
+      await fn();
+    } finally {
+      fs.writeFileSync(file, original, { mode: 0o600 });
+      proxy.close();
+    }
+  }
+
   before(async () => {
     fx = makeFixture(sandbox!, { stack: 'e2efaults', apiPort: 18704, convergeTimeout: 60 });
     const r = await runCli(fx, ['--context', fx.context, '--tag', 'good1']);
@@ -78,11 +92,7 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
   });
 
   it('a push that fails for one of the three images: exit 1, the stack is never touched, the previous release serves', async () => {
-    const proxy = await startFailingRegistryProxy(sandbox!, /\/honeydue-admin\//);
-    const file = path.join(fx.deployDir, 'registry.env');
-    const original = fs.readFileSync(file, 'utf8');
-    fs.writeFileSync(file, original.replace(/^REGISTRY=.*$/m, `REGISTRY=${proxy.address}`), { mode: 0o600 });
-    try {
+    await withRefusingRegistry(/\/honeydue-admin\//, async () => {
       const secrets = secretNames(fx.stack);
       const r = await runCli(fx, ['--context', fx.context, '--tag', 'halfpush']);
       assert.equal(r.code, 1, r.output);
@@ -96,10 +106,7 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
       // logged out of the proxy's address on both sides
       const laptop = JSON.parse(fs.readFileSync(path.join(fx.dockerConfig, 'config.json'), 'utf8'));
       assert.deepEqual(Object.keys(laptop.auths ?? {}), []);
-    } finally {
-      fs.writeFileSync(file, original, { mode: 0o600 });
-      proxy.close();
-    }
+    });
   });
 
   it('sshd is down: exit 2, nothing touched, the run is in the local audit log', async () => {
@@ -132,11 +139,7 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
 
   it('one image fails while the others still build: they are cancelled at once and never pushed, exit 1', async () => {
     // api builds fast and its push is refused; worker and admin are still in a 60 s build step
-    const proxy = await startFailingRegistryProxy(sandbox!, /\/honeydue-api\//);
-    const file = path.join(fx.deployDir, 'registry.env');
-    const original = fs.readFileSync(file, 'utf8');
-    fs.writeFileSync(file, original.replace(/^REGISTRY=.*$/m, `REGISTRY=${proxy.address}`), { mode: 0o600 });
-    try {
+    await withRefusingRegistry(/\/honeydue-api\//, async () => {
       const r = await runCli(fx, ['--context', fx.context, '--tag', 'failfast', '--build-arg', 'SLOW=60']);
       assert.equal(r.code, 1, r.output);
       assert.match(r.output, /pushing api: `local\$ docker push 127\.0\.0\.1:\d+\/e2e-e2efaults\/honeydue-api:failfast` exited 1/);
@@ -149,10 +152,7 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
       assertPreviousServes();
       assert.equal(remoteFile(fx, 'lock/owner.json'), undefined);
       assert.equal(localAudit().at(-1)!.outcome, 'failed-before-change');
-    } finally {
-      fs.writeFileSync(file, original, { mode: 0o600 });
-      proxy.close();
-    }
+    });
   });
 
   it('SIGINT during convergence: rolled back to the previous release, exit 130', async () => {
