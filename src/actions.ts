@@ -17,7 +17,7 @@ import { planJson, printPlan } from './plan.js';
 import { buildRelease, PLACEHOLDER_TAG, readGit, remoteDirOf, type Release } from './release.js';
 import { RunState, type Ctx } from './steps/context.js';
 import { sshTarget } from './steps/connect.js';
-import { auditRecord, describeOwner, lockDir } from './steps/lock.js';
+import { auditRecord, describeOwner, lockDir, type AuditRecord } from './steps/lock.js';
 import { isSecretSetting } from './ui/redact.js';
 import { Reporter } from './ui/reporter.js';
 
@@ -33,7 +33,7 @@ export interface ActionResult {
  * The laptop's own audit log, beside the configuration: one JSON line per deploy run, also for the runs
  * that never reached the manager (configuration errors, an unreachable manager). Never a secret.
  */
-export function appendLocalAudit(deployDir: string, record: Record<string, unknown>): void {
+export function appendLocalAudit(deployDir: string, record: AuditRecord): void {
   try {
     if (!fs.statSync(deployDir).isDirectory()) return;
     fs.appendFileSync(path.join(deployDir, 'audit.log'), `${JSON.stringify(record)}\n`, { mode: 0o600 });
@@ -51,6 +51,13 @@ export function finalLine(exitCode: number, text: string): string {
     [EXIT.interrupted]: 'interrupted',
   };
   return `result: ${label[exitCode] ?? 'exit'} (exit ${exitCode}): ${text}`;
+}
+
+/** Exit 3: the exact commands a person must run to finish. */
+function printManual(reporter: Reporter, manual: string[]): void {
+  if (!manual.length) return;
+  reporter.error('Run these by hand to finish:');
+  for (const m of manual) reporter.error(`  ${m}`);
 }
 
 function teachRedactor(reporter: Reporter, cfg: Config): void {
@@ -138,10 +145,7 @@ export async function deployAction(flags: Flags, env: NodeJS.ProcessEnv, reporte
   if (release.dirty && !settings.skipBuild) reporter.warn(`the working tree is dirty: building it as ${release.tag}`);
   const ctx: Ctx = { cfg, settings, release, reporter, local: new LocalRunner(), interrupt: opts.interrupt ?? new Interrupt(), state: new RunState() };
   const summary: Summary = await runDeploy(ctx);
-  if (summary.manual.length) {
-    reporter.error('Run these by hand to finish:');
-    for (const m of summary.manual) reporter.error(`  ${m}`);
-  }
+  printManual(reporter, summary.manual);
   return { exitCode: summary.exitCode, finalLine: finalLine(summary.exitCode, summary.serving), audit: { ...audit, outcome: summary.outcome, serving: summary.serving } };
 }
 
@@ -161,10 +165,7 @@ export async function rollbackAction(flags: Flags, env: NodeJS.ProcessEnv, repor
   const cfg = loadConfig(settings.deployDir);
   teachRedactor(reporter, cfg);
   const summary = await runRollback(cfg, settings, reporter, new LocalRunner(), interrupt);
-  if (summary.manual.length) {
-    reporter.error('Run these by hand to finish:');
-    for (const m of summary.manual) reporter.error(`  ${m}`);
-  }
+  printManual(reporter, summary.manual);
   return {
     exitCode: summary.exitCode,
     finalLine: finalLine(summary.exitCode, summary.serving),

@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
-import os from 'node:os';
 import { appendLocalAudit, deployAction, finalLine, initAction, rollbackAction, statusAction, unlockAction, type ActionResult } from './actions.js';
 import { parseBoolean, type Flags } from './config/settings.js';
 import { ConfigError, EXIT, PreflightError, errorMessage } from './errors.js';
 import { Interrupt } from './interrupt.js';
+import { auditRecord, type AuditRecord } from './steps/lock.js';
 import { Reporter } from './ui/reporter.js';
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
@@ -73,16 +73,12 @@ function installSignalHandlers(interrupt: Interrupt, reporter: Reporter): void {
 async function main(argv: string[]): Promise<number> {
   const reporter = new Reporter();
   const started = new Date();
-  let jsonMode = false;
   /** set for a real deploy run: where its local audit line goes */
   let auditDir: string | undefined;
-  let auditEvent = 'deploy';
+  let auditEvent: AuditRecord['event'] = 'deploy';
   const localAudit = (outcome: string, extra: ActionResult['audit'] = { outcome }) => {
     if (!auditDir) return;
-    appendLocalAudit(auditDir, {
-      event: auditEvent, ...extra, outcome, who: `${os.userInfo().username}@${os.hostname()}`, from: os.hostname(),
-      start: started.toISOString(), durationMs: Date.now() - started.getTime(),
-    });
+    appendLocalAudit(auditDir, auditRecord({ event: auditEvent, ...extra, outcome, start: started.toISOString(), durationMs: Date.now() - started.getTime() }));
   };
   const finish = (r: ActionResult): number => {
     // with --json, stdout is the JSON document alone and the reporter already writes to stderr
@@ -90,8 +86,7 @@ async function main(argv: string[]): Promise<number> {
     return r.exitCode;
   };
   const act = (fn: (opts: Flags & { force?: boolean }) => Promise<ActionResult> | ActionResult) => async (opts: Flags & { force?: boolean }) => {
-    jsonMode = Boolean(opts.json);
-    if (jsonMode) reporter.humanOutputToStderr();
+    if (opts.json) reporter.humanOutputToStderr();
     const result = await fn(opts);
     if (result.audit) localAudit(result.audit.outcome, result.audit);
     exitCode = finish(result);

@@ -3,15 +3,14 @@
  * recorded stack file (its images, its secret names), then verify convergence and health. If that fails, the
  * release that was serving is redeployed. Same lock, logout and audit as a deploy.
  */
-import os from 'node:os';
-import { readFile, writeCurrentPointer } from './commands/remote-files.js';
-import { RELEASE_FILE, stackDeploy } from './commands/stack.js';
+import { writeCurrentPointer } from './commands/remote-files.js';
+import { stackDeploy } from './commands/stack.js';
 import type { Config } from './config/index.js';
 import type { Settings } from './config/settings.js';
 import { EXIT, Interrupted, PreflightError, errorMessage } from './errors.js';
 import { Interrupt } from './interrupt.js';
 import type { Summary } from './pipeline.js';
-import { remoteDirOf, utcStamp, type Release } from './release.js';
+import { expandReleaseVars, operatorName, remoteDirOf, utcStamp, type Release } from './release.js';
 import * as connect from './steps/connect.js';
 import { RunState, exec, execChecked, type Ctx, type KnownGoodRelease } from './steps/context.js';
 import { intendedImages, waitForConvergence } from './steps/converge.js';
@@ -23,10 +22,6 @@ import * as rollback from './steps/rollback.js';
 import type { LocalRunner } from './io/local.js';
 import type { Reporter } from './ui/reporter.js';
 
-function expand(template: string | undefined, tag: string, deployId: string): string | undefined {
-  return template?.replace(/\$\{DEPLOY_TAG\}/g, tag).replace(/\$\{DEPLOY_ID\}/g, deployId);
-}
-
 /** The run's identity: a rollback is not a new release, so most release fields stay empty. */
 function rollbackRelease(cfg: Config, now: Date): Release {
   const stackName = cfg.cluster.DEPLOY_STACK_NAME!;
@@ -35,13 +30,8 @@ function rollbackRelease(cfg: Config, now: Date): Release {
   return {
     tag: 'rollback', tagSource: 'command line', dirty: false, deployId, startedAt: now, stackName, remoteDir,
     releaseDir: '', images: { api: '', worker: '', admin: '' }, secretNames: {}, stackFile: '', serviceImages: {}, envFile: '', releaseJson: '',
-    deployedBy: `${os.userInfo().username}@${os.hostname()}`,
+    deployedBy: operatorName(),
   };
-}
-
-async function readRelease(ctx: Ctx, id: string): Promise<KnownGoodRelease> {
-  const r = await execChecked(ctx, readFile(`${ctx.release.remoteDir}/releases/${id}/${RELEASE_FILE}`), 'reading a release record');
-  return JSON.parse(r.stdout) as KnownGoodRelease;
 }
 
 export async function runRollback(cfg: Config, settings: Settings, reporter: Reporter, local: LocalRunner, interrupt = new Interrupt()): Promise<Summary & { to?: string }> {
@@ -61,9 +51,10 @@ export async function runRollback(cfg: Config, settings: Settings, reporter: Rep
     const { history, releases: available } = await releases.readHistoryIds(ctx, release.remoteDir);
     const targetId = releases.rollbackTarget(history, current.deployId, available);
     if (!targetId) throw new PreflightError(`no earlier known-good release of ${release.stackName} is left on the manager — nothing to roll back to (current: ${current.deployId})`);
-    to = await readRelease(ctx, targetId);
+    to = await releases.readReleaseRecord(ctx, release.remoteDir, targetId);
+    if (!to) throw new PreflightError(`the release record of ${targetId} is missing on the manager — nothing to roll back to`);
     ctx.state.previous = current;
-    release.healthUrl = to.healthUrl ?? expand(cfg.cluster.DEPLOY_HEALTHCHECK_URL, to.tag, to.deployId);
+    release.healthUrl = to.healthUrl ?? expandReleaseVars(cfg.cluster.DEPLOY_HEALTHCHECK_URL, { DEPLOY_TAG: to.tag, DEPLOY_ID: to.deployId });
     reporter.heading(`Rolling back ${release.stackName} from ${current.deployId} (tag ${current.tag}) to ${to.deployId} (tag ${to.tag})`);
     await reporter.step('Log in to the registry on the manager', () => login.loginManager(ctx));
     ctx.state.stackTouched = true;

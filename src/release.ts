@@ -96,8 +96,14 @@ export function dockerEnvFile(values: Record<string, string>): string {
     .join('');
 }
 
-function expand(template: string | undefined, vars: { DEPLOY_TAG: string; DEPLOY_ID: string }): string | undefined {
+/** ${DEPLOY_TAG} and ${DEPLOY_ID} in the health URL and the expected health text. */
+export function expandReleaseVars(template: string | undefined, vars: { DEPLOY_TAG: string; DEPLOY_ID: string }): string | undefined {
   return template?.replace(/\$\{(DEPLOY_TAG|DEPLOY_ID)\}/g, (_, name: 'DEPLOY_TAG' | 'DEPLOY_ID') => vars[name]);
+}
+
+/** Who runs the tool, as the lock, the release record and the audit logs name them. */
+export function operatorName(): string {
+  return `${os.userInfo().username}@${os.hostname()}`;
 }
 
 export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.ProcessEnv, git: GitState, now: Date): Release {
@@ -141,9 +147,9 @@ export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.Proces
   problems.push(...rendered.problems, ...lintStack(cfg.stack.text, stackShown));
   if (problems.length) throw new ConfigError(problems);
 
-  const healthUrl = expand(cfg.cluster.DEPLOY_HEALTHCHECK_URL, { DEPLOY_TAG: tag, DEPLOY_ID: deployId });
-  const healthExpect = expand(cfg.cluster.DEPLOY_HEALTHCHECK_EXPECT, { DEPLOY_TAG: tag, DEPLOY_ID: deployId });
-  const deployedBy = `${os.userInfo().username}@${os.hostname()}`;
+  const healthUrl = expandReleaseVars(cfg.cluster.DEPLOY_HEALTHCHECK_URL, { DEPLOY_TAG: tag, DEPLOY_ID: deployId });
+  const healthExpect = expandReleaseVars(cfg.cluster.DEPLOY_HEALTHCHECK_EXPECT, { DEPLOY_TAG: tag, DEPLOY_ID: deployId });
+  const deployedBy = operatorName();
   const releaseJson = `${JSON.stringify(
     {
       deployId, tag, gitSha: git.sha ?? null, dirty: git.dirty, images, serviceImages: rendered.images, secretNames,

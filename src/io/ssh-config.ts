@@ -10,7 +10,7 @@ export interface SshHostConfig {
   identityFiles: string[];
 }
 
-function expandHome(p: string): string {
+export function expandHome(p: string): string {
   return p === '~' ? os.homedir() : p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p;
 }
 

@@ -6,7 +6,7 @@ import { remoteShellString, type Command, type Upload } from '../commands/comman
 import { ConnectionLost, PreflightError } from '../errors.js';
 import { fingerprint, keyType, knownHostsName, readKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 import type { RunResult, Runner } from './runner.js';
-import { DEFAULT_IDENTITY_FILES, readSshConfig } from './ssh-config.js';
+import { DEFAULT_IDENTITY_FILES, expandHome, readSshConfig } from './ssh-config.js';
 
 // ssh2 is loaded on first use: a dry run never needs it and should start fast
 type Ssh2 = typeof import('ssh2');
@@ -36,10 +36,6 @@ export interface TargetInput {
   port?: number;
   key?: string;
   knownHosts?: string;
-}
-
-function expandHome(p: string): string {
-  return p.startsWith('~/') ? path.join(os.homedir(), p.slice(2)) : p;
 }
 
 /** Resolves where `ssh` would connect: ~/.ssh/config HostName/Port/User apply to an alias, cluster.env wins. */

@@ -1,6 +1,7 @@
 import os from 'node:os';
 import { acquireLock, appendAudit, forceUnlock, readLockOwner, releaseLock } from '../commands/remote-files.js';
 import { PreflightError } from '../errors.js';
+import { operatorName } from '../release.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
 
 export interface LockOwner {
@@ -91,7 +92,7 @@ export interface AuditRecord {
 }
 
 export function auditRecord(fields: Omit<AuditRecord, 'who' | 'from'> & { who?: string }): AuditRecord {
-  return { who: fields.who ?? `${os.userInfo().username}@${os.hostname()}`, from: os.hostname(), ...fields } as AuditRecord;
+  return { who: fields.who ?? operatorName(), from: os.hostname(), ...fields } as AuditRecord;
 }
 
 export function auditPlan(ctx: Pick<Ctx, 'release'>): StepPlan {

@@ -16,17 +16,21 @@ export function readPlan(ctx: Pick<Ctx, 'release'>): StepPlan {
   };
 }
 
+/** A release's release.json on the manager; undefined when its folder is gone. */
+export async function readReleaseRecord(ctx: Ctx, remoteDir: string, id: string): Promise<KnownGoodRelease | undefined> {
+  const file = await exec(ctx, readFile(`${remoteDir}/releases/${id}/${RELEASE_FILE}`));
+  if (file.exitCode !== 0) return undefined;
+  const json = JSON.parse(file.stdout) as KnownGoodRelease;
+  return { deployId: json.deployId, tag: json.tag, serviceImages: json.serviceImages, secretNames: json.secretNames, healthExpect: json.healthExpect, healthUrl: json.healthUrl };
+}
+
 export async function readKnownGood(ctx: Ctx, remoteDir = ctx.release.remoteDir): Promise<KnownGoodRelease | undefined> {
   const pointer = await execChecked(ctx, readCurrentPointer(remoteDir), 'reading the known-good pointer');
   const id = pointer.stdout.trim();
   if (!id) return undefined;
-  const file = await exec(ctx, readFile(`${remoteDir}/releases/${id}/${RELEASE_FILE}`));
-  if (file.exitCode !== 0) {
-    ctx.reporter.warn(`the known-good release ${id} has no ${RELEASE_FILE} on the manager any more: treating this as a first deploy`);
-    return undefined;
-  }
-  const json = JSON.parse(file.stdout) as KnownGoodRelease;
-  return { deployId: json.deployId, tag: json.tag, serviceImages: json.serviceImages, secretNames: json.secretNames, healthExpect: json.healthExpect, healthUrl: json.healthUrl };
+  const record = await readReleaseRecord(ctx, remoteDir, id);
+  if (!record) ctx.reporter.warn(`the known-good release ${id} has no ${RELEASE_FILE} on the manager any more: treating this as a first deploy`);
+  return record;
 }
 
 export function markPlan(ctx: Pick<Ctx, 'release'>): StepPlan {
