@@ -136,6 +136,8 @@ export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.Proces
     WORKER_REPLICAS: String(cfg.cluster.WORKER_REPLICAS),
     ADMIN_REPLICAS: String(cfg.cluster.ADMIN_REPLICAS),
     DOZZLE_PORT: String(cfg.cluster.DOZZLE_PORT),
+    REDIS_IMAGE: cfg.cluster.REDIS_IMAGE!,
+    DOZZLE_IMAGE: cfg.cluster.DOZZLE_IMAGE!,
     POSTGRES_PASSWORD_SECRET: secretNames.postgres_password ?? '',
     SECRET_KEY_SECRET: secretNames.secret_key ?? '',
     EMAIL_HOST_PASSWORD_SECRET: secretNames.email_host_password ?? '',

@@ -103,6 +103,10 @@ export function goDuration(fallback: string) {
   return pattern(/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/, fallback, 'is not a duration — write it like 600s, 10m or 1h30m');
 }
 
+/** An image reference: [registry/]name[:tag][@sha256:digest]. */
+const IMAGE_REF = /^[a-z0-9]+([._:\/-][a-z0-9]+)*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$/;
+const IMAGE_RULE = 'is not an image reference — write it like redis:7-alpine, mirror.example.com/redis:7-alpine or redis@sha256:<digest>';
+
 export const SSL_MODES_ALLOWED = ['require', 'verify-ca', 'verify-full'] as const;
 
 export const clusterSchema = z.strictObject({
@@ -121,6 +125,9 @@ export const clusterSchema = z.strictObject({
   DEPLOY_HEALTHCHECK_URL: httpUrl(),
   DEPLOY_HEALTHCHECK_EXPECT: optional(),
   DOZZLE_PORT: port(9999),
+  // teams pin a digest or use a mirror; the defaults are the references the stack was written for
+  REDIS_IMAGE: pattern(IMAGE_REF, 'redis:7-alpine', IMAGE_RULE),
+  DOZZLE_IMAGE: pattern(IMAGE_REF, 'amir20/dozzle:v8.12.4', IMAGE_RULE),
   DEPLOY_CONVERGE_TIMEOUT: seconds(300),
   DEPLOY_HEALTHCHECK_TIMEOUT: seconds(120),
 });

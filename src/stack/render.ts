@@ -1,14 +1,13 @@
-import YAML, { isMap, isScalar, visit, type Scalar } from 'yaml';
+import YAML, { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, visit, type Scalar } from 'yaml';
 import { interpolate } from './interpolate.js';
 
-/** The variables a stack file may use. A user's own deploy/swarm-stack.yml may use exactly these. */
+/** The variables honeydue-deploy provides to a stack file. Any other name must have a default. */
 export const STACK_VARIABLES = [
   'API_IMAGE', 'WORKER_IMAGE', 'ADMIN_IMAGE', 'DEPLOY_TAG', 'DEPLOY_ID', 'STACK_NAME',
-  'API_REPLICAS', 'WORKER_REPLICAS', 'ADMIN_REPLICAS', 'DOZZLE_PORT',
+  'API_REPLICAS', 'WORKER_REPLICAS', 'ADMIN_REPLICAS', 'DOZZLE_PORT', 'REDIS_IMAGE', 'DOZZLE_IMAGE',
   'POSTGRES_PASSWORD_SECRET', 'SECRET_KEY_SECRET', 'EMAIL_HOST_PASSWORD_SECRET', 'FCM_SERVER_KEY_SECRET', 'APNS_AUTH_KEY_SECRET',
 ] as const;
 export type StackVariable = (typeof STACK_VARIABLES)[number];
-const KNOWN = new Set<string>(STACK_VARIABLES);
 
 export interface RenderedStack {
   text: string;
@@ -17,32 +16,93 @@ export interface RenderedStack {
   problems: string[];
 }
 
+type Cast = (v: string) => number | boolean | undefined;
+const toInt: Cast = (v) => (/^[+-]?\d+$/.test(v) ? Number(v) : undefined);
+const toFloat: Cast = (v) => (v.trim() !== '' && Number.isFinite(Number(v)) ? Number(v) : undefined);
+const toBoolean: Cast = (v) => {
+  const l = v.toLowerCase();
+  return ['y', 'yes', 'true', 'on'].includes(l) ? true : ['n', 'no', 'false', 'off'].includes(l) ? false : undefined;
+};
+
 /**
- * Interpolates scalar values (not keys, not comments), like docker does after parsing the YAML. A plain
- * (unquoted) scalar whose result reads as a number or boolean becomes one, so `replicas: ${API_REPLICAS}`
- * renders as an integer, as docker's own type casting would make it.
+ * The places where docker casts an interpolated string to a number or a boolean (the docker CLI's
+ * interpolateTypeCastMapping). `*` is any key, `[]` a list item. Everywhere else a value stays a string.
+ */
+const CASTS: ReadonlyArray<[string, Cast]> = [
+  ['services.*.configs.[].mode', toInt], ['services.*.secrets.[].mode', toInt],
+  ['services.*.healthcheck.retries', toInt], ['services.*.healthcheck.disable', toBoolean],
+  ['services.*.deploy.replicas', toInt],
+  ['services.*.deploy.update_config.parallelism', toInt], ['services.*.deploy.update_config.max_failure_ratio', toFloat],
+  ['services.*.deploy.rollback_config.parallelism', toInt], ['services.*.deploy.rollback_config.max_failure_ratio', toFloat],
+  ['services.*.deploy.restart_policy.max_attempts', toInt], ['services.*.deploy.placement.max_replicas_per_node', toInt],
+  ['services.*.ports.[].target', toInt], ['services.*.ports.[].published', toInt],
+  ['services.*.ulimits.*', toInt], ['services.*.ulimits.*.hard', toInt], ['services.*.ulimits.*.soft', toInt],
+  ['services.*.privileged', toBoolean], ['services.*.read_only', toBoolean], ['services.*.stdin_open', toBoolean], ['services.*.tty', toBoolean],
+  ['services.*.volumes.[].read_only', toBoolean], ['services.*.volumes.[].volume.nocopy', toBoolean],
+  ['networks.*.external', toBoolean], ['networks.*.internal', toBoolean], ['networks.*.attachable', toBoolean],
+  ['volumes.*.external', toBoolean], ['secrets.*.external', toBoolean], ['configs.*.external', toBoolean],
+];
+
+function castFor(path: readonly string[]): Cast | undefined {
+  for (const [pattern, cast] of CASTS) {
+    const parts = pattern.split('.');
+    if (parts.length !== path.length) continue;
+    if (parts.every((p, i) => (p === '*' ? path[i] !== '[]' : p === path[i]))) return cast;
+  }
+  return undefined;
+}
+
+/**
+ * Walks every value scalar with its path (keys; `[]` for list items). Aliases are not followed: the
+ * anchored node is visited where it is defined, which renders every place that refers to it.
+ */
+function walk(node: unknown, path: string[], fn: (s: Scalar, path: string[]) => void): void {
+  if (isAlias(node)) return;
+  if (isScalar(node)) return fn(node, path);
+  if (isMap(node)) {
+    for (const item of node.items) {
+      if (!isPair(item)) continue;
+      const key = isScalar(item.key) ? String(item.key.value) : String(item.key);
+      walk(item.value, [...path, key], fn);
+    }
+  } else if (isSeq(node)) {
+    for (const item of node.items) walk(item, [...path, '[]'], fn);
+  }
+}
+
+/**
+ * Renders the stack file with docker's interpolation semantics, on scalar values only (not keys, not
+ * comments), as docker does after parsing the YAML. An interpolated value keeps the type docker gives it:
+ * a string (written quoted, so no YAML reader re-types `0803128`, `1e5`, `on` or `null`), or, where docker
+ * casts (replicas, ports, …), the number or boolean docker would make of it.
  */
 export function renderStack(source: string, vars: Readonly<Record<StackVariable, string>>, file: string): RenderedStack {
   const problems: string[] = [];
-  const doc = YAML.parseDocument(source);
+  const lineCounter = new LineCounter();
+  const doc = YAML.parseDocument(source, { lineCounter });
   if (doc.errors.length) {
     return { text: '', images: {}, problems: doc.errors.map((e) => `${file}: ${e.message.split('\n')[0]} — fix the YAML syntax`) };
   }
-  visit(doc, {
-    Scalar(key, node: Scalar) {
-      if (key === 'key' || typeof node.value !== 'string') return;
-      const result = interpolate(node.value, vars, KNOWN);
-      problems.push(...result.problems.map((p) => `${file}: ${p}`));
-      if (result.output === node.value) return;
-      if (node.type === 'PLAIN') {
-        const reread: unknown = YAML.parse(result.output.replace(/\$\$/g, '$'));
-        if (typeof reread === 'number' || typeof reread === 'boolean') {
-          node.value = reread;
-          return;
-        }
+  const provided = new Map<string, string>(Object.entries(vars));
+  walk(doc.contents, [], (node, path) => {
+    if (typeof node.value !== 'string' || !node.value.includes('$')) return;
+    const result = interpolate(node.value, (name) => provided.get(name));
+    const line = node.range ? lineCounter.linePos(node.range[0]).line : 0;
+    const where = `${file}:${line}: ${path.join('.').replace(/\.\[\]/g, '[]')}`;
+    problems.push(...result.problems.map((p) => `${where}: ${p}`));
+    const cast = castFor(path);
+    if (cast) {
+      const typed = cast(result.value);
+      if (typed === undefined) {
+        problems.push(`${where}: "${result.value}" is not a valid ${cast === toBoolean ? 'boolean' : 'number'} here — docker stack deploy would reject it`);
+        return;
       }
-      node.value = result.output;
-    },
+      node.value = typed;
+      node.type = 'PLAIN';
+      return;
+    }
+    node.value = result.output;
+    if (node.type === 'PLAIN' || node.type === 'QUOTE_SINGLE') node.type = 'QUOTE_DOUBLE';
   });
   const text = doc.toString({ lineWidth: 0 });
   const images: Record<string, string> = {};

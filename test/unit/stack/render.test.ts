@@ -12,7 +12,7 @@ const TEMPLATE = fs.readFileSync(path.join(import.meta.dirname, '../../../templa
 const VARS = Object.fromEntries(STACK_VARIABLES.map((v) => [v, `v-${v.toLowerCase()}`])) as Record<StackVariable, string>;
 Object.assign(VARS, {
   API_IMAGE: 'reg.example.com/honeydue-api:t1', WORKER_IMAGE: 'reg.example.com/honeydue-worker:t1', ADMIN_IMAGE: 'reg.example.com/honeydue-admin:t1',
-  API_REPLICAS: '3', WORKER_REPLICAS: '1', ADMIN_REPLICAS: '2', DOZZLE_PORT: '9999',
+  API_REPLICAS: '3', WORKER_REPLICAS: '1', ADMIN_REPLICAS: '2', DOZZLE_PORT: '9999', REDIS_IMAGE: 'redis:7-alpine', DOZZLE_IMAGE: 'amir20/dozzle:v8.12.4',
 });
 
 /** docker's own schema check, the same as `docker stack deploy` applies. */
@@ -30,12 +30,12 @@ const noDocker = dockerCli || process.env.CI === 'true' ? false : 'no docker CLI
 
 describe('the packaged stack template', () => {
   const rendered = renderStack(TEMPLATE, VARS, 'swarm-stack.yml');
-  const doc = YAML.parse(rendered.text) as any;
+  const doc = YAML.parse(rendered.text, { merge: true }) as any;
 
   it('renders without problems and records each service image', () => {
     assert.deepEqual(rendered.problems, []);
     assert.deepEqual(rendered.images, {
-      api: VARS.API_IMAGE, worker: VARS.WORKER_IMAGE, admin: VARS.ADMIN_IMAGE, redis: 'redis:7-alpine', dozzle: 'amir20/dozzle:v8.12.4',
+      api: VARS.API_IMAGE, worker: VARS.WORKER_IMAGE, admin: VARS.ADMIN_IMAGE, redis: VARS.REDIS_IMAGE, dozzle: VARS.DOZZLE_IMAGE,
     });
   });
 
@@ -52,7 +52,7 @@ describe('the packaged stack template', () => {
     assert.equal(lintStack(bad, 'f').length, 1);
   });
 
-  it('numbers become integers, as docker would cast them', () => {
+  it('replicas become integers, as docker casts them', () => {
     assert.equal(doc.services.api.deploy.replicas, 3);
     assert.equal(doc.services.admin.deploy.replicas, 2);
   });
@@ -95,14 +95,27 @@ describe('the packaged stack template', () => {
     assert.equal(doc.services.api.secrets.length, 5);
   });
 
-  it('updates: rollback on failure, start-first, a monitor window, and a rollback_config', () => {
+  it('updates: rollback on failure, a monitor window, and a rollback_config; api and admin start-first', () => {
     for (const s of ['api', 'worker', 'admin']) {
       const u = doc.services[s].deploy.update_config;
       assert.equal(u.failure_action, 'rollback');
-      assert.equal(u.order, 'start-first');
       assert.ok(u.monitor);
       assert.ok(doc.services[s].deploy.rollback_config);
     }
+    assert.equal(doc.services.api.deploy.update_config.order, 'start-first');
+    assert.equal(doc.services.admin.deploy.update_config.order, 'start-first');
+  });
+
+  it('the worker is stop-first on update and on rollback: never two schedulers at once', () => {
+    assert.equal(doc.services.worker.deploy.update_config.order, 'stop-first');
+    assert.equal(doc.services.worker.deploy.rollback_config.order, 'stop-first');
+    assert.equal(doc.services.worker.deploy.update_config.failure_action, 'rollback');
+  });
+
+  it('redis and dozzle images come from REDIS_IMAGE and DOZZLE_IMAGE', () => {
+    const r = renderStack(TEMPLATE, { ...VARS, REDIS_IMAGE: 'mirror.example.com/redis:7', DOZZLE_IMAGE: 'mirror.example.com/dozzle:v8' }, 'f');
+    assert.equal(r.images.redis, 'mirror.example.com/redis:7');
+    assert.equal(r.images.dozzle, 'mirror.example.com/dozzle:v8');
   });
 
   it('dozzle: the external host network, 127.0.0.1:${DOZZLE_PORT}, on a manager, stop-first, no host_ip', () => {
@@ -122,12 +135,38 @@ describe('renderStack', () => {
     const r = renderStack('# ${NOT_A_VAR} in a comment\nservices:\n  api:\n    image: ${API_IMAGE}\n    environment:\n      X: "$$literal"\n', { ...VARS, API_IMAGE: 'img:$weird' }, 'f');
     assert.deepEqual(r.problems, []);
     assert.match(r.text, /# \$\{NOT_A_VAR\} in a comment/);
-    assert.match(r.text, /image: img:\$\$weird/);
+    assert.match(r.text, /image: "img:\$\$weird"/);
     assert.match(r.text, /X: "\$\$literal"/);
     assert.equal(r.images.api, 'img:$weird');
   });
-  it('reports unknown variables with the file, and a file without services', () => {
-    assert.deepEqual(renderStack('services:\n  api:\n    image: ${NOPE}\n', VARS, 'my.yml').problems[0]?.startsWith('my.yml: ${NOPE}: is not a variable'), true);
+  it('an interpolated value stays a string, whatever it looks like (all-digit SHAs, 1.10, 1e5, on, null)', () => {
+    for (const tag of ['0803128', '1.10', '12e4567', '0x1F', '1_000', '.5', 'on', 'no', 'null', '~', 'true']) {
+      const r = renderStack('services:\n  api:\n    image: ${API_IMAGE}\n    environment:\n      DEPLOY_TAG: ${DEPLOY_TAG}\n', { ...VARS, DEPLOY_TAG: tag }, 'f');
+      assert.deepEqual(r.problems, []);
+      assert.equal((YAML.parse(r.text) as any).services.api.environment.DEPLOY_TAG, tag, tag);
+      assert.match(r.text, new RegExp(`DEPLOY_TAG: "${tag.replace(/[.]/g, '\\.')}"`));
+    }
+  });
+  it('where docker casts (replicas, ports, external, …) the value is the number or boolean docker makes of it', () => {
+    const r = renderStack('services:\n  api:\n    image: x\n    deploy:\n      replicas: ${API_REPLICAS}\n    ports:\n      - target: 8000\n        published: ${DOZZLE_PORT}\nnetworks:\n  n:\n    external: ${EXT:-yes}\n', VARS, 'f');
+    assert.deepEqual(r.problems, []);
+    const doc = YAML.parse(r.text) as any;
+    assert.equal(doc.services.api.deploy.replicas, 3);
+    assert.equal(doc.services.api.ports[0].published, 9999);
+    assert.equal(doc.networks.n.external, true);
+    assert.deepEqual(renderStack('services:\n  api:\n    image: x\n    deploy:\n      replicas: ${N:-three}\n', VARS, 'f').problems, [
+      'f:5: services.api.deploy.replicas: "three" is not a valid number here — docker stack deploy would reject it',
+    ]);
+  });
+  it('compose defaults for variables the tool does not provide; unknown ones without a default are refused with file and line', () => {
+    const text = 'services:\n  api:\n    image: ${API_IMAGE}\n    environment:\n      SSL: ${DB_SSLMODE:-require}\n      B2: ${B2_ENDPOINT}\n';
+    const r = renderStack(text, VARS, 'deploy/swarm-stack.yml');
+    assert.deepEqual(r.problems, [
+      'deploy/swarm-stack.yml:6: services.api.environment.B2: ${B2_ENDPOINT}: B2_ENDPOINT is neither a variable honeydue-deploy provides nor given a default — give it one (${B2_ENDPOINT:-value}) or remove it',
+    ]);
+    assert.equal((YAML.parse(r.text) as any).services.api.environment.SSL, 'require');
+  });
+  it('reports a file without services and a service without image', () => {
     assert.deepEqual(renderStack('version: "3.8"\n', VARS, 'my.yml').problems, ['my.yml: services: the stack file defines no services — add the api, worker and admin services']);
     assert.deepEqual(renderStack('services:\n  api:\n    command: x\n', VARS, 'my.yml').problems, ['my.yml: services.api.image: is not set — every service needs an image']);
   });
