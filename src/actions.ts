@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from './config/index.js';
 import { createMissingFiles, whatToFill } from './config/load.js';
+import { deployDirInBuildContext, trackedSecretFiles, writeGitignore } from './config/repository.js';
 import { resolveSettings, type Flags, type Settings } from './config/settings.js';
 import { ConfigError, EXIT, PreflightError } from './errors.js';
 import { stackConfig } from './commands/docker.js';
@@ -30,15 +31,23 @@ export interface ActionResult {
 }
 
 /**
- * The laptop's own audit log, beside the configuration: one JSON line per deploy run, also for the runs
- * that never reached the manager (configuration errors, an unreachable manager). Never a secret.
+ * The laptop's own audit log: one JSON line per run, also for the runs that never reached the manager
+ * (configuration errors, an unreachable manager). Kept outside the deploy dir, so that a deploy dir inside
+ * the app repository never makes the build context dirty: $XDG_STATE_HOME/honeydue-deploy/audit.log
+ * (default ~/.local/state/honeydue-deploy/audit.log). Redacted like everything else the tool writes.
  */
-export function appendLocalAudit(deployDir: string, record: AuditRecord): void {
+export function localAuditPath(env: NodeJS.ProcessEnv = process.env): string {
+  const state = env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), '.local', 'state');
+  return path.join(state, 'honeydue-deploy', 'audit.log');
+}
+
+export function appendLocalAudit(record: AuditRecord, redact: (text: string) => string, env: NodeJS.ProcessEnv = process.env): void {
+  const file = localAuditPath(env);
   try {
-    if (!fs.statSync(deployDir).isDirectory()) return;
-    fs.appendFileSync(path.join(deployDir, 'audit.log'), `${JSON.stringify(record)}\n`, { mode: 0o600 });
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    fs.appendFileSync(file, `${redact(JSON.stringify(record))}\n`, { mode: 0o600 });
   } catch {
-    // no deploy dir (a usage error): nothing to append to
+    // an audit line must never fail a deploy
   }
 }
 
@@ -115,6 +124,11 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
   const cfg = loadConfig(settings.deployDir);
   const inputs = buildInputProblems(settings, env, flags);
   if (inputs.length && !settings.dryRun) throw new ConfigError(inputs);
+  const leaks = [
+    ...(await trackedSecretFiles(settings.deployDir, new LocalRunner())),
+    ...(settings.skipBuild || inputs.length ? [] : [deployDirInBuildContext(settings.deployDir, settings.context, settings.dockerfile)].filter((p): p is string => p !== undefined)),
+  ];
+  if (leaks.length) throw new ConfigError(leaks);
   cfg.warnings.push(...inputs.map((p) => `${p} (a real deploy stops here)`));
   teachRedactor(reporter, cfg);
   const git = await readGit(settings.context);
@@ -153,7 +167,11 @@ export function initAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Repor
   const settings = resolveSettings({ deployDir: flags.deployDir }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR });
   fs.mkdirSync(settings.deployDir, { recursive: true, mode: 0o700 });
   const created = createMissingFiles(settings.deployDir);
+  if (writeGitignore(settings.deployDir)) created.push('.gitignore');
   for (const rel of created) reporter.line(`created ${path.join(settings.deployDir, rel)} — ${whatToFill(rel)}`);
+  const context = env.BUILD_CONTEXT || '.';
+  const leak = deployDirInBuildContext(settings.deployDir, context, env.DOCKERFILE || path.join(context, 'Dockerfile'));
+  if (leak) reporter.warn(leak.replace(/^[^:]+: \(file\): /, ''));
   const text = created.length
     ? `created ${created.length} file(s) in ${settings.deployDir}; fill them in, then run \`honeydue-deploy plan --deploy-dir ${settings.deployDir}\``
     : `every file already exists in ${settings.deployDir}; nothing was created`;

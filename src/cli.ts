@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { appendLocalAudit, deployAction, finalLine, initAction, rollbackAction, statusAction, unlockAction, type ActionResult } from './actions.js';
 import { parseBoolean, type Flags } from './config/settings.js';
 import { ConfigError, EXIT, PreflightError, errorMessage } from './errors.js';
@@ -73,12 +74,13 @@ function installSignalHandlers(interrupt: Interrupt, reporter: Reporter): void {
 async function main(argv: string[]): Promise<number> {
   const reporter = new Reporter();
   const started = new Date();
-  /** set for a real deploy run: where its local audit line goes */
+  /** set for a real deploy run: the deploy dir its local audit line names */
   let auditDir: string | undefined;
   let auditEvent: AuditRecord['event'] = 'deploy';
   const localAudit = (outcome: string, extra: ActionResult['audit'] = { outcome }) => {
     if (!auditDir) return;
-    appendLocalAudit(auditDir, auditRecord({ event: auditEvent, ...extra, outcome, start: started.toISOString(), durationMs: Date.now() - started.getTime() }));
+    const record = auditRecord({ event: auditEvent, ...extra, outcome, start: started.toISOString(), durationMs: Date.now() - started.getTime() });
+    appendLocalAudit({ ...record, deployDir: path.resolve(auditDir) }, (t) => reporter.redactor.redact(t));
   };
   const finish = (r: ActionResult): number => {
     // with --json, stdout is the JSON document alone and the reporter already writes to stderr

@@ -12,13 +12,14 @@ import { Interrupt } from './interrupt.js';
 import type { Summary } from './pipeline.js';
 import { expandReleaseVars, operatorName, remoteDirOf, utcStamp, type Release } from './release.js';
 import * as connect from './steps/connect.js';
-import { RunState, exec, execChecked, type Ctx, type KnownGoodRelease } from './steps/context.js';
+import { RunState, execChecked, type Ctx, type KnownGoodRelease } from './steps/context.js';
 import { intendedImages, waitForConvergence } from './steps/converge.js';
 import * as health from './steps/health.js';
 import * as lock from './steps/lock.js';
 import * as login from './steps/login.js';
 import * as releases from './steps/releases.js';
 import * as rollback from './steps/rollback.js';
+import { deployStack } from './steps/stack-deploy.js';
 import type { LocalRunner } from './io/local.js';
 import type { Reporter } from './ui/reporter.js';
 
@@ -59,7 +60,7 @@ export async function runRollback(cfg: Config, settings: Settings, reporter: Rep
     await reporter.step('Log in to the registry on the manager', () => login.loginManager(ctx));
     ctx.state.stackTouched = true;
     await reporter.step(`Redeploy ${to.deployId}`, async () => {
-      const r = await exec(ctx, stackDeploy(release.stackName, `${release.remoteDir}/releases/${to!.deployId}`, { prune: true }));
+      const r = await deployStack(ctx, stackDeploy(release.stackName, `${release.remoteDir}/releases/${to!.deployId}`, { prune: true }));
       if (r.exitCode !== 0) throw new Error(`docker stack deploy exited ${r.exitCode}: ${reporter.redactor.redact(r.stderr.trim())}`);
     });
     await reporter.step('Wait for convergence', async (h) => {

@@ -8,6 +8,7 @@ import * as converge from './steps/converge.js';
 import { cmd, type Ctx, type StepPlan } from './steps/context.js';
 import * as health from './steps/health.js';
 import * as lock from './steps/lock.js';
+import * as nodes from './steps/nodes.js';
 import * as login from './steps/login.js';
 import * as releases from './steps/releases.js';
 import * as rollback from './steps/rollback.js';
@@ -25,6 +26,7 @@ interface PipelineStep {
 /** The deploy, in order. The plan prints exactly these steps; the run executes exactly these. */
 export const STEPS: readonly PipelineStep[] = [
   { plan: connect.plan, run: (c) => connect.run(c) },
+  { plan: nodes.plan, run: (c) => nodes.run(c) },
   { plan: lock.plan, run: (c) => lock.acquire(c) },
   {
     plan: releases.readPlan,

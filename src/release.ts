@@ -1,7 +1,8 @@
 import crypto from 'node:crypto';
 import os from 'node:os';
-import { execa } from 'execa';
 import { ConfigError } from './errors.js';
+import { gitShortSha, gitStatus } from './commands/git.js';
+import { LocalRunner } from './io/local.js';
 import type { Config } from './config/index.js';
 import { SECRETS } from './config/files.js';
 import type { Settings } from './config/settings.js';
@@ -58,12 +59,12 @@ export interface GitState {
   dirty: boolean;
 }
 
-/** Reads git in the build context (read-only). No repository: sha undefined. */
-export async function readGit(context: string): Promise<GitState> {
-  const head = await execa('git', ['-C', context, 'rev-parse', '--short=7', 'HEAD'], { reject: false });
+/** Reads git in the build context (read-only, no repository code runs). No repository: sha undefined. */
+export async function readGit(context: string, runner = new LocalRunner()): Promise<GitState> {
+  const head = await runner.run(gitShortSha(context));
   if (head.exitCode !== 0) return { dirty: false };
-  const status = await execa('git', ['-C', context, 'status', '--porcelain', '--untracked-files=normal'], { reject: false });
-  return { sha: String(head.stdout).trim(), dirty: String(status.stdout).trim() !== '' };
+  const status = await runner.run(gitStatus(context));
+  return { sha: head.stdout.trim(), dirty: status.stdout.trim() !== '' };
 }
 
 /** The tag a dry run shows when neither --tag nor a git repository gives one. */

@@ -77,3 +77,8 @@ export function swarmInfo(): Command {
 export function stackConfig(stackFile: string): Command {
   return local(['docker', 'stack', 'config', '-c', stackFile]);
 }
+
+/** Every node of the swarm, one JSON line each (ID, hostname, address, role, state, availability). */
+export function inspectNodes(): Command {
+  return onManager(['sh', '-c', 'docker node inspect --format "{{json .}}" $(docker node ls --quiet)']);
+}

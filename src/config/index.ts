@@ -46,7 +46,7 @@ export function copyExamplesOrStop(deployDir: string): void {
   const created = createMissingFiles(deployDir);
   if (created.length === 0) return;
   throw new ConfigError(
-    created.map((rel) => `${path.join(deployDir, rel)}: created from the example — ${whatToFill(rel)}, then run again`),
+    created.map((rel) => `${path.join(deployDir, rel)}: created${rel === '.gitignore' ? '' : ' from the example'} — ${whatToFill(rel)}${rel === '.gitignore' ? '' : ', then run again'}`),
   );
 }
 

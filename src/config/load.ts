@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import dotenv from 'dotenv';
 import { ConfigError } from '../errors.js';
+import { writeGitignore } from './repository.js';
 import { ENV_FILES, OPTIONAL_STACK_FILE, PACKAGED_STACK_TEMPLATE, PLACEHOLDER, REQUIRED_FILES, SECRETS, exampleOf, type EnvFileName, type SecretSpec } from './files.js';
 
 export interface RawEnvFile {
@@ -45,11 +46,14 @@ export function createMissingFiles(deployDir: string): string[] {
     fs.chmodSync(target, 0o600);
     created.push(rel);
   }
+  // a deploy dir being set up gets its .gitignore too (an existing one is never touched)
+  if (created.length && writeGitignore(deployDir)) created.push('.gitignore');
   return created;
 }
 
 /** What the operator must fill in, per created file, for the "created from the example" message. */
 export function whatToFill(rel: string): string {
+  if (rel === '.gitignore') return 'keeps the env files and the secrets out of git';
   const text = fs.readFileSync(exampleOf(rel), 'utf8');
   if (rel.startsWith('secrets/')) return 'replace the placeholder with the real value';
   const keys = Object.entries(dotenv.parse(text))

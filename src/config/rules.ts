@@ -38,15 +38,6 @@ export const b2AllOrNone: Rule = (raw) => {
   ];
 };
 
-export const apiReplicasNeedSharedStorage: Rule = (raw) => {
-  const cluster = raw.env['cluster.env'];
-  const n = int(cluster.values.API_REPLICAS, 3);
-  if (n === undefined || n <= 1 || storageBackend(raw) === 's3') return [];
-  return [
-    `${shown(raw, cluster)}: API_REPLICAS: ${n} replicas with the local uploads volume would lose uploads (volumes are per node: a file written on one node is a 404 on the others) — set all four B2_* in prod.env for S3-compatible storage, or set API_REPLICAS=1`,
-  ];
-};
-
 export const singleWorker: Rule = (raw) => {
   const cluster = raw.env['cluster.env'];
   const n = int(cluster.values.WORKER_REPLICAS, 1);
@@ -102,7 +93,7 @@ export const managerUser: Rule = (raw) => {
   return [`${shown(raw, cluster)}: DEPLOY_MANAGER_USER: ${state} — ${MANAGER_USER_HINT}`];
 };
 
-export const RULES: readonly Rule[] = [managerUser, b2AllOrNone, apiReplicasNeedSharedStorage, singleWorker, noSecretsInProdEnv, envValuesOnOneLine, secretFiles];
+export const RULES: readonly Rule[] = [managerUser, b2AllOrNone, singleWorker, noSecretsInProdEnv, envValuesOnOneLine, secretFiles];
 
 export interface ConnectionBudget {
   replicas: number;

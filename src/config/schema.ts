@@ -149,7 +149,7 @@ export const prodSchema = z.looseObject({
   DB_NAME: required('set it to the database name'),
   DB_USER: required('set it to the database user'),
   DB_SSLMODE: field((v) => {
-    if (v === undefined) return 'require';
+    if (v === undefined) return new Problem(`${NOT_SET} — set it to require (Neon), verify-ca or verify-full; never leave the database connection unencrypted`);
     if (v === 'disable' || v === 'allow' || v === 'prefer')
       return new Problem(`"${v}" lets the database connection fall back to plain text — use require (Neon) or verify-full`);
     return (SSL_MODES_ALLOWED as readonly string[]).includes(v) ? v : new Problem(`"${v}" is not an sslmode — use require, verify-ca or verify-full`);
@@ -158,7 +158,16 @@ export const prodSchema = z.looseObject({
   DB_MAX_IDLE_CONNS: count(10, 'connection count'),
   DB_MAX_LIFETIME: goDuration('600s'),
   DB_CONNECTION_LIMIT: count(undefined, 'connection limit'),
-  B2_ENDPOINT: optional(),
+  B2_ENDPOINT: field((v) => {
+    if (v === undefined) return undefined;
+    let url: URL | undefined;
+    try {
+      url = new URL(v);
+    } catch {
+      url = undefined;
+    }
+    return url?.protocol === 'https:' ? v : new Problem(`"${shownValue(v)}" is not an https URL — uploads must travel encrypted: use the https endpoint, e.g. https://s3.eu-central-003.backblazeb2.com`);
+  }),
   B2_KEY_ID: optional(),
   B2_APP_KEY: optional(),
   B2_BUCKET_NAME: optional(),

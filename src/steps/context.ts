@@ -8,6 +8,7 @@ import type { ManagerSession } from '../io/ssh.js';
 import type { Release } from '../release.js';
 import type { Reporter } from '../ui/reporter.js';
 import type { Interrupt } from '../interrupt.js';
+import type { NodeView } from './nodes-eval.js';
 
 /** A release that passed its health check before: what `current` on the manager points at. */
 export interface KnownGoodRelease {
@@ -34,6 +35,8 @@ export class RunState {
   servicesBefore = new Set<string>();
   previous?: KnownGoodRelease;
   knownGood = false;
+  /** the swarm's nodes as preflight saw them */
+  nodes: NodeView[] = [];
 }
 
 export interface Ctx {

@@ -89,6 +89,8 @@ export interface AuditRecord {
   outcome: string;
   serving?: string;
   detail?: string;
+  /** laptop audit log only: which deploy dir the run used */
+  deployDir?: string;
 }
 
 export function auditRecord(fields: Omit<AuditRecord, 'who' | 'from'> & { who?: string }): AuditRecord {

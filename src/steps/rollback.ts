@@ -5,6 +5,7 @@ import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context
 import { parseServices } from './converge-eval.js';
 import { intendedImages, waitForConvergence } from './converge.js';
 import { check as healthCheck, skippedBecause } from './health.js';
+import { deployStack } from './stack-deploy.js';
 
 export interface RollbackResult {
   restored: boolean;
@@ -46,7 +47,7 @@ async function toKnownGood(ctx: Ctx, handle: StepHandle): Promise<RollbackResult
   const prev = ctx.state.previous!;
   const how = `redeployed the known-good release ${prev.deployId} (tag ${prev.tag})`;
   const fail = (why: string): RollbackResult => ({ restored: false, serving: `unknown: ${why}`, how, manual: manualRedeploy(ctx, prev.deployId) });
-  const r = await exec(ctx, stackDeploy(ctx.release.stackName, `${ctx.release.remoteDir}/releases/${prev.deployId}`, { prune: true }));
+  const r = await deployStack(ctx, stackDeploy(ctx.release.stackName, `${ctx.release.remoteDir}/releases/${prev.deployId}`, { prune: true }));
   if (r.exitCode !== 0) return fail(`redeploying ${prev.deployId} failed: ${ctx.reporter.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`);
   const outcome = await waitForConvergence(ctx, {
     intended: intendedImages(ctx.release.stackName, prev.serviceImages),

@@ -1,7 +1,7 @@
-import { display } from '../commands/command.js';
+import { display, type Command } from '../commands/command.js';
 import { stackDeploy, stackServiceNames } from '../commands/stack.js';
 import { DeployFailed } from '../errors.js';
-import { tail } from '../io/runner.js';
+import { tail, type RunResult } from '../io/runner.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
 
 /** docker prints this and exits 0 when the manager is not logged in: the nodes then cannot pull (SWARM-FACTS). */
@@ -19,13 +19,29 @@ export function plan(ctx: Pick<Ctx, 'release'>): StepPlan {
   };
 }
 
+/**
+ * `docker stack deploy`, retried while swarm answers "update out of sequence": the service changed between
+ * docker's read and its write, typically because swarm is still running its own rollback of a failed update.
+ * Redeploying a moment later is safe (the file is the whole truth) and is what a person would do.
+ */
+export async function deployStack(ctx: Ctx, command: Command, attempts = 5): Promise<RunResult> {
+  for (let i = 1; ; i++) {
+    const r = await exec(ctx, command);
+    if (r.exitCode === 0 || i >= attempts || !OUT_OF_SEQUENCE.test(r.stderr)) return r;
+    ctx.reporter.info(`swarm was still updating a service ("update out of sequence"): deploying again (attempt ${i + 1} of ${attempts})`);
+    await ctx.interrupt.sleep(1000 * i);
+  }
+}
+
+const OUT_OF_SEQUENCE = /update out of sequence/;
+
 export async function run(ctx: Ctx): Promise<void> {
   const before = await execChecked(ctx, stackServiceNames(ctx.release.stackName), 'listing the stack services');
   ctx.state.servicesBefore = new Set(before.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('Nothing found')));
   ctx.interrupt.check();
   ctx.state.stackTouched = true;
   const command = stackDeploy(ctx.release.stackName, ctx.release.releaseDir);
-  const r = await exec(ctx, command);
+  const r = await deployStack(ctx, command);
   const output = `${r.stdout}\n${r.stderr}`;
   if (r.exitCode !== 0) throw new DeployFailed(`\`${display(command)}\` exited ${r.exitCode}:\n${ctx.reporter.redactor.redact(tail(r.stderr || r.stdout))}`);
   if (DIGEST_WARNING.test(output)) {

@@ -81,6 +81,8 @@ export function makeConfig(overrides: Partial<Record<string, Record<string, stri
   for (const [rel, data] of Object.entries(SECRET_VALUES)) fs.writeFileSync(path.join(deployDir, rel), data, { mode: 0o600 });
   // the build context (the CLI runs in root): a real deploy checks that the Dockerfile exists
   fs.writeFileSync(path.join(root, 'Dockerfile'), 'FROM scratch AS api\nFROM scratch AS worker\nFROM scratch AS admin\n');
+  // the deploy dir lies inside that context: its secrets must stay out of the build
+  fs.writeFileSync(path.join(root, '.dockerignore'), '.git\n/deploy\n');
   return { root, deployDir, write, path: (rel) => path.join(deployDir, rel) };
 }
 

@@ -4,10 +4,12 @@
  * points at a local listener that counts connection attempts.
  */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { DEPLOY_GITIGNORE } from '../../src/config/repository.js';
 import { makeConfig, runCli, SECRET_VALUES, type TempConfig } from '../helpers/config.js';
 
 let listener: net.Server;
@@ -33,9 +35,6 @@ interface Case {
   line: string | RegExp;
 }
 
-const STACK_VARS =
-  'API_IMAGE, WORKER_IMAGE, ADMIN_IMAGE, DEPLOY_TAG, DEPLOY_ID, STACK_NAME, API_REPLICAS, WORKER_REPLICAS, ADMIN_REPLICAS, DOZZLE_PORT, POSTGRES_PASSWORD_SECRET, SECRET_KEY_SECRET, EMAIL_HOST_PASSWORD_SECRET, FCM_SERVER_KEY_SECRET, APNS_AUTH_KEY_SECRET';
-
 function ownStack(c: TempConfig, edit: (text: string) => string): void {
   const template = fs.readFileSync(path.join(import.meta.dirname, '../../templates/swarm-stack.yml'), 'utf8');
   fs.writeFileSync(c.path('swarm-stack.yml'), edit(template));
@@ -51,11 +50,6 @@ const cases: Case[] = [
   { name: 'negative replicas', setup: (c) => c.write('cluster.env', { ADMIN_REPLICAS: '-1' }), line: 'deploy/cluster.env: ADMIN_REPLICAS: "-1" is not a replica count — use a whole number, 0 or more' },
   { name: 'fractional replicas', setup: (c) => c.write('cluster.env', { API_REPLICAS: '1.5' }), line: 'deploy/cluster.env: API_REPLICAS: "1.5" is not a replica count — use a whole number, 0 or more' },
   { name: 'two workers', setup: (c) => c.write('cluster.env', { WORKER_REPLICAS: '2' }), line: 'deploy/cluster.env: WORKER_REPLICAS: 2 replicas would each run the cron scheduler and enqueue the same periodic jobs (duplicate digests and emails) — keep WORKER_REPLICAS=1' },
-  {
-    name: 'several api replicas with the local volume',
-    setup: (c) => c.write('prod.env', { B2_ENDPOINT: undefined, B2_KEY_ID: undefined, B2_APP_KEY: undefined, B2_BUCKET_NAME: undefined }),
-    line: 'deploy/cluster.env: API_REPLICAS: 3 replicas with the local uploads volume would lose uploads (volumes are per node: a file written on one node is a 404 on the others) — set all four B2_* in prod.env for S3-compatible storage, or set API_REPLICAS=1',
-  },
   { name: 'zero timeout', setup: (c) => c.write('cluster.env', { DEPLOY_CONVERGE_TIMEOUT: '0' }), line: 'deploy/cluster.env: DEPLOY_CONVERGE_TIMEOUT: "0" is not a timeout — use a whole number of seconds greater than 0' },
   { name: 'timeout in words', setup: (c) => c.write('cluster.env', { DEPLOY_HEALTHCHECK_TIMEOUT: 'ten' }), line: 'deploy/cluster.env: DEPLOY_HEALTHCHECK_TIMEOUT: "ten" is not a timeout — use a whole number of seconds greater than 0' },
   { name: 'health URL not http', setup: (c) => c.write('cluster.env', { DEPLOY_HEALTHCHECK_URL: 'ftp://api.example.com/health' }), line: 'deploy/cluster.env: DEPLOY_HEALTHCHECK_URL: "ftp://api.example.com/health" is not an http(s) URL — use a full http(s) URL such as https://api.example.com/api/health/' },
@@ -72,6 +66,9 @@ const cases: Case[] = [
     line: 'deploy/prod.env: B2_APP_KEY, B2_BUCKET_NAME: missing while B2_ENDPOINT, B2_KEY_ID are set — set all four B2_* for S3-compatible storage, or clear all four to use the local uploads volume',
   },
   { name: 'sslmode disable', setup: (c) => c.write('prod.env', { DB_SSLMODE: 'disable' }), line: 'deploy/prod.env: DB_SSLMODE: "disable" lets the database connection fall back to plain text — use require (Neon) or verify-full' },
+  { name: 'sslmode missing', setup: (c) => c.write('prod.env', { DB_SSLMODE: undefined }), line: 'deploy/prod.env: DB_SSLMODE: is not set — set it to require (Neon), verify-ca or verify-full; never leave the database connection unencrypted' },
+  { name: 'sslmode empty', setup: (c) => c.write('prod.env', { DB_SSLMODE: '' }), line: 'deploy/prod.env: DB_SSLMODE: is not set — set it to require (Neon), verify-ca or verify-full; never leave the database connection unencrypted' },
+  { name: 'B2 endpoint over http', setup: (c) => c.write('prod.env', { B2_ENDPOINT: 'http://s3.example.com' }), line: 'deploy/prod.env: B2_ENDPOINT: "http://s3.example.com" is not an https URL — uploads must travel encrypted: use the https endpoint, e.g. https://s3.eu-central-003.backblazeb2.com' },
   { name: 'unknown sslmode', setup: (c) => c.write('prod.env', { DB_SSLMODE: 'always' }), line: 'deploy/prod.env: DB_SSLMODE: "always" is not an sslmode — use require, verify-ca or verify-full' },
   { name: 'pool size not a number', setup: (c) => c.write('prod.env', { DB_MAX_OPEN_CONNS: 'lots' }), line: 'deploy/prod.env: DB_MAX_OPEN_CONNS: "lots" is not a valid connection count — use a whole number greater than 0' },
   { name: 'lifetime not a duration', setup: (c) => c.write('prod.env', { DB_MAX_LIFETIME: '10 minutes' }), line: 'deploy/prod.env: DB_MAX_LIFETIME: "10 minutes" is not a duration — write it like 600s, 10m or 1h30m' },
@@ -99,7 +96,16 @@ const cases: Case[] = [
     setup: (c) => fs.rmSync(c.path('secrets/fcm_server_key.txt')),
     line: 'deploy/secrets/fcm_server_key.txt: created from the example — replace the placeholder with the real value, then run again',
   },
-  { name: 'unknown stack-file variable', setup: (c) => ownStack(c, (t) => t.replace('${API_IMAGE}', '${API_IMAGE_REF}')), line: `deploy/swarm-stack.yml: \${API_IMAGE_REF}: is not a variable the stack file may use — use one of ${STACK_VARS}` },
+  {
+    name: 'a stack-file variable neither provided nor defaulted',
+    setup: (c) => ownStack(c, (t) => t.replace('${API_IMAGE}', '${API_IMAGE_REF}')),
+    line: 'deploy/swarm-stack.yml:48: services.api.image: ${API_IMAGE_REF}: API_IMAGE_REF is neither a variable honeydue-deploy provides nor given a default — give it one (${API_IMAGE_REF:-value}) or remove it',
+  },
+  {
+    name: 'a required stack-file variable',
+    setup: (c) => ownStack(c, (t) => t.replace('PORT: "8000"', 'PORT: "8000"\n      REGION: ${REGION:?set REGION in the stack file}')),
+    line: 'deploy/swarm-stack.yml:54: services.api.environment.REGION: ${REGION:?set REGION in the stack file}: required variable REGION is missing a value: set REGION in the stack file',
+  },
   { name: 'host_ip in a port', setup: (c) => ownStack(c, (t) => t.replace('        published: 8000\n', '        published: 8000\n        host_ip: 127.0.0.1\n')), line: 'deploy/swarm-stack.yml: host_ip: docker stack deploy rejects host_ip in ports — attach the service to the external host network and listen on 127.0.0.1 instead' },
   { name: 'a stack file docker rejects', setup: (c) => ownStack(c, (t) => t.replace('stop_grace_period: 60s', 'stop_grace_period: [60s]')), line: 'deploy/swarm-stack.yml: services.api.stop_grace_period must be a string — docker stack deploy would reject this; fix the stack file' },
   { name: 'stack file that is not YAML', setup: (c) => fs.writeFileSync(c.path('swarm-stack.yml'), 'services:\n  api: [unclosed\n'), line: 'deploy/swarm-stack.yml: Flow sequence in block collection must be sufficiently indented and end with a ] at line 3, column 1: — fix the YAML syntax' },
@@ -113,6 +119,24 @@ const cases: Case[] = [
   { name: '--json on a real deploy', args: ['--json'], line: 'command line: --json: only applies to the plan — use `honeydue-deploy plan --json` or add --dry-run' },
   { name: 'malformed build argument', args: ['--build-arg', 'NOEQUALS'], line: 'command line: --build-arg: "NOEQUALS" is not KEY=VALUE — write build arguments as NAME=value' },
   { name: 'negative lock wait', env: { DEPLOY_LOCK_WAIT: '-5' }, line: 'environment: DEPLOY_LOCK_WAIT: "-5" is not a number of seconds — use a whole number, 0 or more' },
+  {
+    name: 'the deploy dir inside the build context without a .dockerignore line',
+    setup: (c) => fs.rmSync(path.join(c.root, '.dockerignore')),
+    line: '.dockerignore: (file): the deploy dir deploy is inside the build context and none of its secret files are excluded (deploy/cluster.env, deploy/registry.env, …): docker build would send them to the builder and a COPY . . would bake them into the image — add the line `/deploy` to .dockerignore',
+  },
+  {
+    name: 'a .dockerignore that lets the secrets back in',
+    setup: (c) => fs.appendFileSync(path.join(c.root, '.dockerignore'), '!deploy/secrets\n'),
+    line: '.dockerignore: (file): the deploy dir deploy is inside the build context and not all of its secret files are excluded (deploy/secrets/postgres_password.txt, deploy/secrets/secret_key.txt, …): docker build would send them to the builder and a COPY . . would bake them into the image — add the line `/deploy` to .dockerignore',
+  },
+  {
+    name: 'a secret file tracked by git',
+    setup: (c) => {
+      execFileSync('git', ['init', '-q', c.root]);
+      execFileSync('git', ['-C', c.root, 'add', '-f', 'deploy/secrets/secret_key.txt']);
+    },
+    line: 'deploy/secrets/secret_key.txt: (file): is tracked by git, so everyone with the repository has it — run `git rm --cached deploy/secrets/secret_key.txt`, commit, and rotate the value if it was ever pushed (deploy/.gitignore from `honeydue-deploy init` keeps it out)',
+  },
   { name: 'a build context that does not exist', args: ['--context', 'no-such-app'], line: 'command line: --context: no-such-app is not a folder — point it at the honeyDue API repository (the one with the Dockerfile), or use SKIP_BUILD' },
   { name: 'a Dockerfile that does not exist', env: { DOCKERFILE: 'deploy/Dockerfile.missing' }, line: 'environment: DOCKERFILE: deploy/Dockerfile.missing does not exist — the build needs a Dockerfile with the targets api, worker and admin' },
   { name: 'deploy dir that does not exist', args: ['--deploy-dir', 'nowhere'], line: 'nowhere: the deploy directory does not exist — create it with `honeydue-deploy init --deploy-dir nowhere` or pass --deploy-dir' },
@@ -153,6 +177,7 @@ describe('bad input: exact one-line problem, exit 2, no connection', () => {
       'fresh/secrets/email_host_password.txt: created from the example — replace the placeholder with the real value, then run again',
       'fresh/secrets/fcm_server_key.txt: created from the example — replace the placeholder with the real value, then run again',
       'fresh/secrets/apns_auth_key.p8: created from the example — replace the placeholder with the real value, then run again',
+      'fresh/.gitignore: created — keeps the env files and the secrets out of git',
     ];
     assert.deepEqual(r.stderr.trim().split('\n'), expected);
     for (const f of ['cluster.env', 'secrets/apns_auth_key.p8']) assert.equal(fs.statSync(path.join(empty, f)).mode & 0o777, 0o600);
@@ -170,7 +195,11 @@ describe('bad input: exact one-line problem, exit 2, no connection', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.ok(fs.existsSync(path.join(cfg.root, 'newdir/secrets/apns_auth_key.p8')));
     assert.match(r.stdout, /^created newdir\/cluster.env — fill in DEPLOY_MANAGER_HOST$/m);
-    assert.match(r.stdout.trim().split('\n').pop()!, /^result: ok \(exit 0\): created 8 file\(s\) in newdir/);
+    assert.match(r.stdout, /^created newdir\/.gitignore — keeps the env files and the secrets out of git$/m);
+    assert.equal(fs.readFileSync(path.join(cfg.root, 'newdir/.gitignore'), 'utf8'), DEPLOY_GITIGNORE);
+    // newdir lies inside the build context (.) and the .dockerignore does not exclude it: init says what to add
+    assert.match(r.stdout, /^warning: the deploy dir newdir is inside the build context .* add the line `\/newdir` to \.dockerignore$/m);
+    assert.match(r.stdout.trim().split('\n').pop()!, /^result: ok \(exit 0\): created 9 file\(s\) in newdir/);
   });
 
   it('an unknown option is a usage error: exit 2', async () => {

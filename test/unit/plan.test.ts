@@ -24,7 +24,7 @@ describe('the plan', () => {
   it('lists every step with the exact commands, in pipeline order', () => {
     const plan = buildPlan(planCtx());
     assert.deepEqual(plan.before.map((s) => s.title), [
-      'Connect to the manager', 'Take the deploy lock', 'Read the known-good release', 'Log in to the registry (laptop and manager)', 'Build and push images',
+      'Connect to the manager', 'Check the swarm nodes', 'Take the deploy lock', 'Read the known-good release', 'Log in to the registry (laptop and manager)', 'Build and push images',
       'Verify the images are in the registry', 'Upload the release bundle', 'Create versioned secrets', 'Deploy the stack', 'Wait for convergence', 'Health check',
       'Mark the release known-good and prune old release folders', 'Prune old secret versions (only after the health check passed)',
     ]);
@@ -59,11 +59,20 @@ describe('the plan', () => {
     ]) assert.match(text, re);
   });
 
+  it('says the one-node rule for the local volume is checked at preflight against the node list', () => {
+    const cfg = makeConfig({ 'prod.env': { B2_ENDPOINT: '', B2_KEY_ID: '', B2_APP_KEY: '', B2_BUCKET_NAME: '' } });
+    const settings = resolveSettings({ deployDir: cfg.deployDir, tag: 'v9' }, {}, { plan: true });
+    const config = loadConfig(cfg.deployDir);
+    const release = buildRelease(config, settings, {}, { sha: 'abc1234', dirty: false }, new Date('2026-11-27T10:00:00Z'));
+    const nodes = buildPlan({ cfg: config, settings, release }).before.find((st) => st.title === 'Check the swarm nodes')!;
+    assert.ok(nodes.entries.some((e) => e.kind === 'note' && /API_REPLICAS=3 with the local uploads volume: allowed on a one-node swarm only — checked here against the manager's node list/.test(e.text)));
+  });
+
   it('JSON: the same plan, parseable, with redacted stdin', () => {
     const json = planJson(planCtx()) as any;
     assert.equal(json.deployId, 'v9_20261127100000');
     assert.equal(json.storage, 's3');
-    const create = json.steps[7].entries[0];
+    const create = json.steps.find((st: any) => st.title === 'Create versioned secrets').entries[0];
     assert.deepEqual(create.stdin, { secret: true, label: 'secrets/postgres_password.txt', value: '[redacted]' });
     assert.equal(json.connectionBudget.total, 100);
   });

@@ -1,0 +1,44 @@
+import path from 'node:path';
+import { inspectNodes } from '../commands/docker.js';
+import { PreflightError } from '../errors.js';
+import { cmd, execChecked, note, type Ctx, type StepPlan } from './context.js';
+import { describeNode, impossiblePlacements, parseNodes, placementNeeds, usable, type NodeView } from './nodes-eval.js';
+
+export function plan(ctx: Pick<Ctx, 'cfg'>): StepPlan {
+  const localMulti = ctx.cfg.storage === 'local' && ctx.cfg.cluster.API_REPLICAS > 1;
+  return {
+    title: 'Check the swarm nodes',
+    entries: [
+      cmd(inspectNodes()),
+      note('nodes that are not Ready and Active are listed (no task is placed on them)'),
+      note('stop (exit 2) when a service\'s replicas cannot be placed on the Ready and Active nodes (replicas x max_replicas_per_node, role constraints)'),
+      ...(localMulti
+        ? [note(`API_REPLICAS=${ctx.cfg.cluster.API_REPLICAS} with the local uploads volume: allowed on a one-node swarm only — checked here against the manager's node list (exit 2 on more nodes)`)]
+        : []),
+    ],
+  };
+}
+
+function clusterEnv(ctx: Pick<Ctx, 'cfg'>): string {
+  const p = path.join(ctx.cfg.deployDir, 'cluster.env');
+  return path.relative(process.cwd(), p) || p;
+}
+
+/** The one-node rule for the local uploads volume (volumes are per node), decided where the truth is. */
+export function localVolumeProblem(ctx: Pick<Ctx, 'cfg'>, nodes: NodeView[]): string | undefined {
+  const n = ctx.cfg.cluster.API_REPLICAS;
+  if (ctx.cfg.storage !== 'local' || n <= 1 || nodes.length <= 1) return undefined;
+  return `${clusterEnv(ctx)}: API_REPLICAS: ${n} replicas with the local uploads volume on a swarm of ${nodes.length} nodes would lose uploads (volumes are per node: a file written on one node is a 404 on the others) — set all four B2_* in prod.env for S3-compatible storage, or set API_REPLICAS=1`;
+}
+
+export async function run(ctx: Ctx): Promise<void> {
+  const nodes = parseNodes((await execChecked(ctx, inspectNodes(), 'listing the swarm nodes')).stdout);
+  ctx.state.nodes = nodes;
+  for (const n of nodes.filter((x) => !usable(x))) {
+    ctx.reporter.warn(`node ${describeNode(n)} is ${n.state}/${n.availability}: no task is placed on it`);
+  }
+  const problems = [localVolumeProblem(ctx, nodes), ...impossiblePlacements(placementNeeds(ctx.release.stackFile), nodes).map((p) => `placement: ${p} — bring nodes back (docker node update --availability active, or restart their docker), or lower the replicas`)].filter(
+    (p): p is string => p !== undefined,
+  );
+  if (problems.length) throw new PreflightError(problems.join('\n'));
+}
