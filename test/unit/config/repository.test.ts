@@ -1,0 +1,81 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { deployDirInBuildContext, isIgnored, parseDockerignore, trackedSecretFiles, writeGitignore, DEPLOY_GITIGNORE } from '../../../src/config/repository.js';
+import { LocalRunner } from '../../../src/io/local.js';
+import { tempDir } from '../../helpers/tmp.js';
+
+const ignored = (text: string, file: string) => isIgnored(parseDockerignore(text), file);
+
+describe('.dockerignore with docker\'s pattern semantics', () => {
+  const cases: Array<[string, string, boolean]> = [
+    ['deploy', 'deploy/secrets/a.txt', true],
+    ['/deploy', 'deploy/prod.env', true],
+    ['deploy/', 'deploy/prod.env', true],
+    ['./deploy', 'deploy/prod.env', true],
+    ['deploy/*.env', 'deploy/prod.env', true],
+    ['deploy/*.env', 'deploy/secrets/a.txt', false],
+    ['**/secrets', 'deploy/secrets/a.txt', true],
+    ['**/*.txt', 'deploy/secrets/a.txt', true],
+    ['*', 'deploy/prod.env', true],
+    ['depl?y', 'deploy/prod.env', true],
+    ['[a-d]eploy', 'deploy/prod.env', true],
+    ['dep', 'deploy/prod.env', false],
+    ['# deploy', 'deploy/prod.env', false],
+    ['deploy\n!deploy/secrets', 'deploy/secrets/a.txt', false],
+    ['deploy\n!deploy/secrets\ndeploy/secrets/*.txt', 'deploy/secrets/a.txt', true],
+    ['*\n!src', 'deploy/prod.env', true],
+    ['app/deploy', 'deploy/prod.env', false],
+  ];
+  for (const [text, file, want] of cases) it(`${JSON.stringify(text)} ${want ? 'excludes' : 'keeps'} ${file}`, () => assert.equal(ignored(text, file), want));
+});
+
+describe('the deploy dir inside the build context', () => {
+  function repo(ignore?: string): { ctx: string; deploy: string } {
+    const ctx = tempDir('hd-ctx-');
+    const deploy = path.join(ctx, 'deploy');
+    fs.mkdirSync(deploy);
+    fs.writeFileSync(path.join(ctx, 'Dockerfile'), 'FROM scratch\nCOPY . .\n');
+    if (ignore !== undefined) fs.writeFileSync(path.join(ctx, '.dockerignore'), ignore);
+    return { ctx, deploy };
+  }
+  it('is refused without a .dockerignore, naming the line to add', () => {
+    const { ctx, deploy } = repo();
+    assert.match(deployDirInBuildContext(deploy, ctx, path.join(ctx, 'Dockerfile'))!, /none of its secret files are excluded .* — add the line `\/deploy` to .*\.dockerignore$/);
+  });
+  it('is fine once the line is there, or when the deploy dir is outside the context', () => {
+    const { ctx, deploy } = repo('.git\n/deploy\n');
+    assert.equal(deployDirInBuildContext(deploy, ctx, path.join(ctx, 'Dockerfile')), undefined);
+    const elsewhere = tempDir('hd-deploy-');
+    assert.equal(deployDirInBuildContext(elsewhere, repo().ctx, 'Dockerfile'), undefined);
+  });
+  it('reads <Dockerfile>.dockerignore first, as BuildKit does', () => {
+    const { ctx, deploy } = repo('/deploy\n');
+    fs.writeFileSync(path.join(ctx, 'Dockerfile.dockerignore'), 'node_modules\n');
+    assert.match(deployDirInBuildContext(deploy, ctx, path.join(ctx, 'Dockerfile'))!, /Dockerfile\.dockerignore/);
+  });
+});
+
+describe('secret files tracked by git', () => {
+  it('committed or staged files are each a problem with the git rm --cached fix; ignored ones are not', async () => {
+    const root = tempDir('hd-git-');
+    const deploy = path.join(root, 'deploy');
+    fs.mkdirSync(path.join(deploy, 'secrets'), { recursive: true });
+    for (const f of ['prod.env', 'cluster.env', 'secrets/secret_key.txt']) fs.writeFileSync(path.join(deploy, f), 'x\n');
+    execFileSync('git', ['init', '-q', root]);
+    assert.deepEqual(await trackedSecretFiles(deploy, new LocalRunner()), []);
+    writeGitignore(deploy);
+    assert.equal(fs.readFileSync(path.join(deploy, '.gitignore'), 'utf8'), DEPLOY_GITIGNORE);
+    execFileSync('git', ['-C', root, 'add', '-A']);
+    assert.deepEqual(await trackedSecretFiles(deploy, new LocalRunner()), [], 'the .gitignore keeps them out of git add -A');
+    execFileSync('git', ['-C', root, 'add', '-f', 'deploy/prod.env', 'deploy/secrets/secret_key.txt']);
+    const problems = await trackedSecretFiles(deploy, new LocalRunner());
+    assert.equal(problems.length, 2);
+    assert.match(problems[0]!, /prod\.env: \(file\): is tracked by git, .* run `git rm --cached .*deploy\/prod\.env`/);
+  });
+  it('outside a repository nothing is tracked', async () => {
+    assert.deepEqual(await trackedSecretFiles(tempDir('hd-nogit-'), new LocalRunner()), []);
+  });
+});
