@@ -131,6 +131,8 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
   if (leaks.length) throw new ConfigError(leaks);
   cfg.warnings.push(...inputs.map((p) => `${p} (a real deploy stops here)`));
   teachRedactor(reporter, cfg);
+  // ~/.ssh/config problems (ProxyCommand, Match criteria, bad jump hosts) are bad input: found before anything runs
+  sshTarget({ cfg });
   const git = await readGit(settings.context);
   const release = buildRelease(cfg, settings, env, git, new Date());
   if (release.tagSource === 'placeholder') {

@@ -1,3 +1,4 @@
+import { shellLine } from './commands/command.js';
 import { releaseLock } from './commands/remote-files.js';
 import { ConfigError, ConnectionLost, EXIT, Interrupted, PreflightError, errorMessage } from './errors.js';
 import { budgetLine } from './config/rules.js';
@@ -100,7 +101,8 @@ function previousServing(ctx: Ctx): string {
 export function manualAfterLostConnection(ctx: Ctx): string[] {
   const t = ctx.session?.target ?? connect.sshTarget(ctx);
   const r = ctx.release;
-  const lines = [`ssh -p ${t.port} ${t.username}@${t.host}   # then, on the manager:`];
+  const jump = t.jumps.length ? ['-J', t.jumps.map((j) => `${j.username}@${j.host}:${j.port}`).join(',')] : [];
+  const lines = [`${shellLine(['ssh', ...jump, '-p', String(t.port), `${t.username}@${t.host}`])}   # then, on the manager:`];
   if (ctx.state.stackTouched && !ctx.state.knownGood) {
     if (ctx.state.previous) lines.push(...rollback.manualRedeploy(ctx, ctx.state.previous.deployId));
     else lines.push(`docker stack services ${r.stackName}   # then for each service: docker service rollback <service> (or docker stack rm ${r.stackName} after a failed first deploy)`);

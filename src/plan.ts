@@ -14,7 +14,8 @@ export interface Plan {
 /** user@host:port as the run would connect (an ~/.ssh/config alias resolved). */
 function managerAddress(ctx: PlanCtx): string {
   const t = sshTarget(ctx);
-  return `${t.username}@${t.host}:${t.port}${t.alias !== t.host ? ` (alias ${t.alias})` : ''}`;
+  const via = t.jumps.length ? ` via ${t.jumps.map((j) => `${j.username}@${j.host}:${j.port}`).join(' -> ')}` : '';
+  return `${t.username}@${t.host}:${t.port}${t.alias !== t.host ? ` (alias ${t.alias})` : ''}${via}`;
 }
 
 export function buildPlan(ctx: PlanCtx): Plan {

@@ -117,6 +117,12 @@ export const clusterSchema = z.strictObject({
   DEPLOY_MANAGER_SSH_PORT: port(undefined),
   DEPLOY_SSH_KEY: optional(),
   DEPLOY_KNOWN_HOSTS: optional(),
+  // jump hosts like ssh -J: [user@]host[:port], comma-separated; wins over ~/.ssh/config's ProxyJump
+  DEPLOY_SSH_JUMP: pattern(
+    /^(none|((ssh:\/\/)?([^@\s:/,]+@)?(\[[0-9a-fA-F:.]+\]|[^@\s:/,[\]]+)(:\d{1,5})?)(,(ssh:\/\/)?([^@\s:/,]+@)?(\[[0-9a-fA-F:.]+\]|[^@\s:/,[\]]+)(:\d{1,5})?)*)$/,
+    undefined,
+    'is not a list of jump hosts — write [user@]host[:port], several separated by commas (as for ssh -J), or none',
+  ),
   DEPLOY_STACK_NAME: pattern(/^[a-z0-9][a-z0-9_-]{0,29}$/, 'honeydue', 'is not a stack name — use up to 30 lowercase letters, digits, _ or -, starting with a letter or digit'),
   DEPLOY_REMOTE_DIR: pattern(/^[^\n\r\0]+$/, undefined, 'is not a usable path — use a folder path on the manager on one line'),
   API_REPLICAS: replicas(3),

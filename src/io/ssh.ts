@@ -1,12 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, AuthenticationType, Client as ClientType, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { remoteShellString, type Command, type Upload } from '../commands/command.js';
-import { ConnectionLost, PreflightError } from '../errors.js';
+import { ConfigError, ConnectionLost, PreflightError } from '../errors.js';
 import { fingerprint, keyType, knownHostsName, readKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 import type { RunResult, Runner } from './runner.js';
-import { DEFAULT_IDENTITY_FILES, expandHome, readSshConfig } from './ssh-config.js';
+import { DEFAULT_IDENTITY_FILES, expandHome, readSshConfig, sshConfigPath } from './ssh-config.js';
 
 // ssh2 is loaded on first use: a dry run never needs it and should start fast
 type Ssh2 = typeof import('ssh2');
@@ -16,8 +17,9 @@ async function loadSsh2(): Promise<Ssh2> {
   return ssh2Module;
 }
 
-export interface SshTarget {
-  /** as configured (DEPLOY_MANAGER_HOST), maybe an ~/.ssh/config alias */
+/** One SSH server on the way: a jump host or the manager itself. */
+export interface SshEndpoint {
+  /** as configured (DEPLOY_MANAGER_HOST, a DEPLOY_SSH_JUMP hop), maybe an ~/.ssh/config alias */
   alias: string;
   host: string;
   port: number;
@@ -29,6 +31,11 @@ export interface SshTarget {
   agentSocket?: string;
 }
 
+export interface SshTarget extends SshEndpoint {
+  /** jump hosts, in order (like `ssh -J`): each is reached through the one before it */
+  jumps: SshEndpoint[];
+}
+
 export interface TargetInput {
   host: string;
   user: string;
@@ -36,23 +43,59 @@ export interface TargetInput {
   port?: number;
   key?: string;
   knownHosts?: string;
+  /** DEPLOY_SSH_JUMP: `[user@]host[:port]`, comma-separated; wins over ~/.ssh/config's ProxyJump */
+  jump?: string;
 }
 
-/** Resolves where `ssh` would connect: ~/.ssh/config HostName/Port/User apply to an alias, cluster.env wins. */
-export function resolveTarget(input: TargetInput, env: NodeJS.ProcessEnv = process.env): SshTarget {
-  const conf = readSshConfig(input.host);
+/** `[user@]host[:port]` (also `ssh://…` and `[v6]:port`), as `ssh -J` takes it. */
+export function parseHop(spec: string): { user?: string; host: string; port?: number } | undefined {
+  const m = /^(?:ssh:\/\/)?(?:([^@\s:/]+)@)?(\[[0-9a-fA-F:.]+\]|[^@\s:/[\]]+)(?::(\d{1,5}))?\/?$/.exec(spec.trim());
+  if (!m) return undefined;
+  const port = m[3] === undefined ? undefined : Number(m[3]);
+  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
+  return { user: m[1], host: m[2]!.replace(/^\[|\]$/g, ''), port };
+}
+
+function endpoint(alias: string, o: { user?: string; port?: number }, shared: { key?: string; knownHosts?: string }, env: NodeJS.ProcessEnv, problems: string[]): SshEndpoint {
+  const conf = readSshConfig(alias);
+  problems.push(...conf.problems);
   return {
-    alias: input.host,
-    host: conf.hostName ?? input.host,
-    port: input.port ?? conf.port ?? 22,
-    username: input.user || conf.user || os.userInfo().username,
-    knownHostsPath: expandHome(input.knownHosts ?? path.join(os.homedir(), '.ssh', 'known_hosts')),
+    alias,
+    host: conf.hostName ?? alias,
+    port: o.port ?? conf.port ?? 22,
+    username: o.user || conf.user || os.userInfo().username,
+    knownHostsPath: expandHome(shared.knownHosts ?? path.join(os.homedir(), '.ssh', 'known_hosts')),
     identityFiles: [...conf.identityFiles, ...DEFAULT_IDENTITY_FILES],
-    explicitKey: input.key ? expandHome(input.key) : undefined,
+    explicitKey: shared.key ? expandHome(shared.key) : undefined,
     agentSocket: env.SSH_AUTH_SOCK || undefined,
   };
 }
 
+/**
+ * Resolves where `ssh` would connect: ~/.ssh/config HostName/Port/User/IdentityFile/ProxyJump apply to an
+ * alias (and to each jump host), cluster.env wins. What ssh would do that this client cannot (ProxyCommand,
+ * Match criteria it cannot evaluate) is an error, never silently ignored.
+ */
+export function resolveTarget(input: TargetInput, env: NodeJS.ProcessEnv = process.env): SshTarget {
+  const problems: string[] = [];
+  const manager = endpoint(input.host, { user: input.user, port: input.port }, input, env, problems);
+  const managerConf = readSshConfig(input.host);
+  const fromCluster = input.jump !== undefined && input.jump.trim() !== '';
+  const chain = fromCluster ? input.jump!.trim() : managerConf.proxyJump;
+  const jumps: SshEndpoint[] = [];
+  if (chain && chain.toLowerCase() !== 'none') {
+    for (const spec of chain.split(',')) {
+      const hop = parseHop(spec);
+      if (!hop) {
+        problems.push(`${fromCluster ? 'cluster.env: DEPLOY_SSH_JUMP' : `${sshConfigPath()}: ProxyJump`}: "${spec.trim()}" is not a jump host — write [user@]host[:port], several separated by commas (as for ssh -J)`);
+        continue;
+      }
+      jumps.push(endpoint(hop.host, hop, input, env, problems));
+    }
+  }
+  if (problems.length) throw new ConfigError([...new Set(problems)]);
+  return { ...manager, jumps };
+}
 
 interface AuthPlan {
   methods: AnyAuthMethod[];
@@ -61,7 +104,7 @@ interface AuthPlan {
 }
 
 /** Like ssh: the configured key, then the agent, then ~/.ssh/config IdentityFile, then the default keys. */
-export function planAuth(target: SshTarget, parseKey: Ssh2['utils']['parseKey']): AuthPlan {
+export function planAuth(target: SshEndpoint, parseKey: Ssh2['utils']['parseKey']): AuthPlan {
   const plan: AuthPlan = { methods: [], encryptedKeys: [], unreadable: [] };
   const seen = new Set<string>();
   const tryKey = (file: string, mustExist: boolean) => {
@@ -88,21 +131,31 @@ export function planAuth(target: SshTarget, parseKey: Ssh2['utils']['parseKey'])
   return plan;
 }
 
-function describeVerdict(v: HostKeyVerdict, t: SshTarget, blob: Buffer): string {
+function describeVerdict(v: HostKeyVerdict, t: SshEndpoint, blob: Buffer, role: string): string {
   const name = knownHostsName(t.host, t.port);
   const fp = `${keyType(blob)} ${fingerprint(blob)}`;
   const scan = `ssh-keyscan -p ${t.port} ${t.host} >> ${t.knownHostsPath}`;
   if (v.kind === 'unknown') {
     return (
-      `${name}: the manager's host key is not in ${t.knownHostsPath} (${fp}) — refusing to connect. ` +
-      `Compare it with \`ssh-keygen -lf /etc/ssh/ssh_host_${keyType(blob).replace(/^ssh-|-.*$/g, '')}_key.pub\` run on the manager, then trust it with \`${scan}\` (or set DEPLOY_KNOWN_HOSTS)`
+      `${name}: the ${role}'s host key is not in ${t.knownHostsPath} (${fp}) — refusing to connect. ` +
+      `Compare it with \`ssh-keygen -lf /etc/ssh/ssh_host_${keyType(blob).replace(/^ssh-|-.*$/g, '')}_key.pub\` run on the ${role}, then trust it with \`${scan}\` (or set DEPLOY_KNOWN_HOSTS)`
     );
   }
-  if (v.kind === 'revoked' || v.kind === 'trusted') return `${name}: the manager's host key (${fp}) is marked @revoked in ${t.knownHostsPath}${'line' in v ? `:${v.line}` : ''} — refusing to connect`;
+  if (v.kind === 'revoked' || v.kind === 'trusted') return `${name}: the ${role}'s host key (${fp}) is marked @revoked in ${t.knownHostsPath}${'line' in v ? `:${v.line}` : ''} — refusing to connect`;
   return (
-    `${name}: WARNING: the manager's host key has CHANGED (now ${fp}; ${t.knownHostsPath}:${v.line} holds another) — refusing to connect: someone may be intercepting the connection. ` +
-    `If the manager was reinstalled, verify the new key on the manager, remove the old one with \`ssh-keygen -R '${name}' -f ${t.knownHostsPath}\` and trust the new one`
+    `${name}: WARNING: the ${role}'s host key has CHANGED (now ${fp}; ${t.knownHostsPath}:${v.line} holds another) — refusing to connect: someone may be intercepting the connection. ` +
+    `If the ${role} was reinstalled, verify the new key on it, remove the old one with \`ssh-keygen -R '${name}' -f ${t.knownHostsPath}\` and trust the new one`
   );
+}
+
+/** A tunnel to host:port through an open connection (`ssh -J` / `direct-tcpip`). */
+function forwardOut(via: ClientType, to: SshEndpoint, from: SshEndpoint): Promise<Duplex> {
+  return new Promise((resolve, reject) => {
+    via.forwardOut('127.0.0.1', 0, to.host, to.port, (err, stream) => {
+      if (err) return reject(new PreflightError(`the jump host ${from.username}@${from.host}:${from.port} cannot reach ${to.host}:${to.port}: ${err.message} — check the address, and that the jump host allows TCP forwarding (AllowTcpForwarding)`));
+      resolve(stream as unknown as Duplex);
+    });
+  });
 }
 
 /**
@@ -113,6 +166,8 @@ export class ManagerSession implements Runner {
   private sftpChannel?: SFTPWrapper;
   private closed = false;
   private pending = new Set<(err: Error) => void>();
+  /** the jump hosts' connections, in order; the manager's is `client` */
+  private hops: ClientType[] = [];
   connectCount = 0;
 
   private constructor(
@@ -121,14 +176,31 @@ export class ManagerSession implements Runner {
   ) {}
 
   static async connect(target: SshTarget, opts: { readyTimeoutMs?: number } = {}): Promise<ManagerSession> {
-    const client = await ManagerSession.open(target, opts.readyTimeoutMs ?? 20_000);
-    const session = new ManagerSession(client, target);
+    const chain = await ManagerSession.open(target, opts.readyTimeoutMs ?? 20_000);
+    const session = new ManagerSession(chain.at(-1)!, target);
+    session.hops = chain.slice(0, -1);
     session.connectCount = 1;
     session.watch();
     return session;
   }
 
-  private static async open(target: SshTarget, readyTimeout: number): Promise<ClientType> {
+  /** One TCP connection per hop: each jump host, then the manager through the last of them. */
+  private static async open(target: SshTarget, readyTimeout: number): Promise<ClientType[]> {
+    const clients: ClientType[] = [];
+    const endpoints: SshEndpoint[] = [...target.jumps, target];
+    try {
+      for (let i = 0; i < endpoints.length; i++) {
+        const sock = i === 0 ? undefined : await forwardOut(clients[i - 1]!, endpoints[i]!, endpoints[i - 1]!);
+        clients.push(await ManagerSession.openOne(endpoints[i]!, readyTimeout, i === endpoints.length - 1 ? 'manager' : 'jump host', sock));
+      }
+      return clients;
+    } catch (err) {
+      for (const c of clients.reverse()) c.end();
+      throw err;
+    }
+  }
+
+  private static async openOne(target: SshEndpoint, readyTimeout: number, role: string, sock?: Duplex): Promise<ClientType> {
     const { Client, utils } = await loadSsh2();
     const auth = planAuth(target, utils.parseKey);
     if (auth.unreadable.length) {
@@ -148,6 +220,7 @@ export class ManagerSession implements Runner {
       const config: ConnectConfig = {
         host: target.host,
         port: target.port,
+        ...(sock ? { sock: sock as unknown as ConnectConfig['sock'] } : {}),
         username: target.username,
         readyTimeout,
         keepaliveInterval: 5_000,
@@ -155,7 +228,7 @@ export class ManagerSession implements Runner {
         hostVerifier: (blob: Buffer) => {
           const verdict = verifyHostKey(knownHosts, knownHostsName(target.host, target.port), blob);
           if (verdict.kind === 'trusted') return true;
-          refused = describeVerdict(verdict, target, blob);
+          refused = describeVerdict(verdict, target, blob, role);
           return false;
         },
         // ssh2 takes `false` for "no more methods" although its types do not say so
@@ -166,9 +239,11 @@ export class ManagerSession implements Runner {
         if (refused) return reject(new PreflightError(refused));
         if (err.level === 'client-authentication') {
           const extra = auth.encryptedKeys.length ? ` (${auth.encryptedKeys.join(', ')} skipped: passphrase-protected and not in the agent — run \`ssh-add\`)` : '';
-          return reject(new PreflightError(`${target.username}@${target.host}:${target.port}: the manager refused every key offered${extra} — check DEPLOY_MANAGER_USER and that the key is in the user's authorized_keys`));
+          const who = role === 'manager' ? 'DEPLOY_MANAGER_USER' : 'the jump host\'s user (DEPLOY_SSH_JUMP user@host, or User in ~/.ssh/config)';
+          return reject(new PreflightError(`${target.username}@${target.host}:${target.port}: the ${role} refused every key offered${extra} — check ${who} and that the key is in the user's authorized_keys`));
         }
-        reject(new PreflightError(`cannot reach the manager at ${target.host}:${target.port}: ${err.message} — check DEPLOY_MANAGER_HOST, DEPLOY_MANAGER_SSH_PORT and that sshd runs`));
+        const check = role === 'manager' ? 'DEPLOY_MANAGER_HOST, DEPLOY_MANAGER_SSH_PORT' : 'DEPLOY_SSH_JUMP (or ProxyJump)';
+        reject(new PreflightError(`cannot reach the ${role} at ${target.host}:${target.port}: ${err.message} — check ${check} and that sshd runs`));
       };
       const onReady = () => {
         client.removeListener('error', onError);
@@ -188,8 +263,10 @@ export class ManagerSession implements Runner {
       for (const fail of this.pending) fail(new ConnectionLost());
       this.pending.clear();
     };
-    this.client.on('close', lost);
-    this.client.on('error', lost);
+    for (const c of [...this.hops, this.client]) {
+      c.on('close', lost);
+      c.on('error', lost);
+    }
   }
 
   get alive(): boolean {
@@ -198,9 +275,10 @@ export class ManagerSession implements Runner {
 
   /** Re-establishes the connection once (after a drop), for rollback and cleanup. */
   async reconnect(): Promise<void> {
-    this.client.removeAllListeners();
-    this.client.end();
-    this.client = await ManagerSession.open(this.target, 15_000);
+    this.endAll();
+    const chain = await ManagerSession.open(this.target, 15_000);
+    this.client = chain.at(-1)!;
+    this.hops = chain.slice(0, -1);
     this.closed = false;
     this.connectCount += 1;
     this.watch();
@@ -272,8 +350,17 @@ export class ManagerSession implements Runner {
     });
   }
 
+  private endAll(): void {
+    for (const c of [this.client, ...this.hops.reverse()]) {
+      c.removeAllListeners();
+      c.on('error', () => undefined);
+      c.end();
+    }
+    this.hops = [];
+  }
+
   close(): void {
     this.closed = true;
-    this.client.end();
+    this.endAll();
   }
 }

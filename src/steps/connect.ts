@@ -12,6 +12,7 @@ export function sshTarget(ctx: Pick<Ctx, 'cfg'>): SshTarget {
     port: c.DEPLOY_MANAGER_SSH_PORT,
     key: c.DEPLOY_SSH_KEY,
     knownHosts: c.DEPLOY_KNOWN_HOSTS,
+    jump: c.DEPLOY_SSH_JUMP,
   });
 }
 
@@ -20,7 +21,10 @@ export function plan(ctx: Pick<Ctx, 'cfg'>): StepPlan {
   return {
     title: 'Connect to the manager',
     entries: [
-      note(`one SSH connection ${t.username}@${t.host}:${t.port} for the whole run; host key checked against ${t.knownHostsPath} (${knownHostsName(t.host, t.port)})`),
+      ...t.jumps.map((j, i) =>
+        note(`jump host ${i + 1} of ${t.jumps.length}: ${j.username}@${j.host}:${j.port}${j.alias !== j.host ? ` (alias ${j.alias})` : ''}; host key checked against ${j.knownHostsPath} (${knownHostsName(j.host, j.port)})`),
+      ),
+      note(`one SSH connection ${t.username}@${t.host}:${t.port}${t.jumps.length ? ` (through the jump host${t.jumps.length > 1 ? 's' : ''} above, one connection each)` : ''} for the whole run; host key checked against ${t.knownHostsPath} (${knownHostsName(t.host, t.port)})`),
       cmd(swarmInfo()),
       note('the node must be an active swarm manager'),
     ],

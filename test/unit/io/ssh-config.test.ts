@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseSshConfig } from '../../../src/io/ssh-config.js';
-import { resolveTarget, planAuth } from '../../../src/io/ssh.js';
+import { parseHop, resolveTarget, planAuth } from '../../../src/io/ssh.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const CONFIG = `
@@ -71,5 +71,59 @@ describe('authentication order', () => {
     assert.deepEqual(plan.unreadable, []);
     const missing = planAuth({ alias: 'h', host: 'h', port: 22, username: 'u', knownHostsPath: '', identityFiles: [], explicitKey: path.join(dir, 'nope') }, utils.parseKey);
     assert.deepEqual(missing.unreadable, [path.join(dir, 'nope')]);
+  });
+});
+
+describe('~/.ssh/config: Match, ProxyJump, ProxyCommand, Include', () => {
+  it('Match host and Match all apply; Match blocks ruled out by host are skipped', () => {
+    const text = 'Match host 10.0.0.*\n  User matched\nMatch originalhost other exec "false"\n  User never\nMatch all\n  Port 2201\n';
+    const c = parseSshConfig(text, '10.0.0.7', 'cfg');
+    assert.equal(c.user, 'matched');
+    assert.equal(c.port, 2201);
+    assert.deepEqual(c.problems, []);
+  });
+  it('a Match criterion it cannot evaluate is refused with the file and line, never ignored', () => {
+    const c = parseSshConfig('Host x\n  User a\nMatch host prod-* exec "test -f /tmp/vpn"\n  User b\n', 'prod-1', 'cfg');
+    assert.deepEqual(c.problems, [
+      'cfg:3: Match host prod-* exec "test -f /tmp/vpn": honeydue-deploy cannot evaluate `exec` (it supports Match all, host, originalhost and localuser) — rewrite the block as a Host block for the manager, or set the values in cluster.env',
+    ]);
+  });
+  it('ProxyCommand for the host is refused with the line; ProxyJump is read (first wins, none clears)', () => {
+    assert.deepEqual(parseSshConfig('Host m\n  ProxyCommand ssh -W %h:%p bastion\n', 'm', 'cfg').problems, [
+      'cfg:2: ProxyCommand: honeydue-deploy connects with its own SSH client and cannot run a proxy command — use ProxyJump (or DEPLOY_SSH_JUMP in cluster.env) for a bastion',
+    ]);
+    assert.deepEqual(parseSshConfig('Host other\n  ProxyCommand nc %h %p\n', 'm', 'cfg').problems, []);
+    assert.equal(parseSshConfig('Host m\n  ProxyJump ops@bastion:2222,jump2\nHost *\n  ProxyJump nope\n', 'm').proxyJump, 'ops@bastion:2222,jump2');
+    assert.equal(parseSshConfig('Host m\n  ProxyJump none\nHost *\n  ProxyJump nope\n', 'm').proxyJump, undefined);
+  });
+  it('parseHop reads [user@]host[:port] like ssh -J', () => {
+    assert.deepEqual(parseHop('ops@bastion.example.com:2222'), { user: 'ops', host: 'bastion.example.com', port: 2222 });
+    assert.deepEqual(parseHop('bastion'), { user: undefined, host: 'bastion', port: undefined });
+    assert.deepEqual(parseHop('ssh://u@[fd00::1]:22'), { user: 'u', host: 'fd00::1', port: 22 });
+    assert.equal(parseHop('a b'), undefined);
+    assert.equal(parseHop('host:99999'), undefined);
+  });
+  it('resolveTarget: jump hosts from DEPLOY_SSH_JUMP (winning) or ProxyJump, each resolved through its own config; Include is read', () => {
+    const home = tempDir('hd-home-');
+    fs.mkdirSync(path.join(home, '.ssh', 'conf.d'), { recursive: true });
+    fs.writeFileSync(path.join(home, '.ssh', 'config'), 'Include conf.d/*.conf\nHost prod\n  HostName 10.0.0.5\n  ProxyJump bastion\n');
+    fs.writeFileSync(path.join(home, '.ssh', 'conf.d', 'bastion.conf'), 'Host bastion\n  HostName 203.0.113.9\n  User ops\n  Port 2222\n  IdentityFile ~/.ssh/bastion_key\n');
+    const oldHome = process.env.HOME;
+    process.env.HOME = home;
+    try {
+      const t = resolveTarget({ host: 'prod', user: 'deploy' }, {});
+      assert.equal(t.jumps.length, 1);
+      assert.deepEqual({ ...t.jumps[0]!, identityFiles: t.jumps[0]!.identityFiles.slice(0, 1) }, {
+        alias: 'bastion', host: '203.0.113.9', port: 2222, username: 'ops', knownHostsPath: path.join(home, '.ssh', 'known_hosts'),
+        identityFiles: [path.join(home, '.ssh', 'bastion_key')], explicitKey: undefined, agentSocket: undefined,
+      });
+      const j = resolveTarget({ host: 'prod', user: 'deploy', jump: 'a@j1:2200,j2' }, {}).jumps;
+      assert.deepEqual(j.map((h) => `${h.username}@${h.host}:${h.port}`), ['a@j1:2200', `${os.userInfo().username}@j2:22`]);
+      assert.deepEqual(resolveTarget({ host: 'prod', user: 'deploy', jump: 'none' }, {}).jumps, []);
+      fs.appendFileSync(path.join(home, '.ssh', 'config'), 'Host prod\n  ProxyCommand nc %h %p\n');
+      assert.throws(() => resolveTarget({ host: 'other', user: 'd', jump: 'bad host' }, {}), /DEPLOY_SSH_JUMP: "bad host" is not a jump host/);
+    } finally {
+      process.env.HOME = oldHome;
+    }
   });
 });
