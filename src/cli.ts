@@ -14,17 +14,17 @@ const pkg = createRequire(import.meta.url)('../package.json') as { version: stri
 const EXAMPLES = `
 Examples:
   # always review the plan first (validates everything, touches nothing)
-  DRY_RUN=1 npx honeydue-deploy            # or: npx honeydue-deploy plan
-  npx honeydue-deploy plan --json          # the same plan as JSON
+  DRY_RUN=1 npx --no-install honeydue-deploy            # or: npx --no-install honeydue-deploy plan
+  npx --no-install honeydue-deploy plan --json          # the same plan as JSON
 
   # then the real deploy
-  npx honeydue-deploy
+  npx --no-install honeydue-deploy
 
   # after pushing images by hand (e.g. a multi-arch buildx push of tag abc1234)
-  SKIP_BUILD=1 DEPLOY_TAG=abc1234 npx honeydue-deploy
+  SKIP_BUILD=1 DEPLOY_TAG=abc1234 npx --no-install honeydue-deploy
 
   # first time: create the config files from the examples
-  npx honeydue-deploy init --deploy-dir ./deploy
+  npx --no-install honeydue-deploy init --deploy-dir ./deploy
 
 Exit codes:
   0    the new release is serving and healthy (also: a dry run, init)

@@ -38,7 +38,7 @@ describe('the npm package', () => {
     assert.equal(install.code, 0, install.out);
     const help = run('npx', ['--no-install', 'honeydue-deploy', '--help'], app);
     assert.equal(help.code, 0, help.out);
-    assert.match(help.out, /DRY_RUN=1 npx honeydue-deploy/);
+    assert.match(help.out, /DRY_RUN=1 npx --no-install honeydue-deploy/);
     const cfg = makeConfig();
     const plan = run('npx', ['--no-install', 'honeydue-deploy', 'plan', '--deploy-dir', cfg.deployDir, '--tag', 'p1', '--skip-build'], app, { HOME: cfg.root });
     assert.equal(plan.code, 0, plan.out);

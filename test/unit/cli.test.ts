@@ -213,8 +213,8 @@ describe('bad input: exact one-line problem, exit 2, no connection', () => {
     const cfg = makeConfig();
     const r = await runCli(['--help'], { cwd: cfg.root });
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /DRY_RUN=1 npx honeydue-deploy/);
-    assert.match(r.stdout, /SKIP_BUILD=1 DEPLOY_TAG=abc1234 npx honeydue-deploy/);
+    assert.match(r.stdout, /DRY_RUN=1 npx --no-install honeydue-deploy/);
+    assert.match(r.stdout, /SKIP_BUILD=1 DEPLOY_TAG=abc1234 npx --no-install honeydue-deploy/);
     assert.match(r.stdout, /130 +interrupted/);
     const deployHelp = await runCli(['deploy', '--help'], { cwd: cfg.root });
     for (const flag of ['--dry-run', '--skip-build', '--skip-healthcheck', '--tag', '--push-latest', '--keep-secrets', '--deploy-dir', '--context', '--lock-wait']) {
