@@ -1,7 +1,7 @@
 /**
  * The fault matrix: each way a run can go wrong, against the real sandbox. After each: the new release is
  * healthy or the previous one serves, the lock is free, no registry credential is left, and the run is in
- * the audit log (on the manager, and always in the laptop's deploy-dir/audit.log).
+ * the audit log (on the manager, and always in the laptop's own audit log).
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
-  acceptedLogins, auditLines, cleanup, cutSessions, docker, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, remoteFile, runCli,
+  acceptedLogins, auditLines, cleanup, localAuditLines, cutSessions, docker, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, remoteFile, runCli,
   secretNames, serviceImage, startCli, startFailingRegistryProxy, startRegistry, startSshd, stopRegistry, stopSshd, type CliResult, type Fixture,
 } from './harness.js';
 
@@ -19,7 +19,7 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
   let fx: Fixture;
   let goodId = '';
   const image = (svc: string, tag: string) => `${sandbox!.registry}/e2e-${fx.stack}/honeydue-${svc}:${tag}`;
-  const localAudit = () => fs.readFileSync(path.join(fx.deployDir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const localAudit = () => localAuditLines(fx);
   const lastLine = (r: CliResult) => r.output.split('\n').filter((l) => l.startsWith('result:')).pop() ?? '';
 
   function assertPreviousServes(): void {

@@ -245,7 +245,14 @@ export async function cleanup(fx: Fixture): Promise<void> {
   fs.rmSync(fx.root, { recursive: true, force: true });
 }
 
-/** Runs the ssh command line as the operator would, with the fixture's key and known_hosts. */
+/** The laptop's audit log of the fixture's user (HOME is the fixture's), one record per line. */
+export function localAuditLines(fx: Fixture): Array<Record<string, unknown>> {
+  const file = path.join(fx.home, '.local', 'state', 'honeydue-deploy', 'audit.log');
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** The manager's audit log of the fixture's stack, one record per line. */
 export function auditLines(fx: Fixture): Array<Record<string, unknown>> {
   const text = remoteFile(fx, 'audit.log') ?? '';
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);

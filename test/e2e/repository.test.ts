@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { writeFixtureDeployDir } from '../fixtures/sandbox-deploy.js';
-import { cleanup, docker, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, runCli, serviceImage, startCli, type Fixture } from './harness.js';
+import { cleanup, docker, localAuditLines, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, runCli, serviceImage, startCli, type Fixture } from './harness.js';
 
 const { sandbox, reason } = loadSandbox();
 
@@ -114,7 +114,8 @@ describe('the deploy dir inside the app repository', { skip: sandbox ? false : `
     assert.deepEqual(registryCredentialsLeft(fx), { laptop: false, manager: false });
     // the laptop's audit log is outside the deploy dir
     assert.equal(fs.existsSync(path.join(fx.deployDir, 'audit.log')), false);
-    const local = fs.readFileSync(path.join(fx.home, '.local/state/honeydue-deploy/audit.log'), 'utf8').trim().split('\n');
-    assert.equal((JSON.parse(local.at(-1)!) as { outcome: string }).outcome, 'healthy');
+    const local = localAuditLines(fx).at(-1)!;
+    assert.equal(local.outcome, 'healthy');
+    assert.equal(local.deployDir, fx.deployDir);
   });
 });
