@@ -48,32 +48,60 @@ export type HostKeyVerdict =
   | { kind: 'changed'; line: number }
   | { kind: 'revoked'; line: number };
 
-export function verifyHostKey(knownHostsText: string, name: string, keyBlob: Buffer): HostKeyVerdict {
-  const type = keyType(keyBlob);
-  const b64 = keyBlob.toString('base64');
-  let changedLine = 0;
-  const lines = knownHostsText.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const line = lines[i]!.trim();
-    if (!line || line.startsWith('#')) continue;
+interface Entry {
+  line: number;
+  marker?: string;
+  type: string;
+  key: string;
+}
+
+/** The entries that name this host, as OpenSSH reads them; a line with an unknown marker is ignored. */
+function entriesFor(knownHostsText: string, name: string): Entry[] {
+  const out: Entry[] = [];
+  knownHostsText.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) return;
     let fields = line.split(/\s+/);
     let marker: string | undefined;
     if (fields[0]!.startsWith('@')) {
       marker = fields[0];
       fields = fields.slice(1);
+      // markers are case-sensitive in OpenSSH: @revoke, @REVOKED and the like make the line invalid
+      if (marker !== '@revoked' && marker !== '@cert-authority') return;
     }
-    const [patterns, entryType, entryKey] = fields;
-    if (!patterns || !entryType || !entryKey || marker === '@cert-authority') continue;
-    if (!hostMatches(patterns, name)) continue;
-    if (marker === '@revoked') {
-      if (entryKey === b64) return { kind: 'revoked', line: i + 1 };
-      continue;
-    }
-    if (entryType === type && entryKey === b64) return { kind: 'trusted' };
-    if (entryType === type && !changedLine) changedLine = i + 1;
-  }
-  return changedLine ? { kind: 'changed', line: changedLine } : { kind: 'unknown' };
+    const [patterns, type, key] = fields;
+    if (!patterns || !type || !key || !hostMatches(patterns, name)) return;
+    out.push({ line: i + 1, marker, type, key });
+  });
+  return out;
 }
+
+/**
+ * OpenSSH's verdict: a key marked @revoked is refused wherever the line stands; a matching plain line trusts;
+ * a host that is known (by a key of any type) but not by this key has CHANGED; otherwise it is unknown.
+ */
+export function verifyHostKey(knownHostsText: string, name: string, keyBlob: Buffer): HostKeyVerdict {
+  const type = keyType(keyBlob);
+  const b64 = keyBlob.toString('base64');
+  const entries = entriesFor(knownHostsText, name);
+  const revoked = entries.find((e) => e.marker === '@revoked' && e.key === b64);
+  if (revoked) return { kind: 'revoked', line: revoked.line };
+  const plain = entries.filter((e) => e.marker === undefined);
+  if (plain.some((e) => e.type === type && e.key === b64)) return { kind: 'trusted' };
+  const known = plain.find((e) => e.type === type) ?? plain[0];
+  return known ? { kind: 'changed', line: known.line } : { kind: 'unknown' };
+}
+
+/** The host-key algorithms to offer: only those of the key types known_hosts holds for the host (all when none). */
+export function knownKeyAlgorithms(knownHostsText: string, name: string): string[] | undefined {
+  const types = [...new Set(entriesFor(knownHostsText, name).filter((e) => e.marker === undefined).map((e) => e.type))];
+  if (!types.length) return undefined;
+  const algorithms = types.flatMap((t) => (t === 'ssh-rsa' ? ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'] : [t])).filter((a) => SSH2_HOST_KEY_ALGORITHMS.has(a));
+  return algorithms.length ? algorithms : undefined;
+}
+
+/** What the ssh2 client can negotiate; other types in known_hosts (FIDO, certificates) cannot be offered. */
+const SSH2_HOST_KEY_ALGORITHMS = new Set(['ssh-ed25519', 'ecdsa-sha2-nistp256', 'ecdsa-sha2-nistp384', 'ecdsa-sha2-nistp521', 'rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa', 'ssh-dss']);
 
 export function readKnownHosts(path: string): string {
   try {

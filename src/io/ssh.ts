@@ -5,7 +5,7 @@ import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, AuthenticationType, Client as ClientType, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { remoteShellString, type Command, type Upload } from '../commands/command.js';
 import { ConfigError, ConnectionLost, PreflightError } from '../errors.js';
-import { fingerprint, keyType, knownHostsName, readKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
+import { fingerprint, keyType, knownHostsName, knownKeyAlgorithms, readKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 import type { RunResult, Runner } from './runner.js';
 import { DEFAULT_IDENTITY_FILES, expandHome, readSshConfig, sshConfigPath } from './ssh-config.js';
 
@@ -213,6 +213,7 @@ export class ManagerSession implements Runner {
       throw new PreflightError(`${target.username}@${target.host}:${target.port}: cannot log in: ${why}`);
     }
     const knownHosts = readKnownHosts(target.knownHostsPath);
+    const algorithms = knownKeyAlgorithms(knownHosts, knownHostsName(target.host, target.port));
     let refused: string | undefined;
     return new Promise<ClientType>((resolve, reject) => {
       const client = new Client();
@@ -225,6 +226,8 @@ export class ManagerSession implements Runner {
         readyTimeout,
         keepaliveInterval: 5_000,
         keepaliveCountMax: 3,
+        // offer only the key types known_hosts holds for this host: a server that switched types is then CHANGED, not unknown
+        ...(algorithms ? { algorithms: { serverHostKey: algorithms as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } } : {}),
         hostVerifier: (blob: Buffer) => {
           const verdict = verifyHostKey(knownHosts, knownHostsName(target.host, target.port), blob);
           if (verdict.kind === 'trusted') return true;

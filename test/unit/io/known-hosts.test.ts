@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
-import { fingerprint, hostMatches, keyType, knownHostsName, verifyHostKey } from '../../../src/io/known-hosts.js';
+import { fingerprint, hostMatches, keyType, knownHostsName, knownKeyAlgorithms, verifyHostKey } from '../../../src/io/known-hosts.js';
 
 function blob(type: string, body: Buffer): Buffer {
   const t = Buffer.from(type);
@@ -35,8 +35,16 @@ describe('known_hosts', () => {
   it('a different key of the same type is a CHANGED key, with its line', () => {
     assert.deepEqual(verifyHostKey(`# comment\nm.example ssh-ed25519 ${b64(OTHER)}\n`, 'm.example', KEY), { kind: 'changed', line: 2 });
   });
-  it('an entry of another key type only is unknown, not changed', () => {
-    assert.deepEqual(verifyHostKey(`m.example ssh-rsa ${b64(RSA)}`, 'm.example', KEY), { kind: 'unknown' });
+  it('a known host offering a key of another type is CHANGED (refused loudly), not unknown', () => {
+    assert.deepEqual(verifyHostKey(`m.example ssh-rsa ${b64(RSA)}`, 'm.example', KEY), { kind: 'changed', line: 1 });
+    assert.deepEqual(knownKeyAlgorithms(`m.example ssh-rsa ${b64(RSA)}\nother ssh-ed25519 ${b64(KEY)}`, 'm.example'), ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
+    assert.equal(knownKeyAlgorithms('', 'm.example'), undefined);
+  });
+  it('revocation wins whatever the order of the lines; unknown or mis-cased markers are ignored', () => {
+    assert.deepEqual(verifyHostKey(`m.example ssh-ed25519 ${b64(KEY)}\n@revoked m.example ssh-ed25519 ${b64(KEY)}`, 'm.example', KEY), { kind: 'revoked', line: 2 });
+    for (const marker of ['@revoke', '@REVOKED', '@trusted']) {
+      assert.deepEqual(verifyHostKey(`${marker} m.example ssh-ed25519 ${b64(KEY)}`, 'm.example', KEY), { kind: 'unknown' }, marker);
+    }
   });
   it('@revoked refuses; @cert-authority lines are not host keys; negated patterns exclude', () => {
     assert.deepEqual(verifyHostKey(`@revoked * ssh-ed25519 ${b64(KEY)}\nm.example ssh-ed25519 ${b64(KEY)}`, 'm.example', KEY), { kind: 'revoked', line: 1 });
