@@ -1,5 +1,8 @@
-import { shellLine } from './commands/command.js';
-import { releaseLock } from './commands/remote-files.js';
+import { byHand, shellLine } from './commands/command.js';
+import { registryLogout } from './commands/docker.js';
+import { forceUnlock, releaseLock } from './commands/remote-files.js';
+import { removeSecrets } from './commands/secrets.js';
+import { stackRemove, stackServices } from './commands/stack.js';
 import { ConfigError, ConnectionLost, EXIT, Interrupted, PreflightError, errorMessage } from './errors.js';
 import { budgetLine } from './config/rules.js';
 import type { StepHandle } from './ui/reporter.js';
@@ -105,12 +108,12 @@ export function manualAfterLostConnection(ctx: Ctx): string[] {
   const lines = [`${shellLine(['ssh', ...jump, '-p', String(t.port), `${t.username}@${t.host}`])}   # then, on the manager:`];
   if (ctx.state.stackTouched && !ctx.state.knownGood) {
     if (ctx.state.previous) lines.push(...rollback.manualRedeploy(ctx, ctx.state.previous.deployId));
-    else lines.push(`docker stack services ${r.stackName}   # then for each service: docker service rollback <service> (or docker stack rm ${r.stackName} after a failed first deploy)`);
+    else lines.push(`${byHand(stackServices(r.stackName))}   # then for each service: docker service rollback <service> (or ${byHand(stackRemove(r.stackName))} after a failed first deploy)`);
   } else if (ctx.state.createdSecrets.length) {
-    lines.push(`docker secret rm ${ctx.state.createdSecrets.join(' ')}`);
+    lines.push(byHand(removeSecrets(ctx.state.createdSecrets)));
   }
-  if (ctx.state.loggedInManager) lines.push(`docker logout ${ctx.cfg.registry.REGISTRY}`);
-  if (ctx.state.lockHeld) lines.push(`rm -rf ${lock.lockDir(r.remoteDir)}`);
+  if (ctx.state.loggedInManager) lines.push(byHand(registryLogout('manager', ctx.cfg.registry.REGISTRY)));
+  if (ctx.state.lockHeld) lines.push(byHand(forceUnlock(r.remoteDir)));
   return lines;
 }
 
@@ -138,7 +141,7 @@ async function recover(ctx: Ctx, err: unknown): Promise<Summary> {
   if (!ctx.state.stackTouched) {
     const left = await secrets.removeCreated(ctx);
     await upload.removeUnused(ctx);
-    const manual = left.length ? [`docker secret rm ${left.join(' ')}   # on the manager: secrets of a release that never reached the stack`] : [];
+    const manual = left.length ? [`${byHand(removeSecrets(left))}   # on the manager: secrets of a release that never reached the stack`] : [];
     if (interrupted) return { exitCode: EXIT.interrupted, outcome: 'interrupted', serving: `stopped before the stack was changed: ${previousServing(ctx)}`, manual };
     if (err instanceof ConfigError || err instanceof PreflightError) {
       return { exitCode: EXIT.config, outcome: 'preflight-failed', serving: `nothing on the cluster was changed: ${previousServing(ctx)}`, manual };
@@ -163,7 +166,7 @@ async function recover(ctx: Ctx, err: unknown): Promise<Summary> {
         return { exitCode: EXIT.needsAttention, outcome: 'failed-needs-attention', serving: `unknown: the rollback failed: ${errorMessage(e2)}`, manual: manualAfterLostConnection(ctx) };
       }
     } else {
-      const manual = ctx.session?.alive ? (ctx.state.previous ? rollback.manualRedeploy(ctx, ctx.state.previous.deployId) : [`docker stack services ${ctx.release.stackName}`]) : manualAfterLostConnection(ctx);
+      const manual = ctx.session?.alive ? (ctx.state.previous ? rollback.manualRedeploy(ctx, ctx.state.previous.deployId) : [byHand(stackServices(ctx.release.stackName))]) : manualAfterLostConnection(ctx);
       return { exitCode: EXIT.needsAttention, outcome: 'failed-needs-attention', serving: `unknown: the rollback failed: ${errorMessage(e)}`, manual };
     }
   }

@@ -63,6 +63,14 @@ export function remoteShellString(cmd: Command): string {
   return cmd.cwd ? `cd ${shellQuote(cmd.cwd)} && ${line}` : line;
 }
 
+/**
+ * A command for a person to run by hand (in the "run these by hand" list): the very string the tool itself
+ * would execute, with the same quoting — never a second, hand-assembled copy.
+ */
+export function byHand(cmd: Command): string {
+  return cmd.where === 'manager' ? remoteShellString(cmd) : shellLine(cmd.argv);
+}
+
 /** How a command is shown to people: in the plan, in progress lines and in errors. */
 export function display(cmd: Command): string {
   const envPart = cmd.env

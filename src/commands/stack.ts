@@ -27,6 +27,15 @@ export function stackRunningTasks(stack: string): Command {
   return onManager(['docker', 'stack', 'ps', stack, '--filter', 'desired-state=running', '--no-trunc', '--format', '{{json .}}']);
 }
 
+/** What a person watches after redeploying by hand. */
+export function stackPs(stack: string): Command {
+  return onManager(['docker', 'stack', 'ps', stack, '--filter', 'desired-state=running']);
+}
+
+export function stackServices(stack: string): Command {
+  return onManager(['docker', 'stack', 'services', stack]);
+}
+
 export function serviceRollback(service: string): Command {
   return onManager(['docker', 'service', 'rollback', '--detach', service]);
 }

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { byHand } from '../commands/command.js';
 import { acquireLock, appendAudit, forceUnlock, readLockOwner, releaseLock } from '../commands/remote-files.js';
 import { PreflightError } from '../errors.js';
 import { operatorName } from '../release.js';
@@ -67,13 +68,13 @@ export async function acquire(ctx: Ctx): Promise<void> {
 /** Never throws. */
 export async function release(ctx: Ctx): Promise<string | undefined> {
   if (!ctx.state.lockHeld) return undefined;
-  if (!ctx.session?.alive) return `the lock ${lockDir(ctx.release.remoteDir)} is still held (no connection) — on the manager run: rm -rf ${lockDir(ctx.release.remoteDir)}`;
+  if (!ctx.session?.alive) return `the lock ${lockDir(ctx.release.remoteDir)} is still held (no connection) — on the manager run: ${byHand(forceUnlock(ctx.release.remoteDir))}`;
   const r = await exec(ctx, releaseLock(ctx.release.remoteDir, ctx.release.deployId)).catch(() => ({ exitCode: 1 }));
   if (r.exitCode === 0) {
     ctx.state.lockHeld = false;
     return undefined;
   }
-  return `could not release the lock — on the manager run: rm -rf ${lockDir(ctx.release.remoteDir)}`;
+  return `could not release the lock — on the manager run: ${byHand(forceUnlock(ctx.release.remoteDir))}`;
 }
 
 export { forceUnlock, readLockOwner };

@@ -1,5 +1,5 @@
-import { shellLine } from '../commands/command.js';
-import { inspectServices, serviceRemove, serviceRollback, stackDeploy, stackServiceIds, STACK_FILE } from '../commands/stack.js';
+import { byHand } from '../commands/command.js';
+import { inspectServices, serviceRemove, serviceRollback, stackDeploy, stackPs, stackServiceIds } from '../commands/stack.js';
 import type { StepHandle } from '../ui/reporter.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
 import { parseServices } from './converge-eval.js';
@@ -35,11 +35,11 @@ export function plan(ctx: Pick<Ctx, 'release'>): StepPlan {
   };
 }
 
+/** The redeploy a person runs when the tool could not: the same command value the tool runs. */
 export function manualRedeploy(ctx: Pick<Ctx, 'release'>, deployId: string): string[] {
-  const dir = `${ctx.release.remoteDir}/releases/${deployId}`;
   return [
-    `cd ${dir} && ${shellLine(['docker', 'stack', 'deploy', '--with-registry-auth', '--prune', '-c', STACK_FILE, ctx.release.stackName])}`,
-    `docker stack ps ${ctx.release.stackName} --filter desired-state=running   # until every task runs the ${deployId} images`,
+    byHand(stackDeploy(ctx.release.stackName, `${ctx.release.remoteDir}/releases/${deployId}`, { prune: true })),
+    `${byHand(stackPs(ctx.release.stackName))}   # until every task runs the ${deployId} images`,
   ];
 }
 
@@ -79,7 +79,7 @@ async function perService(ctx: Ctx, handle: StepHandle): Promise<RollbackResult>
     if (!ctx.state.servicesBefore.has(s.name)) {
       const r = await exec(ctx, serviceRemove(s.name));
       actions.push(r.exitCode === 0 ? `${s.name}: removed (created by this run)` : `${s.name}: could not be removed`);
-      if (r.exitCode !== 0) manual.push(`docker service rm ${s.name}`);
+      if (r.exitCode !== 0) manual.push(byHand(serviceRemove(s.name)));
     } else if (s.updateState === 'rollback_completed') {
       actions.push(`${s.name}: already rolled back by swarm`);
       intended[s.name] = s.specImage;
@@ -87,7 +87,7 @@ async function perService(ctx: Ctx, handle: StepHandle): Promise<RollbackResult>
       const r = await exec(ctx, serviceRollback(s.name));
       actions.push(r.exitCode === 0 ? `${s.name}: docker service rollback to ${s.previousSpecImage}` : `${s.name}: docker service rollback failed`);
       if (r.exitCode === 0) intended[s.name] = s.previousSpecImage;
-      else manual.push(`docker service rollback ${s.name}`);
+      else manual.push(byHand(serviceRollback(s.name)));
     } else {
       actions.push(`${s.name}: unchanged by this run`);
       intended[s.name] = s.specImage;
@@ -101,8 +101,8 @@ async function perService(ctx: Ctx, handle: StepHandle): Promise<RollbackResult>
   if (manual.length) return { restored: false, serving: 'unknown: some services could not be rolled back', how, manual };
   if (Object.keys(intended).length) {
     const outcome = await waitForConvergence(ctx, { intended, timeoutSeconds: ctx.cfg.cluster.DEPLOY_CONVERGE_TIMEOUT, handle, stop: () => ctx.interrupt.hurried, rollingBack: true });
-    if (outcome.kind === 'stopped') return { restored: false, serving: 'unknown: the rollback was started but not awaited (second signal)', how, manual: [`docker stack ps ${stack}`], notAwaited: true };
-    if (outcome.kind !== 'converged') return { restored: false, serving: `unknown: ${outcome.why}`, how, manual: Object.keys(intended).map((n) => `docker service rollback ${n}`) };
+    if (outcome.kind === 'stopped') return { restored: false, serving: 'unknown: the rollback was started but not awaited (second signal)', how, manual: [byHand(stackPs(stack))], notAwaited: true };
+    if (outcome.kind !== 'converged') return { restored: false, serving: `unknown: ${outcome.why}`, how, manual: Object.keys(intended).map((n) => byHand(serviceRollback(n))) };
   }
   return { restored: true, serving: firstDeploy ? 'nothing' : 'the services\' previous specs', how, manual: [], nothingBefore: firstDeploy };
 }
