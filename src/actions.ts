@@ -19,7 +19,7 @@ import { buildRelease, PLACEHOLDER_TAG, readGit, remoteDirOf, type Release } fro
 import { RunState, type Ctx } from './steps/context.js';
 import { sshTarget } from './steps/connect.js';
 import { auditRecord, describeOwner, lockDir, type AuditRecord } from './steps/lock.js';
-import { isSecretSetting } from './ui/redact.js';
+import { isSecretSetting, urlCredentials } from './ui/redact.js';
 import { Reporter } from './ui/reporter.js';
 
 export interface ActionResult {
@@ -72,8 +72,7 @@ function printManual(reporter: Reporter, manual: string[]): void {
 function teachRedactor(reporter: Reporter, cfg: Config): void {
   for (const s of cfg.secrets) reporter.redactor.add(s.data);
   reporter.redactor.add(cfg.registry.REGISTRY_TOKEN);
-  const url = cfg.cluster.DEPLOY_HEALTHCHECK_URL ? new URL(cfg.cluster.DEPLOY_HEALTHCHECK_URL) : undefined;
-  if (url?.password) reporter.redactor.add(decodeURIComponent(url.password));
+  for (const c of urlCredentials(cfg.cluster.DEPLOY_HEALTHCHECK_URL)) reporter.redactor.add(c);
   for (const [k, v] of Object.entries(cfg.prodEnv)) if (isSecretSetting(k)) reporter.redactor.add(v);
 }
 

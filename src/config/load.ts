@@ -14,6 +14,23 @@ export interface RawEnvFile {
   placeholders: Set<string>;
   /** every key as written, in file order, empty values kept */
   all: Record<string, string>;
+  /** keys whose unquoted value dotenv read differently from what the line holds (e.g. cut at a `#`) */
+  altered: string[];
+}
+
+/**
+ * Unquoted values that dotenv changes: it cuts `KEY=abc#def` at the `#`, so a token or key holding a `#` would
+ * silently be used in part. A `#` after white space is an ordinary comment and stays allowed.
+ */
+export function alteredValues(text: string, parsed: Record<string, string>): string[] {
+  const altered: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([\w.-]+)\s*=\s*(.*)$/.exec(line);
+    if (!m || /^["'`]/.test(m[2]!)) continue;
+    const meant = m[2]!.replace(/\s+#.*$/, '').trim();
+    if (parsed[m[1]!] !== undefined && parsed[m[1]!] !== meant && !altered.includes(m[1]!)) altered.push(m[1]!);
+  }
+  return altered;
 }
 
 export interface RawSecretFile {
@@ -76,7 +93,8 @@ export function ensureDeployDir(deployDir: string): void {
 
 function readEnvFile(deployDir: string, file: EnvFileName): RawEnvFile {
   const p = path.join(deployDir, file);
-  const parsed = dotenv.parse(fs.readFileSync(p));
+  const text = fs.readFileSync(p, 'utf8');
+  const parsed = dotenv.parse(text);
   const example = dotenv.parse(fs.readFileSync(exampleOf(file)));
   const values: Record<string, string> = {};
   const placeholders = new Set<string>();
@@ -88,7 +106,7 @@ function readEnvFile(deployDir: string, file: EnvFileName): RawEnvFile {
     }
     values[key] = value;
   }
-  return { file, path: p, values, placeholders, all: parsed };
+  return { file, path: p, values, placeholders, all: parsed, altered: alteredValues(text, parsed) };
 }
 
 function readSecretFile(deployDir: string, spec: SecretSpec): RawSecretFile {

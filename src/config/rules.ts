@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { readSshConfig } from '../io/ssh-config.js';
+import { isSecretSetting, MIN_REDACTED_LENGTH, urlCredentials } from '../ui/redact.js';
 import { SECRET_MAX_BYTES } from './files.js';
 import { MANAGER_USER_HINT, NOT_SET } from './schema.js';
 import type { RawConfig, RawEnvFile, RawSecretFile } from './load.js';
@@ -61,6 +63,38 @@ export const envValuesOnOneLine: Rule = (raw) => {
     .map(([k]) => `${shown(raw, prod)}: ${k}: spans several lines, which docker's env files cannot carry — put it on one line (or make it a secret file)`);
 };
 
+/** A value dotenv would change (cut at a `#`): say so without echoing it; quoting keeps it whole. */
+export const valuesReadAsWritten: Rule = (raw) =>
+  Object.values(raw.env).flatMap((f) =>
+    f.altered.map((k) => `${shown(raw, f)}: ${k}: the value holds a # that the env-file syntax reads as the start of a comment, so only the part before it would be used — put the value in quotes: ${k}="…"`),
+  );
+
+/** Env files hold the registry token and the storage keys: owner-only, like the secret files. */
+export const privateEnvFiles: Rule = (raw) =>
+  (['registry.env', 'prod.env'] as const).flatMap((name) => {
+    const f = raw.env[name];
+    const mode = fs.statSync(f.path).mode & 0o777;
+    return (mode & 0o077) === 0 ? [] : [`${shown(raw, f)}: (file): is readable by group or others (mode ${mode.toString(8).padStart(4, '0')}) and holds credentials — run \`chmod 600 ${shown(raw, f)}\``];
+  });
+
+/**
+ * Every value that is redacted from the output must be long enough to be told from ordinary text; a shorter
+ * one could print. Real credentials are far longer, so a short one is refused.
+ */
+export const secretsLongEnough: Rule = (raw) => {
+  const short = (v: string | undefined) => v !== undefined && v.trim().length > 0 && v.trim().length < MIN_REDACTED_LENGTH;
+  const why = `is shorter than ${MIN_REDACTED_LENGTH} characters, too short to be redacted reliably from the output — use a real, longer credential`;
+  const problems: string[] = [];
+  for (const s of raw.secrets) if (s.exists && !s.readError && short(s.data.toString('utf8'))) problems.push(`${shown(raw, s)}: (file): ${why}`);
+  const registry = raw.env['registry.env'];
+  if (short(registry.values.REGISTRY_TOKEN)) problems.push(`${shown(raw, registry)}: REGISTRY_TOKEN: ${why}`);
+  const prod = raw.env['prod.env'];
+  for (const [k, v] of Object.entries(prod.values)) if (isSecretSetting(k) && short(v)) problems.push(`${shown(raw, prod)}: ${k}: ${why}`);
+  const cluster = raw.env['cluster.env'];
+  if (urlCredentials(cluster.values.DEPLOY_HEALTHCHECK_URL, 'secret').some((c) => short(c))) problems.push(`${shown(raw, cluster)}: DEPLOY_HEALTHCHECK_URL: its password (or token) ${why}`);
+  return problems;
+};
+
 export const secretFiles: Rule = (raw) => {
   const problems: string[] = [];
   for (const s of raw.secrets) {
@@ -93,7 +127,7 @@ export const managerUser: Rule = (raw) => {
   return [`${shown(raw, cluster)}: DEPLOY_MANAGER_USER: ${state} — ${MANAGER_USER_HINT}`];
 };
 
-export const RULES: readonly Rule[] = [managerUser, b2AllOrNone, singleWorker, noSecretsInProdEnv, envValuesOnOneLine, secretFiles];
+export const RULES: readonly Rule[] = [managerUser, b2AllOrNone, singleWorker, noSecretsInProdEnv, envValuesOnOneLine, valuesReadAsWritten, privateEnvFiles, secretFiles, secretsLongEnough];
 
 export interface ConnectionBudget {
   replicas: number;

@@ -8,10 +8,12 @@ export class Redactor {
   add(value: string | Buffer | undefined): void {
     if (value === undefined) return;
     const text = Buffer.isBuffer(value) ? value.toString('utf8') : value;
-    const candidates = [text, text.trim(), ...text.split(/\r?\n/).map((l) => l.trim())];
+    const forms = [text, text.trim(), ...text.split(/\r?\n/).map((l) => l.trim())];
+    // the same secret as it appears inside JSON (the plan's --json, audit lines): quotes and backslashes escaped
+    const candidates = [...forms, ...forms.map((f) => JSON.stringify(f).slice(1, -1))];
     for (const c of candidates) {
       // short fragments (e.g. a PEM "-----END" line) would redact ordinary text
-      if (c.length >= 6 && !/^-----(BEGIN|END) [A-Z ]+-----$/.test(c) && !this.needles.includes(c)) this.needles.push(c);
+      if (c.length >= MIN_REDACTED_LENGTH && !/^-----(BEGIN|END) [A-Z ]+-----$/.test(c) && !this.needles.includes(c)) this.needles.push(c);
     }
     this.needles.sort((a, b) => b.length - a.length);
   }
@@ -21,6 +23,30 @@ export class Redactor {
     for (const n of this.needles) if (out.includes(n)) out = out.split(n).join('[redacted]');
     return out;
   }
+}
+
+/** Shorter values cannot be told from ordinary text, so they are not redacted: secrets that short are refused. */
+export const MIN_REDACTED_LENGTH = 6;
+
+/** Every form of a URL's credentials that may be printed: raw (percent-encoded) and decoded, user and password. */
+export function urlCredentials(url: string | undefined, only?: 'secret'): string[] {
+  if (!url) return [];
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    return [];
+  }
+  const decode = (s: string) => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  // with `only: 'secret'`: the password, or the user part when it stands alone (a token)
+  const parts = only === 'secret' ? [u.password || u.username] : [u.username, u.password];
+  return parts.filter(Boolean).flatMap((s) => [s, decode(s)]);
 }
 
 const SECRET_KEY_NAME = /(PASSWORD|SECRET|TOKEN|APP_KEY|PRIVATE|CREDENTIAL)/i;

@@ -137,6 +137,23 @@ const cases: Case[] = [
     },
     line: 'deploy/secrets/secret_key.txt: (file): is tracked by git, so everyone with the repository has it — run `git rm --cached deploy/secrets/secret_key.txt`, commit, and rotate the value if it was ever pushed (deploy/.gitignore from `honeydue-deploy init` keeps it out)',
   },
+  {
+    name: 'an unquoted # in the registry token',
+    setup: (c) => c.write('registry.env', { REGISTRY_TOKEN: 'dckr_pat_AbC#dEf123' }),
+    line: 'deploy/registry.env: REGISTRY_TOKEN: the value holds a # that the env-file syntax reads as the start of a comment, so only the part before it would be used — put the value in quotes: REGISTRY_TOKEN="…"',
+  },
+  {
+    name: 'an unquoted # in the B2 application key',
+    setup: (c) => c.write('prod.env', { B2_APP_KEY: 'K005Zq9#x7Lw' }),
+    line: 'deploy/prod.env: B2_APP_KEY: the value holds a # that the env-file syntax reads as the start of a comment, so only the part before it would be used — put the value in quotes: B2_APP_KEY="…"',
+  },
+  { name: 'registry.env readable by others', setup: (c) => fs.chmodSync(c.path('registry.env'), 0o644), line: 'deploy/registry.env: (file): is readable by group or others (mode 0644) and holds credentials — run `chmod 600 deploy/registry.env`' },
+  { name: 'prod.env readable by the group', setup: (c) => fs.chmodSync(c.path('prod.env'), 0o640), line: 'deploy/prod.env: (file): is readable by group or others (mode 0640) and holds credentials — run `chmod 600 deploy/prod.env`' },
+  {
+    name: 'a secret too short to redact',
+    setup: (c) => fs.writeFileSync(c.path('secrets/secret_key.txt'), 'abc\n', { mode: 0o600 }),
+    line: 'deploy/secrets/secret_key.txt: (file): is shorter than 6 characters, too short to be redacted reliably from the output — use a real, longer credential',
+  },
   { name: 'a build context that does not exist', args: ['--context', 'no-such-app'], line: 'command line: --context: no-such-app is not a folder — point it at the honeyDue API repository (the one with the Dockerfile), or use SKIP_BUILD' },
   { name: 'a Dockerfile that does not exist', env: { DOCKERFILE: 'deploy/Dockerfile.missing' }, line: 'environment: DOCKERFILE: deploy/Dockerfile.missing does not exist — the build needs a Dockerfile with the targets api, worker and admin' },
   { name: 'deploy dir that does not exist', args: ['--deploy-dir', 'nowhere'], line: 'nowhere: the deploy directory does not exist — create it with `honeydue-deploy init --deploy-dir nowhere` or pass --deploy-dir' },

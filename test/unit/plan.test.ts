@@ -68,6 +68,20 @@ describe('the plan', () => {
     assert.ok(nodes.entries.some((e) => e.kind === 'note' && /API_REPLICAS=3 with the local uploads volume: allowed on a one-node swarm only — checked here against the manager's node list/.test(e.text)));
   });
 
+  it('credentials in the health URL never print, percent-encoded or not, in text or JSON', async () => {
+    for (const url of ['https://monitor:S3cr%23t-pa55@api.example.com/health', 'https://tok3n-abcdef123@api.example.com/health', 'https://mon:Pa55%22word-x@api.example.com/h']) {
+      const cfg = makeConfig({ 'cluster.env': { DEPLOY_HEALTHCHECK_URL: url } });
+      const creds = new URL(url);
+      const forms = [creds.username, creds.password, decodeURIComponent(creds.password)].filter((f) => f.length >= 6);
+      for (const args of [['plan'], ['plan', '--json']]) {
+        const r = await runCli([...args, '--deploy-dir', 'deploy', '--tag', 'v9'], { cwd: cfg.root });
+        assert.equal(r.code, 0, r.stderr);
+        for (const f of forms) assert.ok(!(r.stdout + r.stderr).includes(f), `${f} printed by ${args.join(' ')}`);
+        for (const f of forms) assert.ok(!(r.stdout + r.stderr).includes(JSON.stringify(f).slice(1, -1)), `${f} printed JSON-escaped`);
+      }
+    }
+  });
+
   it('JSON: the same plan, parseable, with redacted stdin', () => {
     const json = planJson(planCtx()) as any;
     assert.equal(json.deployId, 'v9_20261127100000');

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { isSecretSetting, Redactor } from '../../../src/ui/redact.js';
+import { isSecretSetting, Redactor, urlCredentials } from '../../../src/ui/redact.js';
 
 describe('redaction', () => {
   it('removes whole secrets, trimmed secrets and each line of a multi-line key', () => {
@@ -10,6 +10,18 @@ describe('redaction', () => {
     assert.equal(r.redact('login failed for hunter2-password!'), 'login failed for [redacted]!');
     assert.equal(r.redact('got BBBBline-two-secret in output'), 'got [redacted] in output');
     assert.equal(r.redact('-----END PRIVATE KEY----- is fine'), '-----END PRIVATE KEY----- is fine');
+  });
+  it('redacts the JSON-escaped form of a secret too', () => {
+    const r = new Redactor();
+    r.add('Pa55"word\\x');
+    assert.equal(r.redact(JSON.stringify({ v: 'Pa55"word\\x' })), '{"v":"[redacted]"}');
+  });
+  it('URL credentials in every printed form: raw percent-encoded and decoded, user and password', () => {
+    assert.deepEqual(urlCredentials('https://monitor:S3cr%23t-pa55@h.example/health'), ['monitor', 'monitor', 'S3cr%23t-pa55', 'S3cr#t-pa55']);
+    assert.deepEqual(urlCredentials('https://tok3n-abcdef@h.example/'), ['tok3n-abcdef', 'tok3n-abcdef']);
+    assert.deepEqual(urlCredentials('https://h.example/'), []);
+    assert.deepEqual(urlCredentials('https://monitor:S3cr%23t-pa55@h.example/health', 'secret'), ['S3cr%23t-pa55', 'S3cr#t-pa55']);
+    assert.deepEqual(urlCredentials('https://tok3n-abcdef@h.example/', 'secret'), ['tok3n-abcdef', 'tok3n-abcdef']);
   });
   it('ignores fragments too short to be secrets', () => {
     const r = new Redactor();
