@@ -5,7 +5,7 @@ import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context
 function creates(ctx: Pick<Ctx, 'cfg' | 'release'>) {
   return ctx.cfg.secrets.map((s) => {
     const name = ctx.release.secretNames[s.key]!;
-    return createSecret(name, s.key, ctx.release.deployId, s.file, s.data);
+    return createSecret(name, s.key, ctx.release.stackName, ctx.release.deployId, s.file, s.data);
   });
 }
 
@@ -46,15 +46,36 @@ function stamp(name: string): string {
   return /_(\d{14})$/.exec(name)?.[1] ?? '';
 }
 
+/** A secret the tool made: its name, and the stack label (undefined on secrets made before the label existed). */
+export interface OwnSecret {
+  name: string;
+  stack?: string;
+}
+
+export function parseOwnSecrets(text: string): OwnSecret[] {
+  return text.split('\n').filter((l) => l.trim()).map((l) => {
+    const [name, stack] = l.split('\t');
+    return { name: name!.trim(), stack: stack?.trim() || undefined };
+  });
+}
+
+/** Exactly `<stack>_<key>_<deploy id>`, a deploy id being `<tag>_<yyyymmddHHMMSS>`. */
+function isVersionOf(name: string, stack: string, key: string): boolean {
+  const prefix = `${stack}_${key}_`;
+  return name.startsWith(prefix) && /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}_\d{14}$/.test(name.slice(prefix.length));
+}
+
 /**
  * Keeps, per secret, the newest `keep` versions plus every version named in `protect` (the current and the
- * previous known-good release); returns the rest.
+ * previous known-good release); returns the rest. Only the tool's secrets of this stack are candidates: the
+ * stack label must name it (or be absent, on secrets made before it existed) and the name must have the exact
+ * `<stack>_<key>_<deploy id>` shape — so another stack's secret is never chosen.
  */
-export function selectForPruning(all: readonly string[], stack: string, keep: number, protect: ReadonlySet<string>): string[] {
+export function selectForPruning(all: readonly OwnSecret[], stack: string, keep: number, protect: ReadonlySet<string>): string[] {
   const remove: string[] = [];
+  const mine = all.filter((s) => s.stack === undefined || s.stack === stack).map((s) => s.name);
   for (const key of SECRET_KEYS) {
-    const prefix = `${stack}_${key}_`;
-    const versions = all.filter((n) => n.startsWith(prefix) && stamp(n) !== '').sort((a, b) => stamp(b).localeCompare(stamp(a)) || b.localeCompare(a));
+    const versions = mine.filter((n) => isVersionOf(n, stack, key)).sort((a, b) => stamp(b).localeCompare(stamp(a)) || b.localeCompare(a));
     versions.slice(keep).forEach((n) => {
       if (!protect.has(n)) remove.push(n);
     });
@@ -76,7 +97,7 @@ export function prunePlan(ctx: Pick<Ctx, 'settings' | 'release'>): StepPlan {
 export async function prune(ctx: Ctx): Promise<{ removed: string[]; skipped: string[] }> {
   const list = await execChecked(ctx, listSecrets(), 'listing secrets');
   const protect = new Set<string>([...Object.values(ctx.release.secretNames), ...Object.values(ctx.state.previous?.secretNames ?? {})]);
-  const candidates = selectForPruning(list.stdout.split('\n').map((l) => l.trim()).filter(Boolean), ctx.release.stackName, ctx.settings.keepSecrets, protect);
+  const candidates = selectForPruning(parseOwnSecrets(list.stdout), ctx.release.stackName, ctx.settings.keepSecrets, protect);
   const removed: string[] = [];
   const skipped: string[] = [];
   for (const name of candidates) {

@@ -20,13 +20,14 @@ describe('stack and secret command builders', () => {
   });
   it('secret create streams the bytes on stdin and labels the secret', () => {
     const data = Buffer.from([0, 1, 2, 10, 13]);
-    const c = createSecret('hd_secret_key_t_20260101000000', 'secret_key', 't_20260101000000', 'secrets/secret_key.txt', data);
+    const c = createSecret('hd_secret_key_t_20260101000000', 'secret_key', 'hd', 't_20260101000000', 'secrets/secret_key.txt', data);
     assert.deepEqual(c.argv, [
-      'docker', 'secret', 'create', '--label', 'com.honeydue.deploy.secret=secret_key', '--label', 'com.honeydue.deploy.id=t_20260101000000', 'hd_secret_key_t_20260101000000', '-',
+      'docker', 'secret', 'create', '--label', 'com.honeydue.deploy.secret=secret_key', '--label', 'com.honeydue.deploy.stack=hd', '--label', 'com.honeydue.deploy.id=t_20260101000000',
+      'hd_secret_key_t_20260101000000', '-',
     ]);
     assert.equal(c.stdin?.secret, true);
     assert.equal(c.stdin?.data, data);
-    assert.deepEqual(listSecrets().argv, ['docker', 'secret', 'ls', '--format', '{{.Name}}']);
+    assert.deepEqual(listSecrets().argv, ['docker', 'secret', 'ls', '--filter', 'label=com.honeydue.deploy.secret', '--format', '{{.Name}}\t{{.Label "com.honeydue.deploy.stack"}}']);
     assert.deepEqual(removeSecrets(['a', 'b']).argv, ['docker', 'secret', 'rm', 'a', 'b']);
   });
 });
