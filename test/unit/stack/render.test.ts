@@ -95,7 +95,7 @@ describe('the packaged stack template', () => {
     assert.equal(doc.services.api.secrets.length, 5);
   });
 
-  it('updates: rollback on failure, a monitor window, and a rollback_config; api and admin start-first', () => {
+  it('updates: rollback on failure, a monitor window, and a rollback_config; api start-first', () => {
     for (const s of ['api', 'worker', 'admin']) {
       const u = doc.services[s].deploy.update_config;
       assert.equal(u.failure_action, 'rollback');
@@ -103,7 +103,12 @@ describe('the packaged stack template', () => {
       assert.ok(doc.services[s].deploy.rollback_config);
     }
     assert.equal(doc.services.api.deploy.update_config.order, 'start-first');
-    assert.equal(doc.services.admin.deploy.update_config.order, 'start-first');
+  });
+
+  it('admin is published in host mode (not the ingress mesh, which bypasses host firewalls), hence stop-first', () => {
+    assert.equal(doc.services.admin.ports[0].mode, 'host');
+    assert.equal(doc.services.admin.deploy.update_config.order, 'stop-first');
+    assert.equal(doc.services.admin.deploy.rollback_config.order, 'stop-first');
   });
 
   it('the worker is stop-first on update and on rollback: never two schedulers at once', () => {
