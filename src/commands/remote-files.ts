@@ -8,6 +8,26 @@ function script(body: string, args: readonly string[], stdin?: { label: string; 
   return onManager(['sh', '-c', body, 'sh', ...args], stdin ? { stdin: { secret: false, ...stdin } } : {});
 }
 
+/**
+ * The remote dir holds the release records, the lock and the audit log: it must be the deploy user's own,
+ * a real folder, and writable by nobody else. Exit 3 with the reason on stdout when it is not; otherwise it is
+ * made owner-only (earlier versions created it 0755).
+ */
+export function checkRemoteDir(remoteDir: string): Command {
+  return script(
+    [
+      'd="$1"',
+      'if [ -L "$d" ]; then echo "is a symbolic link"; exit 3; fi',
+      'if [ ! -e "$d" ]; then exit 0; fi',
+      'if [ ! -d "$d" ]; then echo "is not a folder"; exit 3; fi',
+      'if [ "$(stat -c %u "$d")" != "$(id -u)" ]; then echo "belongs to $(stat -c %U "$d"), not to $(id -un)"; exit 3; fi',
+      'if [ -n "$(find "$d" -maxdepth 0 \\( -perm -g+w -o -perm -o+w \\))" ]; then echo "is writable by group or others (mode $(stat -c %a "$d"))"; exit 3; fi',
+      'chmod 700 "$d"',
+    ].join('\n'),
+    [remoteDir],
+  );
+}
+
 export function makeReleaseDir(remoteDir: string, releaseDir: string): Command {
   return onManager(['mkdir', '-p', '-m', '0700', remoteDir, `${remoteDir}/releases`, releaseDir]);
 }

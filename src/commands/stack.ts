@@ -23,8 +23,9 @@ export function inspectServices(ids: readonly string[]): Command {
   return onManager(['docker', 'service', 'inspect', '--format', '{{json .}}', ...ids]);
 }
 
-export function stackRunningTasks(stack: string): Command {
-  return onManager(['docker', 'stack', 'ps', stack, '--filter', 'desired-state=running', '--no-trunc', '--format', '{{json .}}']);
+/** Every task of the stack, the recent history included (failed and shut-down tasks): for crash loops. */
+export function stackTasks(stack: string): Command {
+  return onManager(['docker', 'stack', 'ps', stack, '--no-trunc', '--format', '{{json .}}']);
 }
 
 /** What a person watches after redeploying by hand. */

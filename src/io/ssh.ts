@@ -301,7 +301,8 @@ export class ManagerSession implements Runner {
         clearTimeout(timer);
         fn(...a);
       };
-      this.client.exec(remoteShellString(cmd), (err, stream) => {
+      // everything the tool creates on the manager (releases, lock, audit log, docker config) is owner-only
+      this.client.exec(`umask 077; ${remoteShellString(cmd)}`, (err, stream) => {
         if (err) return done(reject)(this.closed ? new ConnectionLost() : err);
         timer = setTimeout(() => {
           stream.close();

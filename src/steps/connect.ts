@@ -26,7 +26,7 @@ export function plan(ctx: Pick<Ctx, 'cfg'>): StepPlan {
       ),
       note(`one SSH connection ${t.username}@${t.host}:${t.port}${t.jumps.length ? ` (through the jump host${t.jumps.length > 1 ? 's' : ''} above, one connection each)` : ''} for the whole run; host key checked against ${t.knownHostsPath} (${knownHostsName(t.host, t.port)})`),
       cmd(swarmInfo()),
-      note('the node must be an active swarm manager'),
+      note('the node must be an active swarm manager; every remote command runs under umask 077 (what the tool creates there is owner-only)'),
     ],
   };
 }

@@ -33,6 +33,8 @@ export class RunState {
   stackTouched = false;
   /** service names in the stack before this run's stack deploy */
   servicesBefore = new Set<string>();
+  /** task IDs in the stack before this run's stack deploy (their failures are not this release's) */
+  tasksBefore = new Set<string>();
   previous?: KnownGoodRelease;
   knownGood = false;
   /** the swarm's nodes as preflight saw them */

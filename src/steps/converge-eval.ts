@@ -12,11 +12,16 @@ export interface ServiceView {
 }
 
 export interface TaskView {
+  id?: string;
   service: string;
   image: string;
   running: boolean;
   state: string;
   error: string;
+  /** swarm wants it running (not a shut-down task of the history) */
+  desiredRunning?: boolean;
+  /** it ended in failure: Failed or Rejected */
+  failed?: boolean;
 }
 
 export type ServiceStatus = 'converged' | 'waiting' | 'failed';
@@ -72,17 +77,23 @@ export function parseServices(text: string): ServiceView[] {
 }
 
 interface TaskJson {
+  ID?: string;
   Name?: string;
   Image?: string;
   CurrentState?: string;
+  DesiredState?: string;
   Error?: string;
 }
 
 export function parseTasks(text: string): TaskView[] {
   return jsonLines<TaskJson>(text).map((t) => {
-    const name = t.Name ?? '';
+    // history rows may carry the ` \_ ` tree prefix of `docker service ps`
+    const name = (t.Name ?? '').replace(/^[\s\\_]+/, '');
     const state = t.CurrentState ?? '';
     return {
+      id: t.ID,
+      desiredRunning: t.DesiredState === undefined ? true : t.DesiredState === 'Running',
+      failed: /^(Failed|Rejected)\b/.test(state),
       // task names are <service>.<slot> (replicated) or <service>.<node id> (global)
       service: name.slice(0, name.lastIndexOf('.') === -1 ? name.length : name.lastIndexOf('.')),
       image: normalizeImage(t.Image ?? ''),
@@ -101,11 +112,28 @@ export interface JudgeOptions {
    * known-good stack file after swarm's own auto-rollback changes nothing, so that state stays.
    */
   rollingBack?: boolean;
+  /** task IDs that existed before this run's stack deploy: their failures are not this release's */
+  tasksBefore?: ReadonlySet<string>;
+}
+
+/** A release whose tasks fail again and again is judged at once: this many failures, or one error seen twice. */
+export const CRASH_LOOP_FAILURES = 3;
+
+/** The failures of this release's tasks of a service: a crash loop when there are 3, or the same error twice. */
+export function crashLoop(mine: TaskView[], intended: string, before: ReadonlySet<string>): string | undefined {
+  const failed = mine.filter((t) => t.failed && t.image === intended && !(t.id && before.has(t.id)));
+  if (!failed.length) return undefined;
+  const errors = failed.map((t) => t.error || t.state);
+  const repeated = errors.find((e, i) => e && errors.indexOf(e) !== i);
+  if (failed.length < CRASH_LOOP_FAILURES && !repeated) return undefined;
+  return `${failed.length} task${failed.length === 1 ? '' : 's'} of the new image failed (${repeated ?? errors[0]})`;
 }
 
 export function judgeService(svc: ServiceView | undefined, name: string, intended: string, tasks: TaskView[], opts: JudgeOptions = {}): ServiceJudgement {
   if (!svc) return { name, status: 'waiting', text: `${name}: not created yet` };
-  const mine = tasks.filter((t) => t.service === name);
+  const all = tasks.filter((t) => t.service === name);
+  // the tasks swarm wants running; the others are history (shut down, failed)
+  const mine = all.filter((t) => t.desiredRunning !== false);
   const running = mine.filter((t) => t.running);
   const onImage = running.filter((t) => t.image === intended);
   const want = svc.replicas;
@@ -121,11 +149,15 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
       text: `${name}: update ${svc.updateState.replace('_', ' ')} by swarm (running ${svc.specImage})${why ? `: ${why}` : ''}`,
     };
   }
+  if (!opts.rollingBack) {
+    const loop = crashLoop(all, intended, opts.tasksBefore ?? new Set());
+    if (loop) return { name, status: 'failed', text: `${name}: crash loop: ${loop}` };
+  }
   if (svc.specImage !== intended) return { name, status: 'waiting', text: `${name}: spec still on ${svc.specImage}` };
   const settled = svc.updateState === undefined || svc.updateState === 'completed' || rolledBackToIntended;
   const enough = want === undefined ? onImage.length > 0 : onImage.length === want;
   if (enough && running.length === onImage.length && settled) return { name, status: 'converged', text: `${name}: ${count} ok` };
-  const err = mine.find((t) => t.error && !t.running)?.error;
+  const err = all.find((t) => t.error && !t.running && !(t.id && opts.tasksBefore?.has(t.id)))?.error;
   const phase = svc.updateState && !settled ? ` ${svc.updateState}` : '';
   return { name, status: 'waiting', text: `${name}: ${count}${phase}${err ? ` (${err})` : ''}` };
 }

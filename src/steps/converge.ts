@@ -1,4 +1,4 @@
-import { inspectServices, stackRunningTasks, stackServiceIds } from '../commands/stack.js';
+import { inspectServices, stackServiceIds, stackTasks } from '../commands/stack.js';
 import { DeployFailed } from '../errors.js';
 import type { StepHandle } from '../ui/reporter.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
@@ -13,10 +13,11 @@ export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
     entries: [
       cmd(stackServiceIds(s)),
       cmd(inspectServices(['<service ids>'])),
-      cmd(stackRunningTasks(s)),
+      cmd(stackTasks(s)),
       note(`every ${POLL_MS / 1000}s, all services at once, for at most DEPLOY_CONVERGE_TIMEOUT=${ctx.cfg.cluster.DEPLOY_CONVERGE_TIMEOUT}s`),
       note('converged: spec image is this release\'s, running tasks = desired replicas, all on that image, UpdateStatus completed or none'),
       note('failed at once: UpdateStatus rollback_* or paused (swarm rolled back by itself, even when REPLICAS reads N/N)'),
+      note('failed at once: a crash loop — 3 tasks of the new image failed, or one error twice (whatever the stack\'s failure_action; first deploys too)'),
       ...Object.entries(ctx.release.serviceImages).map(([svc, image]) => note(`${s}_${svc} -> ${image}`)),
     ],
   };
@@ -31,7 +32,7 @@ export async function observe(ctx: Ctx, intended: Record<string, string>, opts: 
   const stack = ctx.release.stackName;
   const ids = (await execChecked(ctx, stackServiceIds(stack), 'listing the stack services')).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
   const services = ids.length ? parseServices((await execChecked(ctx, inspectServices(ids), 'inspecting services')).stdout) : [];
-  const tasksResult = await exec(ctx, stackRunningTasks(stack));
+  const tasksResult = await exec(ctx, stackTasks(stack));
   // `docker stack ps` exits 1 with "nothing found in stack" while no task exists yet
   const tasks = tasksResult.exitCode === 0 ? parseTasks(tasksResult.stdout) : [];
   return judgeAll(services, tasks, intended, opts);
@@ -51,7 +52,7 @@ export type WaitOutcome = { kind: 'converged' } | { kind: 'failed'; why: string 
 export async function waitForConvergence(ctx: Ctx, o: WaitOptions): Promise<WaitOutcome> {
   const deadline = Date.now() + o.timeoutSeconds * 1000;
   for (;;) {
-    const judgements = await observe(ctx, o.intended, { rollingBack: o.rollingBack });
+    const judgements = await observe(ctx, o.intended, { rollingBack: o.rollingBack, tasksBefore: ctx.state.tasksBefore });
     o.handle.progress(judgements.map((j) => j.text).join(' | '));
     const failed = judgements.filter((j) => j.status === 'failed');
     if (failed.length) return { kind: 'failed', why: failed.map((j) => j.text).join('; ') };

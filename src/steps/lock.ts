@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { byHand } from '../commands/command.js';
-import { acquireLock, appendAudit, forceUnlock, readLockOwner, releaseLock } from '../commands/remote-files.js';
+import { acquireLock, appendAudit, checkRemoteDir, forceUnlock, readLockOwner, releaseLock } from '../commands/remote-files.js';
 import { PreflightError } from '../errors.js';
 import { operatorName } from '../release.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
@@ -36,6 +36,8 @@ export function plan(ctx: Pick<Ctx, 'release' | 'settings'>): StepPlan {
   return {
     title: 'Take the deploy lock',
     entries: [
+      cmd(checkRemoteDir(ctx.release.remoteDir)),
+      note('the remote dir must be the deploy user\'s own real folder, writable by nobody else (exit 2 otherwise); made 0700'),
       cmd(acquireLock(ctx.release.remoteDir, `${JSON.stringify(owner(ctx))}\n`)),
       note(ctx.settings.lockWaitSeconds > 0 ? `if another deploy holds it: retry every 2s for up to ${ctx.settings.lockWaitSeconds}s` : 'if another deploy holds it: stop at once (exit 2) and say who holds it'),
       note('held through prune; released in finally'),
@@ -44,6 +46,12 @@ export function plan(ctx: Pick<Ctx, 'release' | 'settings'>): StepPlan {
 }
 
 export async function acquire(ctx: Ctx): Promise<void> {
+  const check = await exec(ctx, checkRemoteDir(ctx.release.remoteDir));
+  if (check.exitCode !== 0) {
+    throw new PreflightError(
+      `cluster.env: DEPLOY_REMOTE_DIR: ${ctx.release.remoteDir} on the manager ${check.stdout.trim() || `cannot be checked (${check.stderr.trim()})`} — it holds the release records, the lock and the audit log, so it must be a folder of the deploy user's own that nobody else can write to: fix it on the manager or point DEPLOY_REMOTE_DIR elsewhere`,
+    );
+  }
   const deadline = Date.now() + ctx.settings.lockWaitSeconds * 1000;
   let announced = false;
   for (;;) {

@@ -1,5 +1,6 @@
 import { display, type Command } from '../commands/command.js';
-import { stackDeploy, stackServiceNames } from '../commands/stack.js';
+import { stackDeploy, stackServiceNames, stackTasks } from '../commands/stack.js';
+import { parseTasks } from './converge-eval.js';
 import { DeployFailed } from '../errors.js';
 import { tail, type RunResult } from '../io/runner.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
@@ -12,7 +13,8 @@ export function plan(ctx: Pick<Ctx, 'release'>): StepPlan {
     title: 'Deploy the stack',
     entries: [
       cmd(stackServiceNames(ctx.release.stackName)),
-      note('remember which services existed before (a first deploy has none)'),
+      cmd(stackTasks(ctx.release.stackName)),
+      note('remember which services and tasks existed before (a first deploy has none)'),
       cmd(stackDeploy(ctx.release.stackName, ctx.release.releaseDir)),
       note('fatal: a non-zero exit, or the warning that an image "could not be accessed on a registry to record its digest"'),
     ],
@@ -38,6 +40,9 @@ const OUT_OF_SEQUENCE = /update out of sequence/;
 export async function run(ctx: Ctx): Promise<void> {
   const before = await execChecked(ctx, stackServiceNames(ctx.release.stackName), 'listing the stack services');
   ctx.state.servicesBefore = new Set(before.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('Nothing found')));
+  // `docker stack ps` exits 1 with "nothing found" on a first deploy: no tasks before
+  const tasks = ctx.state.servicesBefore.size ? await exec(ctx, stackTasks(ctx.release.stackName)) : undefined;
+  ctx.state.tasksBefore = new Set(tasks?.exitCode === 0 ? parseTasks(tasks.stdout).flatMap((t) => (t.id ? [t.id] : [])) : []);
   ctx.interrupt.check();
   ctx.state.stackTouched = true;
   const command = stackDeploy(ctx.release.stackName, ctx.release.releaseDir);

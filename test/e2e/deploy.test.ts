@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import {
   acceptedLogins, auditLines, cleanup, docker, dockerBuffer, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, remoteFile,
@@ -57,6 +59,13 @@ describe('a real deploy into the sandbox swarm', { skip: sandbox ? false : `e2e 
     const audit = auditLines(fx);
     assert.equal(audit.at(-1)!.outcome, 'healthy');
     assert.equal(remoteFile(fx, 'lock/owner.json'), undefined, 'the lock must be released');
+
+    // remote state is owner-only (every remote command runs under umask 077)
+    const mode = (rel: string) => (fs.statSync(path.join(fx.remoteDirAbs, rel)).mode & 0o777).toString(8);
+    assert.deepEqual(
+      ['.', 'releases', `releases/${current}`, 'audit.log', 'current', 'history', `releases/${current}/release.json`].map((rel) => `${rel} ${mode(rel)}`),
+      ['. 700', 'releases 700', `releases/${current} 700`, 'audit.log 600', 'current 600', 'history 600', `releases/${current}/release.json 600`],
+    );
 
     // no secret value in anything printed
     for (const data of Object.values(fx.secrets)) {

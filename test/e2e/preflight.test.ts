@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -32,6 +33,35 @@ describe('preflight: the cluster is not touched', { skip: sandbox ? false : `e2e
   });
   after(async () => {
     if (fx) await cleanup(fx);
+  });
+
+  it('a remote dir that is a symlink, or writable by others, is refused: exit 2, no lock, nothing deployed', async () => {
+    const uid = Number(execFileSync('id', ['-u', sandbox!.user], { encoding: 'utf8' }));
+    const gid = Number(execFileSync('id', ['-g', sandbox!.user], { encoding: 'utf8' }));
+    const target = `${fx.remoteDirAbs}-real`;
+    if (!fs.existsSync(path.dirname(fx.remoteDirAbs))) {
+      fs.mkdirSync(path.dirname(fx.remoteDirAbs), { recursive: true });
+      fs.chownSync(path.dirname(fx.remoteDirAbs), uid, gid);
+    }
+    fs.mkdirSync(target, { recursive: true, mode: 0o700 });
+    fs.symlinkSync(target, fx.remoteDirAbs);
+    try {
+      const r = await runCli(fx, ['--tag', 'sym1'], { SKIP_BUILD: '1' });
+      assert.equal(r.code, 2, r.output);
+      assert.ok(r.output.includes(`cluster.env: DEPLOY_REMOTE_DIR: ${fx.remoteDir} on the manager is a symbolic link — it holds the release records`), r.output);
+      assert.equal(fs.existsSync(path.join(target, 'lock')), false);
+    } finally {
+      fs.rmSync(fx.remoteDirAbs);
+      fs.rmSync(target, { recursive: true, force: true });
+    }
+    fs.mkdirSync(fx.remoteDirAbs, { recursive: true });
+    fs.chownSync(fx.remoteDirAbs, uid, gid);
+    fs.chmodSync(fx.remoteDirAbs, 0o777);
+    const open = await runCli(fx, ['--tag', 'sym2'], { SKIP_BUILD: '1' });
+    assert.equal(open.code, 2, open.output);
+    assert.ok(open.output.includes(`${fx.remoteDir} on the manager is writable by group or others (mode 777)`), open.output);
+    fs.rmSync(fx.remoteDirAbs, { recursive: true, force: true });
+    assert.equal(docker(['service', 'ls', '--filter', `label=com.docker.stack.namespace=${fx.stack}`, '-q']).trim(), '');
   });
 
   it('DRY_RUN against the sandbox config: exit 0, no SSH connection, nothing created', async () => {

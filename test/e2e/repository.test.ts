@@ -118,4 +118,24 @@ describe('the deploy dir inside the app repository', { skip: sandbox ? false : `
     assert.equal(local.outcome, 'healthy');
     assert.equal(local.deployDir, fx.deployDir);
   });
+
+  it('a hostile repository configuration runs nothing: plan reads git without fsmonitor or hooks', async () => {
+    const hostile = fs.mkdtempSync(path.join(fx.root, 'hostile-'));
+    fs.cpSync(path.join(repo, 'Dockerfile'), path.join(hostile, 'Dockerfile'));
+    fs.writeFileSync(path.join(hostile, '.dockerignore'), '/deploy\n');
+    git(hostile, 'init', '-q');
+    git(hostile, 'add', '-A');
+    git(hostile, 'commit', '-q', '-m', 'x');
+    const marker = path.join(fx.root, 'fsmonitor-ran');
+    git(hostile, 'config', 'core.fsmonitor', `touch ${marker}; false`);
+    git(hostile, 'config', 'core.hooksPath', hostile);
+    // the configuration is live: a plain git status runs it
+    spawnSync('git', ['-C', hostile, 'status', '--porcelain']);
+    assert.ok(fs.existsSync(marker), 'the test repository does not run its fsmonitor; the test would prove nothing');
+    fs.rmSync(marker);
+    const r = await runCli(fx, ['plan', '--context', hostile]);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /tag: \w{7} \(from git/);
+    assert.equal(fs.existsSync(marker), false, 'the plan ran the repository\'s fsmonitor command');
+  });
 });

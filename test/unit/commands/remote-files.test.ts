@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Command } from '../../../src/commands/command.js';
 import { remoteShellString } from '../../../src/commands/command.js';
-import { acquireLock, appendAudit, readCurrentPointer, readLockOwner, releaseLock, writeCurrentPointer, listReleases, makeReleaseDir, removeReleaseDirs } from '../../../src/commands/remote-files.js';
+import { acquireLock, appendAudit, checkRemoteDir, readCurrentPointer, readLockOwner, releaseLock, writeCurrentPointer, listReleases, makeReleaseDir, removeReleaseDirs } from '../../../src/commands/remote-files.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 function runRemote(c: Command, cwd: string): { code: number; stdout: string } {
@@ -57,6 +57,22 @@ describe('remote file scripts', () => {
     runRemote(appendAudit(HOSTILE, '{"n":1}'), home);
     runRemote(appendAudit(HOSTILE, '{"n":"$(touch pwned4)"}'), home);
     assert.equal(fs.readFileSync(path.join(home, HOSTILE, 'audit.log'), 'utf8'), '{"n":1}\n{"n":"$(touch pwned4)"}\n');
+    assert.deepEqual(fs.readdirSync(home).filter((f) => f.startsWith('pwned')), []);
+  });
+
+  it('the remote dir must be a real folder of the user, writable by nobody else; it is made 0700', () => {
+    const home = tempDir('hd-remote-');
+    assert.equal(runRemote(checkRemoteDir(HOSTILE), home).code, 0, 'a dir that does not exist yet is fine');
+    fs.mkdirSync(path.join(home, HOSTILE), { mode: 0o755 });
+    fs.chmodSync(path.join(home, HOSTILE), 0o755);
+    assert.equal(runRemote(checkRemoteDir(HOSTILE), home).code, 0);
+    assert.equal(fs.statSync(path.join(home, HOSTILE)).mode & 0o777, 0o700);
+    fs.chmodSync(path.join(home, HOSTILE), 0o777);
+    assert.deepEqual(runRemote(checkRemoteDir(HOSTILE), home), { code: 3, stdout: 'is writable by group or others (mode 777)\n' });
+    fs.symlinkSync(path.join(home, HOSTILE), path.join(home, 'link'));
+    assert.deepEqual(runRemote(checkRemoteDir('link'), home), { code: 3, stdout: 'is a symbolic link\n' });
+    fs.writeFileSync(path.join(home, 'file'), '');
+    assert.deepEqual(runRemote(checkRemoteDir('file'), home), { code: 3, stdout: 'is not a folder\n' });
     assert.deepEqual(fs.readdirSync(home).filter((f) => f.startsWith('pwned')), []);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { inspectServices, serviceRemove, serviceRollback, stackDeploy, stackRunningTasks, stackServiceIds, stackServiceNames } from '../../../src/commands/stack.js';
+import { inspectServices, serviceRemove, serviceRollback, stackDeploy, stackTasks, stackServiceIds, stackServiceNames } from '../../../src/commands/stack.js';
 import { createSecret, listSecrets, removeSecrets } from '../../../src/commands/secrets.js';
 
 describe('stack and secret command builders', () => {
@@ -14,7 +14,7 @@ describe('stack and secret command builders', () => {
     assert.deepEqual(stackServiceIds('s').argv, ['docker', 'stack', 'services', '--quiet', 's']);
     assert.deepEqual(stackServiceNames('s').argv, ['docker', 'stack', 'services', '--format', '{{.Name}}', 's']);
     assert.deepEqual(inspectServices(['a', 'b']).argv, ['docker', 'service', 'inspect', '--format', '{{json .}}', 'a', 'b']);
-    assert.deepEqual(stackRunningTasks('s').argv, ['docker', 'stack', 'ps', 's', '--filter', 'desired-state=running', '--no-trunc', '--format', '{{json .}}']);
+    assert.deepEqual(stackTasks('s').argv, ['docker', 'stack', 'ps', 's', '--no-trunc', '--format', '{{json .}}']);
     assert.deepEqual(serviceRollback('s_api').argv, ['docker', 'service', 'rollback', '--detach', 's_api']);
     assert.deepEqual(serviceRemove('s_api').argv, ['docker', 'service', 'rm', 's_api']);
   });

@@ -7,6 +7,29 @@ const OLD = 'r/honeydue-api:v1';
 const svc = (over: Partial<ServiceView> = {}): ServiceView => ({ name: 's_api', specImage: NEW, replicas: 2, ...over });
 const task = (image: string, running = true, error = ''): TaskView => ({ service: 's_api', image, running, state: running ? 'Running' : 'Starting', error });
 
+const failedTask = (id: string, image: string, error: string): TaskView => ({ id, service: 's_api', image, running: false, state: 'Failed', error, failed: true, desiredRunning: false });
+
+describe('crash loops are judged in seconds', () => {
+  it('three failed tasks of the new image, or one error twice, fail the release, whatever the update state', () => {
+    const one = [failedTask('t1', NEW, 'task: non-zero exit (1)')];
+    assert.equal(judgeService(svc({ updateState: 'updating' }), 's_api', NEW, one).status, 'waiting');
+    const twice = [...one, failedTask('t2', NEW, 'task: non-zero exit (1)')];
+    const j = judgeService(svc(), 's_api', NEW, twice);
+    assert.deepEqual(j, { name: 's_api', status: 'failed', text: 's_api: crash loop: 2 tasks of the new image failed (task: non-zero exit (1))' });
+    const three = [failedTask('a', NEW, 'x (1)'), failedTask('b', NEW, 'y (2)'), failedTask('c', NEW, 'z (3)')];
+    assert.equal(judgeService(svc(), 's_api', NEW, three).status, 'failed');
+  });
+  it('failures of tasks that existed before the deploy, or of another image, do not count; nor while rolling back', () => {
+    const old = [failedTask('t1', NEW, 'e'), failedTask('t2', NEW, 'e'), failedTask('t3', NEW, 'e')];
+    assert.notEqual(judgeService(svc(), 's_api', NEW, old, { tasksBefore: new Set(['t1', 't2', 't3']) }).status, 'failed');
+    assert.notEqual(judgeService(svc(), 's_api', NEW, old.map((t) => ({ ...t, image: OLD }))).status, 'failed');
+    assert.notEqual(judgeService(svc({ specImage: OLD }), 's_api', OLD, old.map((t) => ({ ...t, image: OLD })), { rollingBack: true }).status, 'failed');
+  });
+  it('history rows do not count as running tasks', () => {
+    assert.equal(judgeService(svc(), 's_api', NEW, [task(NEW), task(NEW), { ...failedTask('x', OLD, ''), state: 'Shutdown', failed: false }]).status, 'converged');
+  });
+});
+
 describe('convergence judgement', () => {
   it('converged: spec on the new image, replicas running it, update completed or none', () => {
     assert.equal(judgeService(svc({ updateState: 'completed' }), 's_api', NEW, [task(NEW), task(NEW)]).status, 'converged');
