@@ -1,6 +1,5 @@
 import { byHand, shellLine } from './commands/command.js';
-import { registryLogout } from './commands/docker.js';
-import { forceUnlock, releaseLock } from './commands/remote-files.js';
+import { forceUnlock, releaseLock, removeRemoteDockerConfig } from './commands/remote-files.js';
 import { removeSecrets } from './commands/secrets.js';
 import { stackRemove, stackServices } from './commands/stack.js';
 import { ConfigError, ConnectionLost, EXIT, Interrupted, PreflightError, errorMessage } from './errors.js';
@@ -112,7 +111,7 @@ export function manualAfterLostConnection(ctx: Ctx): string[] {
   } else if (ctx.state.createdSecrets.length) {
     lines.push(byHand(removeSecrets(ctx.state.createdSecrets)));
   }
-  if (ctx.state.loggedInManager) lines.push(byHand(registryLogout('manager', ctx.cfg.registry.REGISTRY)));
+  if (ctx.state.remoteDockerConfig) lines.push(`${byHand(removeRemoteDockerConfig(ctx.state.remoteDockerConfig))}   # the run's registry login`);
   if (ctx.state.lockHeld) lines.push(byHand(forceUnlock(r.remoteDir)));
   return lines;
 }

@@ -28,6 +28,39 @@ export function checkRemoteDir(remoteDir: string): Command {
   );
 }
 
+/** The run's private docker configuration on the manager: beside the release records, owner-only. */
+export function remoteDockerConfigDir(remoteDir: string, deployId: string): string {
+  return `${remoteDir}/docker-config.${deployId}`;
+}
+
+/**
+ * Creates the run's private docker config on the manager (0700) and prints its absolute path (DOCKER_CONFIG
+ * must be absolute: some commands run in the release folder). Folders of earlier runs are removed first:
+ * under the deploy lock, any other is a killed run's, credential and all. CLI plugins and contexts are linked
+ * from the user's docker config; config.json, without credentials, is uploaded by the caller.
+ */
+export function setupRemoteDockerConfig(remoteDir: string, deployId: string): Command {
+  return script(
+    [
+      'rm -rf "$1"/docker-config.*',
+      'mkdir -p -m 0700 "$1/docker-config.$2"',
+      'src="${DOCKER_CONFIG:-$HOME/.docker}"',
+      'for sub in cli-plugins contexts; do if [ -e "$src/$sub" ]; then ln -s "$src/$sub" "$1/docker-config.$2/$sub"; fi; done',
+      'cd "$1/docker-config.$2" && pwd',
+    ].join('\n'),
+    [remoteDir, deployId],
+  );
+}
+
+/** The user's own docker config.json on the manager (empty when there is none). */
+export function readUserDockerConfig(): Command {
+  return script('cat "${DOCKER_CONFIG:-$HOME/.docker}/config.json" 2>/dev/null || true', []);
+}
+
+export function removeRemoteDockerConfig(dir: string): Command {
+  return onManager(['rm', '-rf', '--', dir]);
+}
+
 export function makeReleaseDir(remoteDir: string, releaseDir: string): Command {
   return onManager(['mkdir', '-p', '-m', '0700', remoteDir, `${remoteDir}/releases`, releaseDir]);
 }

@@ -41,6 +41,16 @@ export function serviceRollback(service: string): Command {
   return onManager(['docker', 'service', 'rollback', '--detach', service]);
 }
 
+/** Stops every task of a service (on every node) without removing it, so that its end can be watched. */
+export function serviceScaleToZero(service: string): Command {
+  return onManager(['docker', 'service', 'scale', '--detach', `${service}=0`]);
+}
+
+/** The current state of every task of a service, one per line, whichever node it runs on. */
+export function serviceTaskStates(service: string): Command {
+  return onManager(['docker', 'service', 'ps', '--format', '{{.CurrentState}}', service]);
+}
+
 export function serviceRemove(service: string): Command {
   return onManager(['docker', 'service', 'rm', service]);
 }

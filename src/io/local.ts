@@ -4,13 +4,16 @@ import type { RunResult, Runner } from './runner.js';
 
 /** Runs command values on the laptop with execa: argv as given, no shell, stdin from the value. */
 export class LocalRunner implements Runner {
+  /** environment for every command of the run (DOCKER_CONFIG once the run has its private docker config) */
+  env: Record<string, string> = {};
+
   async run(cmd: Command, opts: { cancel?: AbortSignal } = {}): Promise<RunResult> {
     if (cmd.where !== 'local') throw new Error(`LocalRunner cannot run a ${cmd.where} command`);
     const [program, ...args] = cmd.argv;
     const result = await execa(program!, args, {
       reject: false,
       cwd: cmd.cwd,
-      env: cmd.env,
+      env: { ...this.env, ...cmd.env },
       extendEnv: true,
       stripFinalNewline: false,
       ...(opts.cancel ? { cancelSignal: opts.cancel } : {}),

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, AuthenticationType, Client as ClientType, ConnectConfig, SFTPWrapper } from 'ssh2';
-import { remoteShellString, type Command, type Upload } from '../commands/command.js';
+import { remoteShellString, shellQuote, type Command, type Upload } from '../commands/command.js';
 import { ConfigError, ConnectionLost, PreflightError } from '../errors.js';
 import { fingerprint, keyType, knownHostsName, knownKeyAlgorithms, readKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
 import type { RunResult, Runner } from './runner.js';
@@ -168,6 +168,8 @@ export class ManagerSession implements Runner {
   private pending = new Set<(err: Error) => void>();
   /** the jump hosts' connections, in order; the manager's is `client` */
   private hops: ClientType[] = [];
+  /** the run's private docker config on the manager (absolute), once it exists: every command uses it */
+  dockerConfig?: string;
   connectCount = 0;
 
   private constructor(
@@ -302,7 +304,8 @@ export class ManagerSession implements Runner {
         fn(...a);
       };
       // everything the tool creates on the manager (releases, lock, audit log, docker config) is owner-only
-      this.client.exec(`umask 077; ${remoteShellString(cmd)}`, (err, stream) => {
+      const dockerConfig = this.dockerConfig ? `DOCKER_CONFIG=${shellQuote(this.dockerConfig)}; export DOCKER_CONFIG; ` : '';
+      this.client.exec(`umask 077; ${dockerConfig}${remoteShellString(cmd)}`, (err, stream) => {
         if (err) return done(reject)(this.closed ? new ConnectionLost() : err);
         timer = setTimeout(() => {
           stream.close();

@@ -26,6 +26,9 @@ export class RunState {
   lockHeld = false;
   loggedInLocal = false;
   loggedInManager = false;
+  /** the run's private docker configs (DOCKER_CONFIG), laptop and manager: removed in finally */
+  localDockerConfig?: string;
+  remoteDockerConfig?: string;
   createdSecrets: string[] = [];
   /** the release folder was created on the manager */
   uploaded = false;

@@ -1,18 +1,26 @@
+import { byHand, local, type Where } from '../commands/command.js';
 import { registryLogin, registryLogout } from '../commands/docker.js';
-import type { Where } from '../commands/command.js';
-import { PreflightError } from '../errors.js';
-import { cmd, exec, note, type Ctx, type StepPlan } from './context.js';
+import { readUserDockerConfig, remoteDockerConfigDir, removeRemoteDockerConfig, setupRemoteDockerConfig } from '../commands/remote-files.js';
+import { PreflightError, errorMessage } from '../errors.js';
+import { createLocalDockerConfig, removeLocalDockerConfig, removeStaleLocalConfigs, withoutCredentials } from '../io/docker-config.js';
+import { cmd, exec, execChecked, manager, note, upload, type Ctx, type StepPlan } from './context.js';
 
 function login(ctx: Pick<Ctx, 'cfg'>, where: Where) {
   const r = ctx.cfg.registry;
   return registryLogin(where, r.REGISTRY, r.REGISTRY_USERNAME, r.REGISTRY_TOKEN);
 }
 
-export function plan(ctx: Pick<Ctx, 'cfg'>): StepPlan {
+export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
+  const r = ctx.release;
   return {
     title: 'Log in to the registry (laptop and manager)',
     entries: [
+      note('laptop: a private docker config for this run (a 0700 temp folder, DOCKER_CONFIG) — your own docker login is never touched; plugins, contexts and settings are carried over, credentials are not'),
       cmd(login(ctx, 'local')),
+      cmd(setupRemoteDockerConfig(r.remoteDir, r.deployId)),
+      cmd(readUserDockerConfig()),
+      upload({ kind: 'upload', remotePath: `${remoteDockerConfigDir(r.remoteDir, r.deployId)}/config.json`, mode: 0o600, data: '{}', label: 'the user\'s config.json without credentials' }),
+      note('manager: every docker command of the run uses that folder (DOCKER_CONFIG); folders left by killed runs are removed first'),
       cmd(login(ctx, 'manager')),
       note('the manager must be logged in: --with-registry-auth hands its credential to swarm so nodes can pull'),
     ],
@@ -27,46 +35,81 @@ async function loginOn(ctx: Ctx, where: Where): Promise<void> {
       `registry login on the ${where === 'local' ? 'laptop' : 'manager'} failed: ${why} — check REGISTRY, REGISTRY_USERNAME and REGISTRY_TOKEN in registry.env and that ${ctx.cfg.registry.REGISTRY} is reachable from there`,
     );
   }
-  if (where === 'local') ctx.state.loggedInLocal = true;
-  else ctx.state.loggedInManager = true;
+}
+
+/** The laptop's private docker config: created before the login, so the credential never reaches the user's. */
+function useLocalDockerConfig(ctx: Ctx): void {
+  for (const stale of removeStaleLocalConfigs()) ctx.reporter.info(`removed ${stale}: the private docker config of a run that was killed`);
+  ctx.state.localDockerConfig = createLocalDockerConfig();
+  ctx.local.env.DOCKER_CONFIG = ctx.state.localDockerConfig;
+}
+
+async function useRemoteDockerConfig(ctx: Ctx): Promise<void> {
+  const { remoteDir, deployId } = ctx.release;
+  const r = await execChecked(ctx, setupRemoteDockerConfig(remoteDir, deployId), 'creating the private docker config on the manager');
+  const dir = r.stdout.trim().split('\n').pop()!;
+  ctx.state.remoteDockerConfig = dir;
+  const own = await exec(ctx, readUserDockerConfig());
+  await manager(ctx).upload({ kind: 'upload', remotePath: `${dir}/config.json`, mode: 0o600, data: withoutCredentials(own.stdout), label: 'config.json without credentials' });
+  manager(ctx).dockerConfig = dir;
 }
 
 /** A rollback pulls the previous images: only the manager needs to be logged in. */
 export async function loginManager(ctx: Ctx): Promise<void> {
+  await useRemoteDockerConfig(ctx);
   ctx.state.loggedInManager = true;
   await loginOn(ctx, 'manager');
 }
 
 export async function run(ctx: Ctx): Promise<void> {
-  // remember the login before trying: a half-succeeded login must still be logged out
+  useLocalDockerConfig(ctx);
+  // remember the login before trying: a half-succeeded login must still be cleaned up
   ctx.state.loggedInLocal = true;
   await loginOn(ctx, 'local');
-  ctx.state.loggedInManager = true;
-  await loginOn(ctx, 'manager');
+  await loginManager(ctx);
 }
 
-export function logoutPlan(ctx: Pick<Ctx, 'cfg'>): StepPlan {
+export function logoutPlan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
   return {
-    title: 'Log out of the registry (always, also after a failure)',
-    entries: [cmd(registryLogout('local', ctx.cfg.registry.REGISTRY)), cmd(registryLogout('manager', ctx.cfg.registry.REGISTRY))],
+    title: 'Log out of the registry and remove the private docker configs (always, also after a failure)',
+    entries: [
+      cmd(registryLogout('local', ctx.cfg.registry.REGISTRY)),
+      note('laptop: remove the private docker config folder'),
+      cmd(registryLogout('manager', ctx.cfg.registry.REGISTRY)),
+      cmd(removeRemoteDockerConfig(remoteDockerConfigDir(ctx.release.remoteDir, ctx.release.deployId))),
+    ],
   };
 }
 
 /** Never throws: reports what it could not do. Returns the problems. */
 export async function logout(ctx: Ctx): Promise<string[]> {
   const problems: string[] = [];
-  if (ctx.state.loggedInLocal) {
-    const r = await ctx.local.run(registryLogout('local', ctx.cfg.registry.REGISTRY)).catch((e: Error) => ({ exitCode: 1, stderr: e.message, stdout: '' }));
-    if (r.exitCode === 0) ctx.state.loggedInLocal = false;
-    else problems.push(`laptop: \`docker logout ${ctx.cfg.registry.REGISTRY}\` failed: ${r.stderr.trim()}`);
+  const registry = ctx.cfg.registry.REGISTRY;
+  const localDir = ctx.state.localDockerConfig;
+  if (localDir) {
+    if (ctx.state.loggedInLocal) await ctx.local.run(registryLogout('local', registry)).catch(() => undefined);
+    try {
+      removeLocalDockerConfig(localDir);
+      ctx.state.localDockerConfig = undefined;
+      ctx.state.loggedInLocal = false;
+      delete ctx.local.env.DOCKER_CONFIG;
+    } catch (e) {
+      problems.push(`laptop: the private docker config ${localDir} could not be removed (${errorMessage(e)}) — remove it: ${byHand(local(['rm', '-rf', '--', localDir]))}`);
+    }
   }
-  if (ctx.state.loggedInManager) {
+  const dir = ctx.state.remoteDockerConfig;
+  if (dir) {
+    const removal = byHand(removeRemoteDockerConfig(dir));
     if (!ctx.session?.alive) {
-      problems.push(`manager: not logged out (no connection) — run \`docker logout ${ctx.cfg.registry.REGISTRY}\` there`);
+      problems.push(`manager: the private docker config holding the registry login was not removed (no connection) — run \`${removal}\` there`);
     } else {
-      const r = await ctx.session.run(registryLogout('manager', ctx.cfg.registry.REGISTRY)).catch((e: Error) => ({ exitCode: 1, stderr: e.message, stdout: '' }));
-      if (r.exitCode === 0) ctx.state.loggedInManager = false;
-      else problems.push(`manager: \`docker logout ${ctx.cfg.registry.REGISTRY}\` failed: ${r.stderr.trim()}`);
+      if (ctx.state.loggedInManager) await ctx.session.run(registryLogout('manager', registry)).catch(() => undefined);
+      const r = await ctx.session.run(removeRemoteDockerConfig(dir)).catch((e: Error) => ({ exitCode: 1, stderr: e.message, stdout: '' }));
+      if (r.exitCode === 0) {
+        ctx.state.remoteDockerConfig = undefined;
+        ctx.state.loggedInManager = false;
+        ctx.session.dockerConfig = undefined;
+      } else problems.push(`manager: \`${removal}\` failed: ${r.stderr.trim()}`);
     }
   }
   return problems;

@@ -1,5 +1,5 @@
 import { byHand } from '../commands/command.js';
-import { inspectServices, serviceRemove, serviceRollback, stackDeploy, stackPs, stackServiceIds } from '../commands/stack.js';
+import { inspectServices, serviceRemove, serviceRollback, serviceScaleToZero, serviceTaskStates, stackDeploy, stackPs, stackServiceIds } from '../commands/stack.js';
 import type { StepHandle } from '../ui/reporter.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
 import { parseServices } from './converge-eval.js';
@@ -29,7 +29,10 @@ export function plan(ctx: Pick<Ctx, 'release'>): StepPlan {
       cmd(stackDeploy(stackName, `${remoteDir}/releases/<known-good deploy id>`, { prune: true })),
       note('no known-good release yet (first deploy): for every service of the stack'),
       cmd(serviceRollback(`${stackName}_<service>`)),
-      note('services this run created are removed (the state before the deploy); services swarm already rolled back are left'),
+      cmd(serviceScaleToZero(`${stackName}_<service created by this run>`)),
+      cmd(serviceTaskStates(`${stackName}_<service created by this run>`)),
+      cmd(serviceRemove(`${stackName}_<service created by this run>`)),
+      note('services this run created are stopped on every node, then removed (the state before the deploy); services swarm already rolled back are left'),
       note('exit 1 when the previous release serves again; exit 3 with the exact commands to run when it does not'),
     ],
   };
@@ -67,6 +70,30 @@ async function toKnownGood(ctx: Ctx, handle: StepHandle): Promise<RollbackResult
   return { restored: true, serving: `the previous release ${prev.deployId} (tag ${prev.tag})`, how, manual: [] };
 }
 
+/** A task state in which its container may still run (and answer). */
+const ALIVE = /^(New|Allocated|Pending|Assigned|Accepted|Preparing|Ready|Starting|Running)\b/;
+
+/**
+ * Removes a service this run created — only once its tasks have really stopped on every node (scaled to 0 and
+ * watched through the manager), so that "no release is serving" is true when it is said. Returns false when
+ * the tasks did not stop within the convergence timeout.
+ */
+async function removeCreated(ctx: Ctx, service: string, handle: StepHandle): Promise<boolean> {
+  const scaled = await exec(ctx, serviceScaleToZero(service));
+  if (scaled.exitCode === 0) {
+    const deadline = Date.now() + ctx.cfg.cluster.DEPLOY_CONVERGE_TIMEOUT * 1000;
+    for (;;) {
+      const states = await exec(ctx, serviceTaskStates(service));
+      const alive = states.stdout.split('\n').filter((l) => ALIVE.test(l.trim())).length;
+      if (states.exitCode !== 0 || alive === 0) break;
+      handle.progress(`${service}: waiting for ${alive} task(s) to stop`);
+      if (Date.now() >= deadline || ctx.interrupt.hurried) return false;
+      await ctx.interrupt.sleep(500);
+    }
+  }
+  return (await exec(ctx, serviceRemove(service))).exitCode === 0;
+}
+
 /** No known-good release: undo this run's stack deploy service by service, as the original script did. */
 async function perService(ctx: Ctx, handle: StepHandle): Promise<RollbackResult> {
   const stack = ctx.release.stackName;
@@ -77,9 +104,9 @@ async function perService(ctx: Ctx, handle: StepHandle): Promise<RollbackResult>
   const manual: string[] = [];
   for (const s of services) {
     if (!ctx.state.servicesBefore.has(s.name)) {
-      const r = await exec(ctx, serviceRemove(s.name));
-      actions.push(r.exitCode === 0 ? `${s.name}: removed (created by this run)` : `${s.name}: could not be removed`);
-      if (r.exitCode !== 0) manual.push(byHand(serviceRemove(s.name)));
+      const removed = await removeCreated(ctx, s.name, handle);
+      actions.push(removed ? `${s.name}: removed (created by this run; its tasks stopped)` : `${s.name}: could not be removed, or its tasks did not stop`);
+      if (!removed) manual.push(byHand(serviceRemove(s.name)));
     } else if (s.updateState === 'rollback_completed') {
       actions.push(`${s.name}: already rolled back by swarm`);
       intended[s.name] = s.specImage;

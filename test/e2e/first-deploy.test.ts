@@ -25,9 +25,25 @@ describe('rollback without a known-good release', { skip: sandbox ? false : `e2e
     assert.match(r.output, /first deploy: no previous release exists; removed the services this run created/);
     assert.match(r.output.split('\n').filter((l) => l.startsWith('result:')).pop()!, /^result: deploy failed \(exit 1\): rolled back: this was the first deploy of the stack and its services were removed, so no release is serving \(as before the run\)$/);
     assert.equal(docker(['service', 'ls', '--filter', `label=com.docker.stack.namespace=${fx.stack}`, '-q']).trim(), '');
+    // "no release is serving" is true when it is said: nothing answers any more
+    assert.equal(await httpBody(fx.healthUrl), undefined, 'the removed release still answered');
+    assert.equal(docker(['ps', '-q', '--filter', `label=com.docker.stack.namespace=${fx.stack}`]).trim(), '');
     assert.equal(remoteFile(fx, 'current'), undefined, 'a failed release never becomes known-good');
     assert.equal(remoteFile(fx, 'lock/owner.json'), undefined);
     assert.deepEqual(registryCredentialsLeft(fx), { laptop: false, manager: false });
+  });
+
+  it('a crash-looping first deploy is judged in seconds, not after the convergence timeout: the task error is shown, exit 1', async () => {
+    const fx = makeFixture(sandbox!, { stack: 'e2efirstcrash', apiPort: 18711, convergeTimeout: 120 });
+    fixtures.push(fx);
+    const started = Date.now();
+    const r = await runCli(fx, ['--context', fx.context, '--tag', 'crash1', '--build-arg', 'CRASH=1']);
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /crash loop: \d tasks of the new image failed \(task: non-zero exit \(1\)\)/);
+    assert.ok(seconds < 90, `took ${seconds}s with a 120s convergence timeout`);
+    assert.match(r.output.split('\n').filter((l) => l.startsWith('result:')).pop()!, /^result: deploy failed \(exit 1\): rolled back: this was the first deploy/);
+    assert.equal(docker(['service', 'ls', '--filter', `label=com.docker.stack.namespace=${fx.stack}`, '-q']).trim(), '');
   });
 
   it('a stack deployed before this tool: `docker service rollback` returns every service to its previous spec, exit 1', async () => {

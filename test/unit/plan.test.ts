@@ -28,7 +28,7 @@ describe('the plan', () => {
       'Verify the images are in the registry', 'Upload the release bundle', 'Create versioned secrets', 'Deploy the stack', 'Wait for convergence', 'Health check',
       'Mark the release known-good and prune old release folders', 'Prune old secret versions (only after the health check passed)',
     ]);
-    assert.deepEqual(plan.always.map((s) => s.title), ['Log out of the registry (always, also after a failure)', 'Append the run to the audit log (always)', 'Release the deploy lock (always)']);
+    assert.deepEqual(plan.always.map((s) => s.title), ['Log out of the registry and remove the private docker configs (always, also after a failure)', 'Append the run to the audit log (always)', 'Release the deploy lock (always)']);
   });
 
   it('carries secrets only as stdin marked secret: no argv, no text, no JSON holds a secret value', () => {
