@@ -172,7 +172,7 @@ async function recover(ctx: Ctx, err: unknown): Promise<Summary> {
   ctx.reporter.info(result.how);
   const restoredText = result.nothingBefore
     ? 'rolled back: this was the first deploy of the stack and its services were removed, so no release is serving (as before the run)'
-    : `rolled back: ${result.serving} is serving again`;
+    : `rolled back: ${result.serving} is serving again${result.degraded ? ` ${result.degraded}` : ''}`;
   if (interrupted) {
     return {
       exitCode: EXIT.interrupted,

@@ -13,6 +13,8 @@ export interface ServiceView {
 
 export interface TaskView {
   id?: string;
+  /** the node's hostname, as `docker stack ps` names it */
+  node?: string;
   service: string;
   image: string;
   running: boolean;
@@ -30,6 +32,10 @@ export interface ServiceJudgement {
   name: string;
   status: ServiceStatus;
   text: string;
+  /** failed because replicas cannot be placed while nodes are down: a cluster failure, not the release's */
+  capacity?: boolean;
+  /** converged on fewer replicas than wanted, because nodes are down (accepted only while rolling back) */
+  degraded?: { running: number; want: number };
 }
 
 export function stripDigest(image: string): string {
@@ -78,6 +84,7 @@ export function parseServices(text: string): ServiceView[] {
 
 interface TaskJson {
   ID?: string;
+  Node?: string;
   Name?: string;
   Image?: string;
   CurrentState?: string;
@@ -92,6 +99,7 @@ export function parseTasks(text: string): TaskView[] {
     const state = t.CurrentState ?? '';
     return {
       id: t.ID,
+      node: t.Node || undefined,
       desiredRunning: t.DesiredState === undefined ? true : t.DesiredState === 'Running',
       failed: /^(Failed|Rejected)\b/.test(state),
       // task names are <service>.<slot> (replicated) or <service>.<node id> (global)
@@ -114,16 +122,24 @@ export interface JudgeOptions {
   rollingBack?: boolean;
   /** task IDs that existed before this run's stack deploy: their failures are not this release's */
   tasksBefore?: ReadonlySet<string>;
+  /** hostnames of the nodes that are not Ready: their tasks do not count as running */
+  downNodes?: ReadonlySet<string>;
+  /** how to name a node by hostname in a message: ID, hostname and address */
+  describe?: (hostname: string) => string;
 }
+
+/** swarm's word for a replica it cannot place: "no suitable node (… 1 node not available for new tasks)" */
+const UNPLACEABLE = /no suitable node/i;
 
 /** A release whose tasks fail again and again is judged at once: this many failures, or one error seen twice. */
 export const CRASH_LOOP_FAILURES = 3;
 
 /** The failures of this release's tasks of a service: a crash loop when there are 3, or the same error twice. */
-export function crashLoop(mine: TaskView[], intended: string, before: ReadonlySet<string>): string | undefined {
+export function crashLoop(mine: TaskView[], intended: string, before: ReadonlySet<string>, describe: (hostname: string) => string = (h) => h): string | undefined {
   const failed = mine.filter((t) => t.failed && t.image === intended && !(t.id && before.has(t.id)));
   if (!failed.length) return undefined;
-  const errors = failed.map((t) => t.error || t.state);
+  // the node goes with the error: a pull denied on one node is that node's story
+  const errors = failed.map((t) => `${t.error || t.state}${t.node ? ` on node ${describe(t.node)}` : ''}`);
   const repeated = errors.find((e, i) => e && errors.indexOf(e) !== i);
   if (failed.length < CRASH_LOOP_FAILURES && !repeated) return undefined;
   return `${failed.length} task${failed.length === 1 ? '' : 's'} of the new image failed (${repeated ?? errors[0]})`;
@@ -132,9 +148,12 @@ export function crashLoop(mine: TaskView[], intended: string, before: ReadonlySe
 export function judgeService(svc: ServiceView | undefined, name: string, intended: string, tasks: TaskView[], opts: JudgeOptions = {}): ServiceJudgement {
   if (!svc) return { name, status: 'waiting', text: `${name}: not created yet` };
   const all = tasks.filter((t) => t.service === name);
+  const down = opts.downNodes ?? new Set<string>();
   // the tasks swarm wants running; the others are history (shut down, failed)
   const mine = all.filter((t) => t.desiredRunning !== false);
-  const running = mine.filter((t) => t.running);
+  // a task on a node that is down does not serve, whatever its last known state
+  const running = mine.filter((t) => t.running && !(t.node && down.has(t.node)));
+  const unplaceable = mine.filter((t) => t.image === intended && !t.running && UNPLACEABLE.test(t.error));
   const onImage = running.filter((t) => t.image === intended);
   const want = svc.replicas;
   const count = `${onImage.length}/${want ?? 'global'}`;
@@ -150,13 +169,26 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
     };
   }
   if (!opts.rollingBack) {
-    const loop = crashLoop(all, intended, opts.tasksBefore ?? new Set());
-    if (loop) return { name, status: 'failed', text: `${name}: crash loop: ${loop}` };
+    const loop = crashLoop(all, intended, opts.tasksBefore ?? new Set(), opts.describe);
+    if (loop) return { name, status: 'failed', text: `${name}: ${loop}` };
+    if (unplaceable.length && down.size) {
+      const nodes = [...down].map((h) => (opts.describe ?? ((x: string) => x))(h)).join(', ');
+      return {
+        name,
+        status: 'failed',
+        capacity: true,
+        text: `${name}: ${unplaceable.length} replica(s) cannot be placed (${unplaceable[0]!.error}) while node(s) ${nodes} are down`,
+      };
+    }
   }
   if (svc.specImage !== intended) return { name, status: 'waiting', text: `${name}: spec still on ${svc.specImage}` };
   const settled = svc.updateState === undefined || svc.updateState === 'completed' || rolledBackToIntended;
   const enough = want === undefined ? onImage.length > 0 : onImage.length === want;
   if (enough && running.length === onImage.length && settled) return { name, status: 'converged', text: `${name}: ${count} ok` };
+  // rolling back with nodes down: what can run, runs; the rest waits for the nodes, not for us
+  if (opts.rollingBack && down.size && want !== undefined && onImage.length > 0 && running.length === onImage.length && onImage.length + unplaceable.length >= want) {
+    return { name, status: 'converged', text: `${name}: ${count} (the rest cannot be placed while nodes are down)`, degraded: { running: onImage.length, want } };
+  }
   const err = all.find((t) => t.error && !t.running && !(t.id && opts.tasksBefore?.has(t.id)))?.error;
   const phase = svc.updateState && !settled ? ` ${svc.updateState}` : '';
   return { name, status: 'waiting', text: `${name}: ${count}${phase}${err ? ` (${err})` : ''}` };

@@ -1,4 +1,6 @@
+import { inspectNodes } from '../commands/docker.js';
 import { inspectServices, stackServiceIds, stackTasks } from '../commands/stack.js';
+import { describeNode, parseNodes, type NodeView } from './nodes-eval.js';
 import { DeployFailed } from '../errors.js';
 import type { StepHandle } from '../ui/reporter.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
@@ -17,6 +19,8 @@ export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
       note(`every ${POLL_MS / 1000}s, all services at once, for at most DEPLOY_CONVERGE_TIMEOUT=${ctx.cfg.cluster.DEPLOY_CONVERGE_TIMEOUT}s`),
       note('converged: spec image is this release\'s, running tasks = desired replicas, all on that image, UpdateStatus completed or none'),
       note('failed at once: UpdateStatus rollback_* or paused (swarm rolled back by itself, even when REPLICAS reads N/N)'),
+      cmd(inspectNodes()),
+      note('nodes that are down: their tasks do not count; replicas that cannot be placed while nodes are down fail the deploy at once as lost capacity (a cluster failure), and the rollback accepts the previous release on the replicas the remaining nodes can run'),
       note('failed at once: a crash loop — 3 tasks of the new image failed, or one error twice (whatever the stack\'s failure_action; first deploys too)'),
       ...Object.entries(ctx.release.serviceImages).map(([svc, image]) => note(`${s}_${svc} -> ${image}`)),
     ],
@@ -27,9 +31,27 @@ export function intendedImages(stack: string, serviceImages: Record<string, stri
   return Object.fromEntries(Object.entries(serviceImages).map(([svc, image]) => [`${stack}_${svc}`, image]));
 }
 
-/** One look at the stack: services and their running tasks. */
+/** The nodes as the manager sees them now (kept in the run state); undefined if the manager cannot say. */
+async function freshNodes(ctx: Ctx): Promise<NodeView[]> {
+  const r = await exec(ctx, inspectNodes());
+  if (r.exitCode === 0) ctx.state.nodes = parseNodes(r.stdout);
+  return ctx.state.nodes;
+}
+
+/** Node names in messages: ID, hostname and address (hostnames alone are not unique). */
+export function nodeDescriber(nodes: NodeView[]): (hostname: string) => string {
+  return (hostname) => {
+    const matches = nodes.filter((n) => n.hostname === hostname);
+    return matches.length === 1 ? describeNode(matches[0]!) : hostname;
+  };
+}
+
+/** One look at the stack: services, their tasks, and the nodes. */
 export async function observe(ctx: Ctx, intended: Record<string, string>, opts: JudgeOptions = {}): Promise<ServiceJudgement[]> {
   const stack = ctx.release.stackName;
+  const nodes = await freshNodes(ctx);
+  const down = new Set(nodes.filter((n) => n.state !== 'ready').map((n) => n.hostname));
+  opts = { ...opts, downNodes: down, describe: nodeDescriber(nodes) };
   const ids = (await execChecked(ctx, stackServiceIds(stack), 'listing the stack services')).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
   const services = ids.length ? parseServices((await execChecked(ctx, inspectServices(ids), 'inspecting services')).stdout) : [];
   const tasksResult = await exec(ctx, stackTasks(stack));
@@ -47,7 +69,11 @@ export interface WaitOptions {
   rollingBack?: boolean;
 }
 
-export type WaitOutcome = { kind: 'converged' } | { kind: 'failed'; why: string } | { kind: 'timeout'; why: string } | { kind: 'stopped' };
+export type WaitOutcome =
+  | { kind: 'converged'; degraded: ServiceJudgement[] }
+  | { kind: 'failed'; why: string; capacity: boolean }
+  | { kind: 'timeout'; why: string }
+  | { kind: 'stopped' };
 
 export async function waitForConvergence(ctx: Ctx, o: WaitOptions): Promise<WaitOutcome> {
   const deadline = Date.now() + o.timeoutSeconds * 1000;
@@ -55,8 +81,8 @@ export async function waitForConvergence(ctx: Ctx, o: WaitOptions): Promise<Wait
     const judgements = await observe(ctx, o.intended, { rollingBack: o.rollingBack, tasksBefore: ctx.state.tasksBefore });
     o.handle.progress(judgements.map((j) => j.text).join(' | '));
     const failed = judgements.filter((j) => j.status === 'failed');
-    if (failed.length) return { kind: 'failed', why: failed.map((j) => j.text).join('; ') };
-    if (judgements.every((j) => j.status === 'converged')) return { kind: 'converged' };
+    if (failed.length) return { kind: 'failed', why: failed.map((j) => j.text).join('; '), capacity: failed.every((j) => j.capacity) };
+    if (judgements.every((j) => j.status === 'converged')) return { kind: 'converged', degraded: judgements.filter((j) => j.degraded) };
     if (Date.now() >= deadline) {
       return { kind: 'timeout', why: `not converged after ${o.timeoutSeconds}s: ${judgements.filter((j) => j.status !== 'converged').map((j) => j.text).join('; ')}` };
     }
@@ -74,5 +100,8 @@ export async function run(ctx: Ctx, handle: StepHandle): Promise<void> {
     stop: () => ctx.interrupt.requested,
   });
   if (outcome.kind === 'stopped') ctx.interrupt.check();
+  if (outcome.kind === 'failed' && outcome.capacity) {
+    throw new DeployFailed(`the cluster lost capacity during the deploy: ${outcome.why} — this is not the release's fault; rolling back to a release that can serve on the nodes that are left`);
+  }
   if (outcome.kind === 'failed' || outcome.kind === 'timeout') throw new DeployFailed(`the stack did not converge: ${outcome.why}`);
 }

@@ -58,13 +58,18 @@ export interface PlacementNeed {
 
 /** What each replicated service of the rendered stack file asks of the nodes. */
 export function placementNeeds(stackFile: string): PlacementNeed[] {
-  const doc = YAML.parse(stackFile, { merge: true }) as { services?: Record<string, { deploy?: { mode?: string; replicas?: unknown; placement?: { max_replicas_per_node?: unknown; constraints?: unknown } } }> };
+  const doc = YAML.parse(stackFile, { merge: true }) as {
+    services?: Record<string, { ports?: unknown; deploy?: { mode?: string; replicas?: unknown; placement?: { max_replicas_per_node?: unknown; constraints?: unknown } } }>;
+  };
   const needs: PlacementNeed[] = [];
   for (const [service, svc] of Object.entries(doc?.services ?? {})) {
     const d = svc?.deploy ?? {};
     if (d.mode === 'global') continue;
     const replicas = d.replicas === undefined ? 1 : Number(d.replicas);
-    const maxPerNode = d.placement?.max_replicas_per_node === undefined ? undefined : Number(d.placement.max_replicas_per_node);
+    // a port published in host mode is bound on the node itself: one task per node
+    const hostPort = Array.isArray(svc?.ports) && svc.ports.some((p) => typeof p === 'object' && p !== null && (p as { mode?: string }).mode === 'host');
+    const limit = d.placement?.max_replicas_per_node === undefined ? undefined : Number(d.placement.max_replicas_per_node);
+    const maxPerNode = hostPort ? 1 : limit;
     const constraints = Array.isArray(d.placement?.constraints) ? d.placement.constraints.map(String) : [];
     const role = constraints.map((c) => /^node\.role\s*==\s*(manager|worker)$/.exec(c.trim())?.[1]).find(Boolean) as PlacementNeed['role'];
     needs.push({ service, replicas, maxPerNode, role });
@@ -79,7 +84,7 @@ export function impossiblePlacements(needs: PlacementNeed[], nodes: NodeView[]):
     const candidates = nodes.filter((x) => usable(x) && (!n.role || x.role === n.role));
     const capacity = n.maxPerNode === undefined || n.maxPerNode === 0 ? (candidates.length ? Infinity : 0) : n.maxPerNode * candidates.length;
     if (n.replicas > 0 && n.replicas > capacity) {
-      const limit = n.maxPerNode ? ` with max_replicas_per_node ${n.maxPerNode}` : '';
+      const limit = n.maxPerNode ? ` with at most ${n.maxPerNode} per node (max_replicas_per_node, or a port published in host mode)` : '';
       problems.push(`${n.service}: ${n.replicas} replica(s)${limit} need more than the ${candidates.length} ready and active ${n.role ?? ''}${n.role ? ' ' : ''}node(s) can take (at most ${capacity})`);
     }
   }

@@ -6,6 +6,8 @@ import { parseServices } from './converge-eval.js';
 import { intendedImages, waitForConvergence } from './converge.js';
 import { check as healthCheck, skippedBecause } from './health.js';
 import { deployStack } from './stack-deploy.js';
+import type { ServiceJudgement } from './converge-eval.js';
+import { describeNode } from './nodes-eval.js';
 
 export interface RollbackResult {
   restored: boolean;
@@ -18,6 +20,16 @@ export interface RollbackResult {
   notAwaited?: boolean;
   /** the first deploy failed: nothing served before and nothing serves now */
   nothingBefore?: boolean;
+  /** restored on fewer replicas because nodes are down: what runs, and what the operator must do */
+  degraded?: string;
+}
+
+/** "api 2/3" for each service restored on fewer replicas, and what to do about the nodes that are down. */
+export function degradedText(ctx: Pick<Ctx, 'state' | 'release'>, degraded: ServiceJudgement[]): string | undefined {
+  if (!degraded.length) return undefined;
+  const replicas = degraded.map((j) => `${j.name.slice(ctx.release.stackName.length + 1)} ${j.degraded!.running}/${j.degraded!.want}`).join(', ');
+  const down = ctx.state.nodes.filter((n) => n.state !== 'ready').map(describeNode).join(', ') || 'a node';
+  return `on fewer replicas (${replicas}): node ${down} is down — bring it back (swarm places the missing replicas by itself) or remove it (docker node rm) and lower the replicas; a redeploy cannot help`;
 }
 
 export function plan(ctx: Pick<Ctx, 'release'>): StepPlan {
@@ -67,7 +79,7 @@ async function toKnownGood(ctx: Ctx, handle: StepHandle): Promise<RollbackResult
     const health = await healthCheck(ctx, handle, prev.healthExpect ?? undefined, () => ctx.interrupt.hurried, prev.healthUrl ?? undefined);
     if (!health.ok) return fail(`the previous release converged but its health check failed: ${health.detail}`);
   }
-  return { restored: true, serving: `the previous release ${prev.deployId} (tag ${prev.tag})`, how, manual: [] };
+  return { restored: true, serving: `the previous release ${prev.deployId} (tag ${prev.tag})`, how, manual: [], degraded: degradedText(ctx, outcome.degraded) };
 }
 
 /** A task state in which its container may still run (and answer). */

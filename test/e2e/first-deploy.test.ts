@@ -40,7 +40,7 @@ describe('rollback without a known-good release', { skip: sandbox ? false : `e2e
     const r = await runCli(fx, ['--context', fx.context, '--tag', 'crash1', '--build-arg', 'CRASH=1']);
     const seconds = (Date.now() - started) / 1000;
     assert.equal(r.code, 1, r.output);
-    assert.match(r.output, /crash loop: \d tasks of the new image failed \("?task: non-zero exit \(1\)"?\)/);
+    assert.match(r.output, /\d tasks of the new image failed \("?task: non-zero exit \(1\)"? on node \w{12} \(/);
     assert.ok(seconds < 90, `took ${seconds}s with a 120s convergence timeout`);
     assert.match(r.output.split('\n').filter((l) => l.startsWith('result:')).pop()!, /^result: deploy failed \(exit 1\): rolled back: this was the first deploy/);
     assert.equal(docker(['service', 'ls', '--filter', `label=com.docker.stack.namespace=${fx.stack}`, '-q']).trim(), '');

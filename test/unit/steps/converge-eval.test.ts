@@ -15,7 +15,7 @@ describe('crash loops are judged in seconds', () => {
     assert.equal(judgeService(svc({ updateState: 'updating' }), 's_api', NEW, one).status, 'waiting');
     const twice = [...one, failedTask('t2', NEW, 'task: non-zero exit (1)')];
     const j = judgeService(svc(), 's_api', NEW, twice);
-    assert.deepEqual(j, { name: 's_api', status: 'failed', text: 's_api: crash loop: 2 tasks of the new image failed (task: non-zero exit (1))' });
+    assert.deepEqual(j, { name: 's_api', status: 'failed', text: 's_api: 2 tasks of the new image failed (task: non-zero exit (1))' });
     const three = [failedTask('a', NEW, 'x (1)'), failedTask('b', NEW, 'y (2)'), failedTask('c', NEW, 'z (3)')];
     assert.equal(judgeService(svc(), 's_api', NEW, three).status, 'failed');
   });
@@ -27,6 +27,36 @@ describe('crash loops are judged in seconds', () => {
   });
   it('history rows do not count as running tasks', () => {
     assert.equal(judgeService(svc(), 's_api', NEW, [task(NEW), task(NEW), { ...failedTask('x', OLD, ''), state: 'Shutdown', failed: false }]).status, 'converged');
+  });
+});
+
+describe('nodes that are down', () => {
+  const pending = (id: string): TaskView => ({ id, service: 's_api', image: NEW, running: false, state: 'Pending', error: 'no suitable node (max replicas per node limit exceed; 1 node not available for new tasks)', desiredRunning: true, node: undefined });
+  const on = (node: string, image = NEW): TaskView => ({ ...task(image), node, desiredRunning: true });
+  const down = new Set(['hdnode3']);
+  it('a replica that cannot be placed while a node is down fails at once, as lost capacity, naming the node', () => {
+    const j = judgeService(svc({ replicas: 3, updateState: 'updating' }), 's_api', NEW, [on('hdnode1'), on('hdnode2'), pending('p1')], { downNodes: down, describe: (h) => `id3 (${h}, 10.0.0.3)` });
+    assert.equal(j.status, 'failed');
+    assert.equal(j.capacity, true);
+    assert.match(j.text, /1 replica\(s\) cannot be placed \(no suitable node .*\) while node\(s\) id3 \(hdnode3, 10\.0\.0\.3\) are down/);
+    // with every node up, a pending task is only waiting
+    assert.equal(judgeService(svc({ replicas: 3 }), 's_api', NEW, [on('hdnode1'), on('hdnode2'), pending('p1')]).status, 'waiting');
+  });
+  it('a task on a node that is down does not count as running', () => {
+    assert.equal(judgeService(svc({ replicas: 3 }), 's_api', NEW, [on('hdnode1'), on('hdnode2'), on('hdnode3')], { downNodes: down }).status, 'waiting');
+  });
+  it('rolling back with a node down: the previous release on the replicas the other nodes can run is accepted, as degraded', () => {
+    const j = judgeService(svc({ replicas: 3, specImage: OLD, updateState: 'updating' }), 's_api', OLD, [on('hdnode1', OLD), on('hdnode2', OLD), { ...pending('p1'), image: OLD }], { rollingBack: true, downNodes: down });
+    assert.equal(j.status, 'converged');
+    assert.deepEqual(j.degraded, { running: 2, want: 3 });
+    assert.equal(judgeService(svc({ replicas: 3, specImage: OLD }), 's_api', OLD, [on('hdnode1', OLD), { ...pending('p1'), image: OLD }], { rollingBack: true, downNodes: down }).status, 'waiting');
+  });
+  it('a pull denied on a node is a release failure naming the node', () => {
+    const rejected = (id: string): TaskView => ({ ...failedTask(id, NEW, 'No such image: r/honeydue-api:v2'), state: 'Rejected', node: 'hdnode3' });
+    const j = judgeService(svc(), 's_api', NEW, [rejected('r1'), rejected('r2')], { describe: (h) => `id3 (${h}, 10.0.0.3)` });
+    assert.equal(j.status, 'failed');
+    assert.equal(j.capacity, undefined);
+    assert.match(j.text, /2 tasks of the new image failed \(No such image: r\/honeydue-api:v2 on node id3 \(hdnode3, 10\.0\.0\.3\)\)/);
   });
 });
 

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# A three-node Docker Swarm on this one machine, for the multi-node end-to-end suite: one manager and two
+# workers, each a dockerd in its own network namespace (and UTS namespace, for its own hostname) on a private
+# bridge; a registry with TLS (a self-signed CA) and htpasswd auth on the bridge address; and sshd for the deploy
+# user inside the manager's namespace, its docker pointed at the manager's daemon. Idempotent; needs root and the
+# single-node sandbox (scripts/sandbox.sh: packages, deploy user, keys) first.
+#
+#   scripts/multinode.sh up      create what is missing, start what is not running, print the state file
+#   scripts/multinode.sh down    stop everything it started and remove the namespaces and the bridge
+#   scripts/multinode.sh env     print the state file
+#
+# Names, addresses and ports come from the environment (traffic stays on this machine's own bridge):
+#   HD_MN_PREFIX (10.203.0)  HD_MN_BRIDGE (hdmn0)  HD_MN_SSH_PORT (22024)  HD_MN_REGISTRY_PORT (15056)
+#   HD_MN_DIR (/var/lib/honeydue-multinode)  HD_SANDBOX_DIR (/var/lib/honeydue-sandbox)  HD_SANDBOX_USER (hddeploy)
+set -euo pipefail
+
+PREFIX="${HD_MN_PREFIX:-10.203.0}"
+BRIDGE="${HD_MN_BRIDGE:-hdmn0}"
+SSH_PORT="${HD_MN_SSH_PORT:-22024}"
+REGISTRY_PORT="${HD_MN_REGISTRY_PORT:-15056}"
+DIR="${HD_MN_DIR:-/var/lib/honeydue-multinode}"
+SANDBOX_DIR="${HD_SANDBOX_DIR:-/var/lib/honeydue-sandbox}"
+DEPLOY_USER="${HD_SANDBOX_USER:-hddeploy}"
+NODES=(1 2 3)
+GW="$PREFIX.1"
+REGISTRY="$GW:$REGISTRY_PORT"
+STATE="$DIR/multinode.env"
+
+log() { printf 'multinode: %s\n' "$*" >&2; }
+die() { printf 'multinode: ERROR: %s\n' "$*" >&2; exit 1; }
+ns() { echo "hdmn$1"; }
+addr() { echo "$PREFIX.1$1"; }
+sock() { echo "$DIR/node$1/docker.sock"; }
+dk() { local n="$1"; shift; docker -H "unix://$(sock "$n")" "$@"; }
+
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+  local secs="$1" what="$2"; shift 2
+  local i
+  for ((i = 0; i < secs * 5; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  die "$what did not come up within ${secs}s"
+}
+
+network() {
+  if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
+    log "creating bridge $BRIDGE ($GW/24)"
+    ip link add "$BRIDGE" type bridge
+    ip addr add "$GW/24" dev "$BRIDGE"
+  fi
+  ip link set "$BRIDGE" up
+  # the root namespace drops forwarded traffic by default: let the nodes talk to each other over the bridge
+  iptables -C FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null || iptables -I FORWARD 1 -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT
+  for n in "${NODES[@]}"; do
+    local name; name="$(ns "$n")"
+    if [ ! -e "/var/run/netns/$name" ]; then
+      log "creating namespace $name ($(addr "$n"))"
+      ip netns add "$name"
+      ip link add "$name-h" type veth peer name "$name-n"
+      ip link set "$name-h" master "$BRIDGE" up
+      ip link set "$name-n" netns "$name"
+      ip -n "$name" link set "$name-n" name eth0
+      ip -n "$name" addr add "$(addr "$n")/24" dev eth0
+      ip -n "$name" link set eth0 up
+      ip -n "$name" link set lo up
+      ip -n "$name" route add default via "$GW"
+    fi
+  done
+}
+
+certificates() {
+  mkdir -p "$DIR/tls"
+  if [ ! -f "$DIR/tls/ca.crt" ]; then
+    log "creating a CA and the registry's certificate for $GW"
+    openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=honeydue multinode CA" -keyout "$DIR/tls/ca.key" -out "$DIR/tls/ca.crt" 2>/dev/null
+    openssl req -newkey rsa:2048 -nodes -subj "/CN=$GW" -keyout "$DIR/tls/registry.key" -out "$DIR/tls/registry.csr" 2>/dev/null
+    printf 'subjectAltName=IP:%s\n' "$GW" >"$DIR/tls/san.ext"
+    openssl x509 -req -in "$DIR/tls/registry.csr" -CA "$DIR/tls/ca.crt" -CAkey "$DIR/tls/ca.key" -CAcreateserial -days 3650 -extfile "$DIR/tls/san.ext" -out "$DIR/tls/registry.crt" 2>/dev/null
+  fi
+  # every daemon (and the laptop-side client) shares this filesystem: one CA file makes all of them trust it
+  mkdir -p "/etc/docker/certs.d/$REGISTRY"
+  cp "$DIR/tls/ca.crt" "/etc/docker/certs.d/$REGISTRY/ca.crt"
+}
+
+registry() {
+  mkdir -p "$DIR/registry-data"
+  cat >"$DIR/registry.yml" <<CONF
+version: 0.1
+log:
+  level: warn
+storage:
+  filesystem:
+    rootdirectory: $DIR/registry-data
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY
+  tls:
+    certificate: $DIR/tls/registry.crt
+    key: $DIR/tls/registry.key
+auth:
+  htpasswd:
+    realm: honeydue-multinode
+    path: $SANDBOX_DIR/htpasswd
+CONF
+  if [ -f "$DIR/registry.pid" ] && kill -0 "$(cat "$DIR/registry.pid")" 2>/dev/null; then return; fi
+  log "starting the registry on $REGISTRY (TLS, htpasswd)"
+  nohup docker-registry serve "$DIR/registry.yml" >"$DIR/registry.log" 2>&1 &
+  echo $! >"$DIR/registry.pid"
+  wait_for 20 registry bash -c "exec 3<>/dev/tcp/$GW/$REGISTRY_PORT"
+}
+
+start_node() {
+  local n="$1" d="$DIR/node$1"
+  mkdir -p "$d"
+  if [ -f "$d/docker.pid" ] && kill -0 "$(cat "$d/docker.pid")" 2>/dev/null && dk "$n" info >/dev/null 2>&1; then return; fi
+  log "starting dockerd for node$n in $(ns "$n")"
+  # nsenter, not `ip netns exec` (which remounts /sys and loses the cgroup mounts); unshare --uts for a hostname
+  nohup nsenter --net="/var/run/netns/$(ns "$n")" unshare --uts sh -c "hostname hdnode$n; exec dockerd \
+    --data-root '$d/data' --exec-root '$d/exec' --pidfile '$d/docker.pid' --host 'unix://$(sock "$n")'" \
+    >"$d/dockerd.log" 2>&1 &
+  wait_for 60 "dockerd node$n" dk "$n" info
+  chgrp docker "$(sock "$n")" && chmod 660 "$(sock "$n")"
+}
+
+swarm() {
+  if [ "$(dk 1 info --format '{{.Swarm.LocalNodeState}}')" != active ]; then
+    log "initialising the swarm on node1 ($(addr 1))"
+    dk 1 swarm init --advertise-addr "$(addr 1)" >/dev/null
+  fi
+  wait_for 60 "the swarm manager" sh -c "[ \"\$(docker -H unix://$(sock 1) info --format '{{.Swarm.ControlAvailable}}')\" = true ]"
+  local token; token="$(dk 1 swarm join-token -q worker)"
+  for n in 2 3; do
+    local state; state="$(dk "$n" info --format '{{.Swarm.LocalNodeState}}')"
+    if [ "$state" != active ]; then
+      [ "$state" = inactive ] || dk "$n" swarm leave --force >/dev/null 2>&1 || true
+      log "joining node$n ($(addr "$n")) as a worker"
+      timeout 60 docker -H "unix://$(sock "$n")" swarm join --advertise-addr "$(addr "$n")" --token "$token" "$(addr 1):2377" >/dev/null
+    fi
+  done
+  # stale entries of nodes that joined again, then every node Ready
+  for id in $(dk 1 node ls --format '{{.ID}} {{.Status}}' | awk '$2 == "Down" {print $1}'); do dk 1 node rm --force "$id" >/dev/null 2>&1 || true; done
+  wait_for 60 "three ready nodes" sh -c "[ \"\$(docker -H unix://$(sock 1) node ls --format '{{.Status}}' | grep -c Ready)\" = 3 ]"
+}
+
+sshd_manager() {
+  [ -f "$DIR/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$DIR/ssh_host_ed25519_key"
+  cat >"$DIR/sshd_config" <<CONF
+Port $SSH_PORT
+ListenAddress $(addr 1)
+HostKey $DIR/ssh_host_ed25519_key
+PidFile $DIR/sshd.pid
+PermitRootLogin no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+AllowUsers $DEPLOY_USER
+UsePAM no
+LogLevel VERBOSE
+MaxStartups 50
+AllowTcpForwarding yes
+Subsystem sftp internal-sftp
+SetEnv DOCKER_HOST=unix://$(sock 1)
+CONF
+  if [ -f "$DIR/sshd.pid" ] && kill -0 "$(cat "$DIR/sshd.pid")" 2>/dev/null; then return; fi
+  log "starting sshd on $(addr 1):$SSH_PORT inside $(ns 1)"
+  mkdir -p /run/sshd
+  nsenter --net="/var/run/netns/$(ns 1)" /usr/sbin/sshd -f "$DIR/sshd_config" -E "$DIR/sshd.log"
+  wait_for 20 sshd bash -c "exec 3<>/dev/tcp/$(addr 1)/$SSH_PORT"
+  echo "[$(addr 1)]:$SSH_PORT $(cut -d' ' -f1,2 "$DIR/ssh_host_ed25519_key.pub")" >"$DIR/known_hosts"
+}
+
+write_state() {
+  cat >"$STATE" <<CONF
+HD_MN_DIR=$DIR
+HD_MN_PREFIX=$PREFIX
+HD_MN_MANAGER=$(addr 1)
+HD_MN_SSH_PORT=$SSH_PORT
+HD_MN_KNOWN_HOSTS=$DIR/known_hosts
+HD_MN_SSHD_LOG=$DIR/sshd.log
+HD_MN_REGISTRY=$REGISTRY
+HD_MN_NODES=$(for n in "${NODES[@]}"; do printf '%s ' "$(ns "$n"):$(addr "$n"):$(sock "$n"):$DIR/node$n/docker.pid"; done)
+CONF
+  chmod 600 "$STATE"
+}
+
+stop_pidfile() { # stop_pidfile FILE: TERM, wait, KILL
+  [ -f "$1" ] || return 0
+  local pid; pid="$(cat "$1")"
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+  kill -9 "$pid" 2>/dev/null || true
+  rm -f "$1"
+}
+
+case "${1:-up}" in
+  up)
+    [ "$(id -u)" = 0 ] || die "must run as root"
+    [ -f "$SANDBOX_DIR/sandbox.env" ] || die "run scripts/sandbox.sh up first (packages, deploy user, registry password)"
+    mkdir -p "$DIR" && chmod 755 "$DIR"
+    network
+    certificates
+    registry
+    for n in "${NODES[@]}"; do start_node "$n"; done
+    swarm
+    sshd_manager
+    write_state
+    cat "$STATE"
+    ;;
+  down)
+    [ "$(id -u)" = 0 ] || die "must run as root"
+    stop_pidfile "$DIR/sshd.pid"
+    for n in "${NODES[@]}"; do stop_pidfile "$DIR/node$n/docker.pid"; done
+    pkill -f "containerd --config $DIR/node" 2>/dev/null || true
+    stop_pidfile "$DIR/registry.pid"
+    for n in "${NODES[@]}"; do ip netns del "$(ns "$n")" 2>/dev/null || true; ip link del "$(ns "$n")-h" 2>/dev/null || true; done
+    iptables -D FORWARD -i "$BRIDGE" -o "$BRIDGE" -j ACCEPT 2>/dev/null || true
+    ip link del "$BRIDGE" 2>/dev/null || true
+    ;;
+  env) cat "$STATE" ;;
+  *) die "usage: $0 up|down|env" ;;
+esac
