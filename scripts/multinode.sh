@@ -40,6 +40,19 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
   die "$what did not come up within ${secs}s"
 }
 
+packages() {
+  local missing=()
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v iptables >/dev/null || missing+=(iptables)
+  command -v nsenter >/dev/null || missing+=(util-linux)
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "installing ${missing[*]}"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
 network() {
   if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
     log "creating bridge $BRIDGE ($GW/24)"
@@ -196,6 +209,7 @@ case "${1:-up}" in
     [ "$(id -u)" = 0 ] || die "must run as root"
     [ -f "$SANDBOX_DIR/sandbox.env" ] || die "run scripts/sandbox.sh up first (packages, deploy user, registry password)"
     mkdir -p "$DIR" && chmod 755 "$DIR"
+    packages
     network
     certificates
     registry

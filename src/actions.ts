@@ -17,6 +17,7 @@ import { runRollback } from './manual-rollback.js';
 import { planJson, printPlan } from './plan.js';
 import { buildRelease, PLACEHOLDER_TAG, readGit, remoteDirOf, type Release } from './release.js';
 import { RunState, type Ctx } from './steps/context.js';
+import { builderProblems, probeBuilder } from './steps/build.js';
 import { sshTarget } from './steps/connect.js';
 import { auditRecord, describeOwner, lockDir, type AuditRecord } from './steps/lock.js';
 import { isSecretSetting, urlCredentials } from './ui/redact.js';
@@ -138,6 +139,11 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
     cfg.warnings.push(`command line: --context: ${settings.context} is not a git repository and no --tag (DEPLOY_TAG) was given; the plan shows the tag as ${PLACEHOLDER_TAG} (a real deploy stops here)`);
   }
   await dockerValidates(release, cfg, reporter);
+  if (!settings.skipBuild) {
+    release.builder = await probeBuilder(new LocalRunner());
+    const problems = builderProblems(settings, release.builder, flags.platform !== undefined);
+    if (problems.length) throw new ConfigError(problems);
+  }
   return { settings, cfg, release };
 }
 

@@ -1,4 +1,4 @@
-import { byHand, shellLine } from './commands/command.js';
+import { byHand, shellLine, shellQuote } from './commands/command.js';
 import { forceUnlock, releaseLock, removeRemoteDockerConfig } from './commands/remote-files.js';
 import { removeSecrets } from './commands/secrets.js';
 import { stackRemove, stackServices } from './commands/stack.js';
@@ -106,6 +106,8 @@ export function manualAfterLostConnection(ctx: Ctx): string[] {
   const jump = t.jumps.length ? ['-J', t.jumps.map((j) => `${j.username}@${j.host}:${j.port}`).join(',')] : [];
   const lines = [`${shellLine(['ssh', ...jump, '-p', String(t.port), `${t.username}@${t.host}`])}   # then, on the manager:`];
   if (ctx.state.stackTouched && !ctx.state.knownGood) {
+    // the redeploy needs the registry login for --with-registry-auth: the run's own, still on the manager
+    if (ctx.state.previous && ctx.state.remoteDockerConfig) lines.push(`export DOCKER_CONFIG=${shellQuote(ctx.state.remoteDockerConfig)}   # the run's registry login, for the redeploy`);
     if (ctx.state.previous) lines.push(...rollback.manualRedeploy(ctx, ctx.state.previous.deployId));
     else lines.push(`${byHand(stackServices(r.stackName))}   # then for each service: docker service rollback <service> (or ${byHand(stackRemove(r.stackName))} after a failed first deploy)`);
   } else if (ctx.state.createdSecrets.length) {

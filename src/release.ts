@@ -3,6 +3,7 @@ import os from 'node:os';
 import { ConfigError } from './errors.js';
 import { gitShortSha, gitStatus } from './commands/git.js';
 import { LocalRunner } from './io/local.js';
+import type { Builder } from './steps/build.js';
 import type { Config } from './config/index.js';
 import { SECRETS } from './config/files.js';
 import type { Settings } from './config/settings.js';
@@ -35,6 +36,8 @@ export interface Release {
   healthExpect?: string;
   releaseJson: string;
   deployedBy: string;
+  /** the builder found on the laptop (unset with SKIP_BUILD): the plan shows the branch that will run */
+  builder?: Builder;
 }
 
 export function utcStamp(d: Date): string {

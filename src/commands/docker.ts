@@ -25,6 +25,32 @@ export function buildxVersion(): Command {
   return local(['docker', 'buildx', 'version']);
 }
 
+/** The current buildx builder: its driver decides what it can build (the docker driver: one platform). */
+export function buildxInspect(): Command {
+  return local(['docker', 'buildx', 'inspect']);
+}
+
+export interface BakeTarget {
+  context: string;
+  dockerfile: string;
+  target: string;
+  tags: string[];
+  args?: Record<string, string>;
+  platforms?: string[];
+}
+
+export interface BakeDefinition {
+  group: { default: { targets: string[] } };
+  target: Record<string, BakeTarget>;
+}
+
+/** One build graph for several images, built and pushed in one invocation; the definition travels on stdin. */
+export function buildxBake(definition: BakeDefinition): Command {
+  return local(['docker', 'buildx', 'bake', '--file', '-', '--push'], {
+    stdin: { secret: false, label: `bake definition (JSON: targets ${definition.group.default.targets.join(', ')}; tags ${Object.values(definition.target).flatMap((t) => t.tags).join(', ')})`, data: `${JSON.stringify(definition, null, 2)}\n` },
+  });
+}
+
 export interface BuildSpec {
   target: string;
   image: string;

@@ -1,7 +1,37 @@
-import { buildxVersion, dockerBuild, dockerBuildxBuild, dockerPush, manifestInspect, type BuildSpec } from '../commands/docker.js';
+import path from 'node:path';
+import { buildxBake, buildxInspect, buildxVersion, dockerBuild, dockerPush, manifestInspect, type BakeDefinition, type BuildSpec } from '../commands/docker.js';
 import { PreflightError } from '../errors.js';
+import type { LocalRunner } from '../io/local.js';
 import { APP_SERVICES, type AppService } from '../release.js';
+import type { Settings } from '../config/settings.js';
 import { cmd, exec, execChecked, note, type Ctx, type PlanEntry, type StepPlan } from './context.js';
+
+/** The builder that will really run, found read-only on the laptop (`docker buildx version`, `docker buildx inspect`). */
+export type Builder = { kind: 'buildx'; version: string; driver: string } | { kind: 'classic'; why: string };
+
+export async function probeBuilder(local: LocalRunner): Promise<Builder> {
+  const version = await local.run(buildxVersion());
+  if (version.exitCode !== 0) return { kind: 'classic', why: 'docker buildx is not installed' };
+  const inspect = await local.run(buildxInspect());
+  const driver = /^Driver:\s*(\S+)/m.exec(inspect.stdout)?.[1] ?? 'unknown';
+  return { kind: 'buildx', version: version.stdout.trim().split('\n')[0] ?? 'buildx', driver };
+}
+
+/** What the builder cannot do, refused before anything is built (exit 2), with what to do instead. */
+export function builderProblems(settings: Settings, builder: Builder, fromFlag: boolean): string[] {
+  if (settings.skipBuild || !settings.platform) return [];
+  const where = fromFlag ? 'command line: --platform' : 'environment: DEPLOY_PLATFORM';
+  if (builder.kind === 'classic') {
+    return [`${where}: ${settings.platform} needs docker buildx, which is not installed here — install buildx, or build on a machine of that platform and deploy with SKIP_BUILD`];
+  }
+  const platforms = settings.platform.split(',').map((p) => p.trim()).filter(Boolean);
+  if (platforms.length > 1 && builder.driver === 'docker') {
+    return [
+      `${where}: ${platforms.join(', ')}: the current buildx builder uses the docker driver, which builds one platform at a time — create a builder that can build several: \`docker buildx create --use --driver docker-container\` (for platforms foreign to this machine also QEMU: \`docker run --privileged --rm tonistiigi/binfmt --install all\`), or build one platform`,
+    ];
+  }
+  return [];
+}
 
 function spec(ctx: Pick<Ctx, 'settings' | 'release'>, service: AppService): BuildSpec {
   const s = ctx.settings;
@@ -16,6 +46,28 @@ function spec(ctx: Pick<Ctx, 'settings' | 'release'>, service: AppService): Buil
   };
 }
 
+/**
+ * One build graph for the three images: a bake definition with a target each, so the stages they share (the Go
+ * module download and compile) are built once. Paths are absolute: bake reads the definition from stdin.
+ */
+export function bakeDefinition(ctx: Pick<Ctx, 'settings' | 'release'>): BakeDefinition {
+  const target = Object.fromEntries(
+    APP_SERVICES.map((s) => {
+      const sp = spec(ctx, s);
+      const args = Object.fromEntries(sp.buildArgs.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+      return [s, {
+        context: path.resolve(sp.context),
+        dockerfile: path.resolve(sp.dockerfile),
+        target: s,
+        tags: [sp.image, ...(sp.latestImage ? [sp.latestImage] : [])],
+        ...(Object.keys(args).length ? { args } : {}),
+        ...(sp.platform ? { platforms: sp.platform.split(',').map((p) => p.trim()) } : {}),
+      }];
+    }),
+  );
+  return { group: { default: { targets: [...APP_SERVICES] } }, target };
+}
+
 function classicCommands(ctx: Pick<Ctx, 'settings' | 'release'>, service: AppService) {
   const sp = spec(ctx, service);
   return [dockerBuild(sp), dockerPush(sp.image), ...(sp.latestImage ? [dockerPush(sp.latestImage)] : [])];
@@ -25,32 +77,28 @@ export function plan(ctx: Pick<Ctx, 'settings' | 'release'>): StepPlan {
   if (ctx.settings.skipBuild) {
     return { title: 'Build and push images', entries: [note('skipped (SKIP_BUILD): the images must already be in the registry')] };
   }
-  const entries: PlanEntry[] = [
-    cmd(buildxVersion()),
-    note('with buildx (the three run concurrently):'),
-    ...APP_SERVICES.map((s) => cmd(dockerBuildxBuild(spec(ctx, s)))),
-    note('without buildx (the three build+push chains run concurrently):'),
-    ...APP_SERVICES.flatMap((s) => classicCommands(ctx, s).map(cmd)),
-  ];
+  const builder = ctx.release.builder ?? { kind: 'classic', why: 'not probed' };
+  const entries: PlanEntry[] =
+    builder.kind === 'buildx'
+      ? [
+          note(`builder: ${builder.version}, driver ${builder.driver} — one build graph for the three images (the stages they share are built once), pushed as they finish`),
+          cmd(buildxBake(bakeDefinition(ctx))),
+        ]
+      : [
+          note(`builder: the classic docker build (${builder.why}); the three build+push chains run concurrently, the first failure cancels the others`),
+          ...APP_SERVICES.flatMap((s) => classicCommands(ctx, s).map(cmd)),
+        ];
   if (ctx.release.dirty) entries.unshift(note(`the working tree is dirty: building it as ${ctx.release.tag}, not as the clean commit's tag`));
   return { title: 'Build and push images', entries };
 }
 
-export async function run(ctx: Ctx): Promise<void> {
-  const buildx = (await exec(ctx, buildxVersion())).exitCode === 0;
-  if (ctx.settings.platform && !buildx) {
-    throw new PreflightError(`command line: --platform: ${ctx.settings.platform} needs docker buildx, which is not installed here — install buildx, or build on a machine of that platform and use SKIP_BUILD`);
-  }
+async function classic(ctx: Ctx): Promise<void> {
   // the first failure cancels the other builds (as a signal does): fail fast, report the real cause
   const siblings = new AbortController();
   const cancel = AbortSignal.any([ctx.interrupt.abortSignal, siblings.signal]);
   let firstFailure: unknown;
   const chains = APP_SERVICES.map(async (service) => {
     try {
-      if (buildx) {
-        await execChecked(ctx, dockerBuildxBuild(spec(ctx, service)), `building ${service}`, { cancel });
-        return;
-      }
       for (const c of classicCommands(ctx, service)) {
         await execChecked(ctx, c, `${c.argv[1] === 'build' ? 'building' : 'pushing'} ${service}`, { cancel });
       }
@@ -64,6 +112,18 @@ export async function run(ctx: Ctx): Promise<void> {
   await Promise.allSettled(chains);
   ctx.interrupt.check();
   if (firstFailure !== undefined) throw firstFailure;
+}
+
+export async function run(ctx: Ctx): Promise<void> {
+  const builder = ctx.release.builder;
+  if (!builder) throw new PreflightError('the builder was not probed');
+  if (builder.kind === 'classic') return classic(ctx);
+  try {
+    // one invocation: buildx stops every target at the first failure, and that failure is what it reports
+    await execChecked(ctx, buildxBake(bakeDefinition(ctx)), 'building api, worker and admin (one build graph)', { cancel: ctx.interrupt.abortSignal });
+  } finally {
+    ctx.interrupt.check();
+  }
 }
 
 export function verifyPlan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
@@ -89,3 +149,4 @@ export async function verify(ctx: Ctx): Promise<void> {
     );
   }
 }
+

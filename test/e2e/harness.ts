@@ -86,7 +86,12 @@ export interface FixtureOptions {
   registry?: string;
   clusterExtra?: Record<string, string>;
   convergeTimeout?: number;
+  /** false: the laptop has no buildx (the classic docker build + push path) */
+  buildx?: boolean;
 }
+
+/** Where scripts/install-buildx.sh puts the plugin: no docker CLI looks there unless a config links it. */
+export const BUILDX_PLUGINS = process.env.HD_BUILDX_DIR ?? '/opt/honeydue-buildx/cli-plugins';
 
 export function makeFixture(sb: Sandbox, o: FixtureOptions): Fixture {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `hd-e2e-${o.stack}-`));
@@ -95,6 +100,11 @@ export function makeFixture(sb: Sandbox, o: FixtureOptions): Fixture {
   const dockerConfig = path.join(root, 'docker-laptop');
   const home = path.join(root, 'home');
   for (const d of [dockerConfig, home]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
+  // the laptop has buildx, as production laptops do (scripts/install-buildx.sh); `buildx: false` hides it
+  if (o.buildx !== false) {
+    if (fs.existsSync(path.join(BUILDX_PLUGINS, 'docker-buildx'))) fs.symlinkSync(BUILDX_PLUGINS, path.join(dockerConfig, 'cli-plugins'));
+    else if (process.env.CI === 'true') throw new Error(`${BUILDX_PLUGINS}/docker-buildx is missing — run scripts/install-buildx.sh`);
+  }
   writeFixtureApp(context);
   const remoteDir = `e2e/${o.stack}`;
   const secrets = distinctiveSecrets(o.stack);

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { localAuditLines, allCommandLines, cleanup, docker, loadSandbox, makeFixture, remoteFile, runningContainer, secretNames, startCli, type Fixture } from './harness.js';
+import { registryCredentialsLeft, localAuditLines, allCommandLines, cleanup, docker, loadSandbox, makeFixture, remoteFile, runningContainer, secretNames, startCli, type Fixture } from './harness.js';
 
 const { sandbox, reason } = loadSandbox();
 
@@ -82,8 +82,8 @@ describe('secret hygiene on a real deploy', { skip: sandbox ? false : `e2e skipp
     assert.match(r.output, /received again: not waiting for the rollback to converge; still logging out and releasing the lock/);
     assert.match(r.output.split('\n').filter((l) => l.startsWith('result:')).pop()!, /^result: interrupted \(exit 130\): unknown: the rollback was started but not awaited \(second signal\)$/);
     assert.equal(fs.existsSync(path.join(fx.remoteDirAbs, 'lock')), false);
-    const creds = JSON.parse(fs.readFileSync(path.join(fx.dockerConfig, 'config.json'), 'utf8'));
-    assert.deepEqual(Object.keys(creds.auths ?? {}), []);
+    assert.deepEqual(registryCredentialsLeft(fx), { laptop: false, manager: false });
+    assert.deepEqual(fs.readdirSync(fx.remoteDirAbs).filter((n) => n.startsWith('docker-config.')), [], 'the private docker config on the manager is removed');
   });
 
   it('interrupted while creating secrets: the secrets of a release that never reached the stack are removed', async () => {

@@ -34,6 +34,7 @@ describe('commands to run by hand', () => {
     ctx.state.previous = { deployId: 'good_20261127090000', tag: 'good', serviceImages: {}, secretNames: {} };
     assert.deepEqual(manualAfterLostConnection(ctx), [
       'ssh -p 2222 deploy@127.0.0.1   # then, on the manager:',
+      "export DOCKER_CONFIG='/srv/honeydue prod/docker-config.v9_20261127100000'   # the run's registry login, for the redeploy",
       "cd '/srv/honeydue prod/releases/good_20261127090000' && docker stack deploy --with-registry-auth --prune -c swarm-stack.yml honeydue",
       'docker stack ps honeydue --filter desired-state=running   # until every task runs the good_20261127090000 images',
       "rm -rf -- '/srv/honeydue prod/docker-config.v9_20261127100000'   # the run's registry login",

@@ -1,0 +1,253 @@
+/**
+ * The real topology: three swarm nodes on this machine (scripts/multinode.sh — a manager and two workers, each a
+ * dockerd in its own network namespace, a TLS registry with htpasswd on the bridge, sshd on the manager). The
+ * packaged template is deployed as a user would, in S3 mode with three api replicas; workers pull only with the
+ * credential the manager forwards. Then a failing release, a node that cannot pull, a drained node and a node
+ * whose docker daemon is killed during convergence.
+ *
+ * The sandbox cannot do two things production does — IPsec for an encrypted overlay, and IPVS for the ingress
+ * mesh and service VIPs (see SWARM-FACTS) — so this test applies exactly those deviations to the packaged template,
+ * as a patch it prints.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { readSandboxState } from '../fixtures/sandbox-deploy.js';
+import { cleanup, httpBody, loadSandbox, makeFixture, remoteFile, runCli, sha256, sleep, startCli, ROOT, type Fixture } from './harness.js';
+
+const { sandbox, reason: sandboxReason } = loadSandbox();
+const MN_STATE = path.join(process.env.HD_MN_DIR ?? '/var/lib/honeydue-multinode', 'multinode.env');
+
+interface Node {
+  ns: string;
+  addr: string;
+  sock: string;
+  pid: string;
+  hostname: string;
+}
+
+function loadMultinode(): { state?: Record<string, string>; reason?: string } {
+  if (!sandbox) return { reason: sandboxReason };
+  if (!fs.existsSync(MN_STATE)) {
+    if (process.env.CI === 'true') throw new Error(`the multi-node sandbox is required in CI but ${MN_STATE} does not exist — run \`bash scripts/multinode.sh up\` as root`);
+    return { reason: `${MN_STATE} does not exist (run scripts/multinode.sh up)` };
+  }
+  return { state: readSandboxState(MN_STATE) };
+}
+
+const { state, reason } = loadMultinode();
+const NODES: Node[] = (state?.HD_MN_NODES ?? '').trim().split(/\s+/).filter(Boolean).map((spec, i) => {
+  const [ns, addr, sock, pid] = spec.split(':');
+  return { ns: ns!, addr: addr!, sock: sock!, pid: pid!, hostname: `hdnode${i + 1}` };
+});
+
+function dk(node: Node, args: string[], opts: { allowFail?: boolean } = {}): string {
+  const r = spawnSync('docker', ['-H', `unix://${node.sock}`, ...args], { encoding: 'utf8' });
+  if (r.status !== 0 && !opts.allowFail) throw new Error(`docker -H ${node.ns} ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+const manager = () => NODES[0]!;
+
+/** Tasks swarm wants running, with the node and image of each. */
+function runningTasks(stack: string, service: string): Array<{ node: string; image: string; state: string }> {
+  return dk(manager(), ['service', 'ps', `${stack}_${service}`, '--filter', 'desired-state=running', '--no-trunc', '--format', '{{.Node}}\t{{.Image}}\t{{.CurrentState}}'])
+    .split('\n').filter(Boolean).map((l) => {
+      const [node, image, st] = l.split('\t');
+      return { node: node!, image: image!.replace(/@sha256:.*/, ''), state: st! };
+    });
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port, timeout: 2000 }, () => { s.destroy(); resolve(true); });
+    s.on('error', () => resolve(false));
+    s.on('timeout', () => { s.destroy(); resolve(false); });
+  });
+}
+
+function nsRun(node: Node, cmd: string[]): { code: number; out: string } {
+  const r = spawnSync('nsenter', [`--net=/var/run/netns/${node.ns}`, ...cmd], { encoding: 'utf8', timeout: 10_000 });
+  return { code: r.status ?? 1, out: `${r.stdout}${r.stderr}` };
+}
+
+async function waitNodes(ready: number, seconds = 90): Promise<void> {
+  for (let i = 0; i < seconds; i++) {
+    const n = dk(manager(), ['node', 'ls', '--format', '{{.Status}} {{.Availability}}']).split('\n').filter((l) => l === 'Ready Active').length;
+    if (n === ready) return;
+    await sleep(1000);
+  }
+  throw new Error(`not ${ready} ready nodes after ${seconds}s`);
+}
+
+/** The deviations the sandbox forces, and nothing else. Returned as a printed patch. */
+function sandboxPatch(template: string): { text: string; patch: string[] } {
+  const patch: string[] = [];
+  const replace = (what: string, from: string, to: string) => {
+    assert.ok(template.includes(from), `the template no longer has: ${from}`);
+    template = template.replace(from, to);
+    patch.push(`# ${what}`, ...from.split('\n').filter(Boolean).map((l) => `- ${l}`), ...to.split('\n').filter(Boolean).map((l) => `+ ${l}`));
+  };
+  replace('no IPsec in this kernel: the overlay cannot be encrypted here', '    driver_opts:\n      encrypted: "true"\n', '');
+  replace('no IPVS here: no ingress mesh, so the api publishes in host mode (one per node)...', '        published: 8000\n        protocol: tcp\n        mode: ingress\n', '        published: 8000\n        protocol: tcp\n        mode: host\n');
+  replace('...and a host-mode port cannot be held by two tasks on a node: stop-first for the api', '      replicas: ${API_REPLICAS}\n      update_config: *app-update\n      rollback_config: *app-rollback\n',
+    '      replicas: ${API_REPLICAS}\n      update_config:\n        <<: *app-update\n        order: stop-first\n      rollback_config:\n        <<: *app-rollback\n        order: stop-first\n');
+  replace('no IPVS here: no service VIP, so redis is reached by DNS round robin', '    deploy:\n      replicas: 1\n      update_config:\n        parallelism: 1\n        # one writer',
+    '    deploy:\n      endpoint_mode: dnsrr\n      replicas: 1\n      update_config:\n        parallelism: 1\n        # one writer');
+  return { text: template, patch };
+}
+
+describe('three swarm nodes: the packaged template, node failures', { skip: state ? false : `multi-node e2e skipped: ${reason}` }, () => {
+  let fx: Fixture;
+  let goodId = '';
+  const registry = state?.HD_MN_REGISTRY ?? '';
+  const image = (svc: string, tag: string) => `${registry}/e2e-${fx.stack}/honeydue-${svc}:${tag}`;
+  const lastLine = (out: string) => out.split('\n').filter((l) => l.startsWith('result:')).pop() ?? '';
+  const dozzlePort = 19998;
+
+  before(async () => {
+    fx = makeFixture(sandbox!, { stack: 'e2emulti', apiPort: 8000, registry, convergeTimeout: 150 });
+    fx.remoteDirAbs = path.join(sandbox!.userHome, fx.remoteDir);
+    // the stand-ins for redis and dozzle, pushed to the cluster's registry
+    const ctxDir = fs.mkdtempSync(path.join(fx.root, 'standins-'));
+    fs.cpSync(path.join(ROOT, 'test/fixtures/standins'), ctxDir, { recursive: true });
+    fs.copyFileSync('/bin/busybox', path.join(ctxDir, 'busybox'));
+    const cfg = fs.mkdtempSync(path.join(fx.root, 'docker-'));
+    execFileSync('docker', ['--config', cfg, 'login', registry, '--username', sandbox!.registryUser, '--password-stdin'], { input: sandbox!.registryPassword });
+    for (const target of ['redis', 'dozzle']) {
+      execFileSync('docker', ['build', '-q', '--target', target, '-t', `${registry}/e2e-${fx.stack}/${target}-standin:1`, ctxDir]);
+      execFileSync('docker', ['--config', cfg, 'push', '-q', `${registry}/e2e-${fx.stack}/${target}-standin:1`]);
+    }
+    fs.rmSync(cfg, { recursive: true, force: true });
+    // a complete deploy dir in S3 mode, three api replicas, the packaged template with the sandbox's patch
+    const cluster = path.join(fx.deployDir, 'cluster.env');
+    fs.writeFileSync(cluster, fs.readFileSync(cluster, 'utf8')
+      .replace(/^DEPLOY_MANAGER_HOST=.*$/m, `DEPLOY_MANAGER_HOST=${state!.HD_MN_MANAGER}`)
+      .replace(/^DEPLOY_MANAGER_SSH_PORT=.*$/m, `DEPLOY_MANAGER_SSH_PORT=${state!.HD_MN_SSH_PORT}`)
+      .replace(/^DEPLOY_KNOWN_HOSTS=.*$/m, `DEPLOY_KNOWN_HOSTS=${state!.HD_MN_KNOWN_HOSTS}`)
+      .replace(/^API_REPLICAS=.*$/m, 'API_REPLICAS=3')
+      .replace(/^DOZZLE_PORT=.*$/m, `DOZZLE_PORT=${dozzlePort}`)
+      .replace(/^DEPLOY_HEALTHCHECK_URL=.*$/m, `DEPLOY_HEALTHCHECK_URL=http://${NODES[1]!.addr}:8000/cgi-bin/health`)
+      + `REDIS_IMAGE=${registry}/e2e-${fx.stack}/redis-standin:1\nDOZZLE_IMAGE=${registry}/e2e-${fx.stack}/dozzle-standin:1\n`, { mode: 0o600 });
+    fs.appendFileSync(path.join(fx.deployDir, 'prod.env'), 'B2_ENDPOINT=https://s3.eu-central-003.backblazeb2.com\nB2_KEY_ID=0031234567890ab\nB2_APP_KEY="K003abcdefghijklmnopqrstuvwxyz0"\nB2_BUCKET_NAME=honeydue-uploads\n');
+    const { text, patch } = sandboxPatch(fs.readFileSync(path.join(ROOT, 'templates/swarm-stack.yml'), 'utf8'));
+    console.log(`the sandbox's patch to templates/swarm-stack.yml:\n${patch.join('\n')}`);
+    fs.writeFileSync(path.join(fx.deployDir, 'swarm-stack.yml'), text);
+  });
+
+  after(async () => {
+    if (!fx) return;
+    for (const n of NODES) nsRun(n, ['iptables', '-D', 'OUTPUT', '-p', 'tcp', '-d', registry.split(':')[0]!, '--dport', registry.split(':')[1]!, '-j', 'REJECT']);
+    dk(manager(), ['node', 'update', '--availability', 'active', NODES[2]!.hostname], { allowFail: true });
+    dk(manager(), ['stack', 'rm', fx.stack], { allowFail: true });
+    for (let i = 0; i < 60 && dk(manager(), ['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${fx.stack}`], { allowFail: true }).trim(); i++) await sleep(1000);
+    const secrets = dk(manager(), ['secret', 'ls', '-q', '--filter', `label=com.honeydue.deploy.stack=${fx.stack}`], { allowFail: true }).split('\n').filter(Boolean);
+    if (secrets.length) dk(manager(), ['secret', 'rm', ...secrets], { allowFail: true });
+    fs.rmSync(fx.remoteDirAbs, { recursive: true, force: true });
+    fs.rmSync(fx.root, { recursive: true, force: true });
+  });
+
+  it('(a) the packaged template on three nodes: api spread over them, secrets on a worker, dozzle on the manager\'s loopback only', async () => {
+    const r = await runCli(fx, ['--context', fx.context, '--tag', 'mn1']);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /storage backend: S3-compatible/);
+    goodId = remoteFile(fx, 'current')!.trim();
+    const api = runningTasks(fx.stack, 'api');
+    assert.equal(api.length, 3, JSON.stringify(api));
+    assert.deepEqual(new Set(api.map((t) => t.node)), new Set(NODES.map((n) => n.hostname)), 'one api task on each node');
+    for (const t of api) assert.equal(t.image, image('api', 'mn1'));
+    // the secrets, byte for byte, inside a task on a worker node (it pulled with the forwarded credential)
+    const worker = NODES[2]!;
+    const container = dk(worker, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${fx.stack}_api`]).trim().split('\n')[0]!;
+    for (const [file, data] of Object.entries(fx.secrets)) {
+      const inside = execFileSync('docker', ['-H', `unix://${worker.sock}`, 'exec', container, 'cat', `/run/secrets/${file.replace(/\.(txt|p8)$/, '')}`]);
+      assert.equal(sha256(inside), sha256(data), `${file} differs on ${worker.hostname}`);
+    }
+    // dozzle: on the manager only, answering on its loopback, unreachable from any other address
+    assert.deepEqual(runningTasks(fx.stack, 'dozzle').map((t) => t.node), [manager().hostname]);
+    let local = { code: 1, out: '' };
+    for (let i = 0; i < 20 && local.code !== 0; i++, await sleep(500)) local = nsRun(manager(), ['busybox', 'wget', '-q', '-O', '-', `http://127.0.0.1:${dozzlePort}/`]);
+    assert.match(local.out, /dozzle stand-in/);
+    assert.equal(await canConnect(manager().addr, dozzlePort), false, 'dozzle answered on the manager\'s address');
+    assert.notEqual(nsRun(NODES[1]!, ['busybox', 'wget', '-q', '-T', '2', '-O', '-', `http://${manager().addr}:${dozzlePort}/`]).code, 0, 'dozzle answered another node');
+    // worker and admin health checks pass where they run
+    for (const svc of ['worker', 'admin', 'redis']) {
+      const [t] = runningTasks(fx.stack, svc);
+      const node = NODES.find((n) => n.hostname === t!.node)!;
+      const id = dk(node, ['ps', '-q', '--filter', `label=com.docker.swarm.service.name=${fx.stack}_${svc}`]).trim().split('\n')[0]!;
+      assert.equal(dk(node, ['inspect', '--format', '{{.State.Health.Status}}', id]).trim(), 'healthy', `${svc} on ${node.hostname}`);
+    }
+    // the health URL answers through every node
+    for (const n of NODES) assert.equal((await httpBody(`http://${n.addr}:8000/cgi-bin/health`))?.body.trim(), 'ok mn1', n.hostname);
+  });
+
+  it('(b) a failing release is rolled back on all three nodes: exit 1', async () => {
+    const r = await runCli(fx, ['--context', fx.context, '--tag', 'mn2', '--build-arg', 'CRASH=1']);
+    assert.equal(r.code, 1, r.output);
+    assert.match(lastLine(r.output), new RegExp(`^result: deploy failed \\(exit 1\\): rolled back: the previous release ${goodId} \\(tag mn1\\) is serving again$`));
+    const api = runningTasks(fx.stack, 'api');
+    assert.equal(new Set(api.map((t) => t.node)).size, 3);
+    for (const t of api) assert.equal(t.image, image('api', 'mn1'));
+  });
+
+  it('(e) a node that cannot pull: a release failure naming the node and its error, rolled back', async () => {
+    const blocked = NODES[2]!;
+    const [host, port] = registry.split(':');
+    assert.equal(nsRun(blocked, ['iptables', '-I', 'OUTPUT', '-p', 'tcp', '-d', host!, '--dport', port!, '-j', 'REJECT']).code, 0);
+    try {
+      const r = await runCli(fx, ['--context', fx.context, '--tag', 'mn3', '--build-arg', 'HEALTH=ok-mn3']);
+      assert.equal(r.code, 1, r.output);
+      assert.match(r.output, new RegExp(`on node \\w{12} \\(${blocked.hostname}, ${blocked.addr.replace(/\./g, '\\.')}\\)`));
+      assert.match(lastLine(r.output), new RegExp(`rolled back: the previous release ${goodId} \\(tag mn1\\) is serving again$`));
+      for (const t of runningTasks(fx.stack, 'api')) assert.equal(t.image, image('api', 'mn1'));
+    } finally {
+      nsRun(blocked, ['iptables', '-D', 'OUTPUT', '-p', 'tcp', '-d', host!, '--dport', port!, '-j', 'REJECT']);
+    }
+  });
+
+  it('(d) a drained node: preflight names it and refuses a placement that cannot succeed, exit 2, nothing touched', async () => {
+    const drained = NODES[2]!;
+    dk(manager(), ['node', 'update', '--availability', 'drain', drained.hostname]);
+    try {
+      const spec = dk(manager(), ['service', 'inspect', `${fx.stack}_api`, '--format', '{{json .Spec}}']);
+      const r = await runCli(fx, ['--tag', 'mn1'], { SKIP_BUILD: '1' });
+      assert.equal(r.code, 2, r.output);
+      assert.match(r.output, new RegExp(`node \\w{12} \\(${drained.hostname}, ${drained.addr.replace(/\./g, '\\.')}\\) is ready/drain: no task is placed on it`));
+      assert.match(r.output, /placement: api: 3 replica\(s\) with at most 1 per node .* need more than the 2 ready and active node\(s\) can take/);
+      assert.equal(dk(manager(), ['service', 'inspect', `${fx.stack}_api`, '--format', '{{json .Spec}}']), spec);
+    } finally {
+      dk(manager(), ['node', 'update', '--availability', 'active', drained.hostname]);
+    }
+    // swarm places the drained node's api replica again by itself
+    for (let i = 0; i < 60 && new Set(runningTasks(fx.stack, 'api').filter((t) => /^Running/.test(t.state)).map((t) => t.node)).size < 3; i++) await sleep(1000);
+  });
+
+  it('(c) a node\'s docker daemon killed during convergence: judged in bounded time, the previous release serves on fewer replicas, exit 1; after the node returns the next deploy converges', async () => {
+    const victim = NODES[2]!;
+    const started = Date.now();
+    const run = startCli(fx, ['--context', fx.context, '--tag', 'mn4', '--build-arg', 'HEALTH=ok-mn4']);
+    await run.waitFor(/==> Wait for convergence/, 240_000);
+    const pid = Number(fs.readFileSync(victim.pid, 'utf8'));
+    process.kill(pid, 'SIGKILL');
+    const r = await run.done;
+    const seconds = (Date.now() - started) / 1000;
+    assert.equal(r.code, 1, r.output);
+    assert.ok(seconds < 150 + 60, `took ${seconds}s`);
+    assert.match(lastLine(r.output), new RegExp(
+      `^result: deploy failed \\(exit 1\\): rolled back: the previous release ${goodId} \\(tag mn1\\) is serving again on fewer replicas \\(api 2/3[^)]*\\): node \\w{12} \\(${victim.hostname}, ${victim.addr.replace(/\./g, '\\.')}\\) is down — bring it back`,
+    ));
+    assert.equal(remoteFile(fx, 'lock/owner.json'), undefined, 'the lock is released');
+    assert.equal(remoteFile(fx, 'current')!.trim(), goodId);
+    assert.equal((await httpBody(`http://${NODES[1]!.addr}:8000/cgi-bin/health`))?.body.trim(), 'ok mn1');
+    // the node comes back (its daemon restarted): the next deploy converges normally on all three
+    execFileSync('bash', [path.join(ROOT, 'scripts/multinode.sh'), 'up'], { stdio: 'ignore' });
+    await waitNodes(3);
+    const again = await runCli(fx, ['--tag', 'mn4'], { SKIP_BUILD: '1' });
+    assert.equal(again.code, 0, again.output);
+    const api = runningTasks(fx.stack, 'api');
+    assert.equal(new Set(api.map((t) => t.node)).size, 3);
+    for (const t of api) assert.equal(t.image, image('api', 'mn4'));
+  });
+});
