@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { buildxBake, buildxInspect, buildxVersion, dockerBuild, dockerPush, manifestInspect, type BakeDefinition, type BuildSpec } from '../commands/docker.js';
-import { PreflightError } from '../errors.js';
+import { display } from '../commands/command.js';
+import { CommandFailed, PreflightError } from '../errors.js';
+import { tail } from '../io/runner.js';
 import type { LocalRunner } from '../io/local.js';
 import { APP_SERVICES, type AppService } from '../release.js';
 import type { Settings } from '../config/settings.js';
@@ -118,12 +120,19 @@ export async function run(ctx: Ctx): Promise<void> {
   const builder = ctx.release.builder;
   if (!builder) throw new PreflightError('the builder was not probed');
   if (builder.kind === 'classic') return classic(ctx);
-  try {
-    // one invocation: buildx stops every target at the first failure, and that failure is what it reports
-    await execChecked(ctx, buildxBake(bakeDefinition(ctx)), 'building api, worker and admin (one build graph)', { cancel: ctx.interrupt.abortSignal });
-  } finally {
-    ctx.interrupt.check();
+  // one invocation: buildx cancels every other target at the first failure; that failure is the one reported
+  const command = buildxBake(bakeDefinition(ctx));
+  const r = await exec(ctx, command, { cancel: ctx.interrupt.abortSignal });
+  ctx.interrupt.check();
+  if (r.exitCode !== 0) {
+    throw new CommandFailed(display(command), r.exitCode, ctx.reporter.redactor.redact(tail(r.stderr || r.stdout)), `building the three images (one build graph): ${firstBakeFailure(r.stderr)}`);
   }
+}
+
+/** The failed step bake names first in its summary (` > [api] pushing …`), e.g. "[api] pushing reg/x:tag failed". */
+export function firstBakeFailure(stderr: string): string {
+  const step = /^ > (\[[^\]]+\] .*?)(?::)?$/m.exec(stderr)?.[1];
+  return step ? `${step.replace(/ with docker$/, '')} failed first` : 'the build failed';
 }
 
 export function verifyPlan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {

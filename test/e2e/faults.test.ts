@@ -96,7 +96,7 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
       const secrets = secretNames(fx.stack);
       const r = await runCli(fx, ['--context', fx.context, '--tag', 'halfpush']);
       assert.equal(r.code, 1, r.output);
-      assert.match(r.output, /pushing admin: `local\$ docker push 127\.0\.0\.1:\d+\/e2e-e2efaults\/honeydue-admin:halfpush` exited 1/);
+      assert.match(r.output, /building the three images \(one build graph\): \[(admin|api)\] pushing 127\.0\.0\.1:\d+\/e2e-e2efaults\/honeydue-(admin|api):halfpush failed first: `local\$ docker buildx bake --file - --push < bake definition/);
       assert.match(lastLine(r), /^result: deploy failed \(exit 1\): the deploy failed before the stack was changed: the previous release good1_\d+ \(tag good1\) is still serving$/);
       assertPreviousServes();
       assert.deepEqual(secretNames(fx.stack), secrets, 'no secret may be created');
@@ -141,8 +141,9 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
     await withRefusingRegistry(/\/honeydue-api\//, async () => {
       const r = await runCli(fx, ['--context', fx.context, '--tag', 'failfast', '--build-arg', 'SLOW=60']);
       assert.equal(r.code, 1, r.output);
-      assert.match(r.output, /pushing api: `local\$ docker push 127\.0\.0\.1:\d+\/e2e-e2efaults\/honeydue-api:failfast` exited 1/);
-      assert.doesNotMatch(r.output, /(building|pushing) (worker|admin):/, 'the cancelled builds are not reported as the cause');
+      assert.match(r.output, /building the three images \(one build graph\): \[api\] pushing 127\.0\.0\.1:\d+\/e2e-e2efaults\/honeydue-api:failfast failed first/);
+      assert.match(r.output, /#\d+ CANCELED/, 'the other targets are cancelled');
+      assert.doesNotMatch(r.output, /\[(worker|admin)[^\]]*\] [^\n]* failed first/, 'the cancelled builds are not reported as the cause');
       for (const svc of ['worker', 'admin']) {
         const inRegistry = docker(['manifest', 'inspect', '--insecure', `${sandbox!.registry}/e2e-${fx.stack}/honeydue-${svc}:failfast`], { allowFail: true });
         assert.equal(inRegistry.trim(), '', `${svc} must never have been pushed`);

@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../../src/config/index.js';
 import { resolveSettings } from '../../../src/config/settings.js';
 import { buildRelease } from '../../../src/release.js';
-import { bakeDefinition, builderProblems, plan } from '../../../src/steps/build.js';
+import { bakeDefinition, builderProblems, firstBakeFailure, plan } from '../../../src/steps/build.js';
 import { showEntry } from '../../../src/steps/context.js';
 import { makeConfig } from '../../helpers/config.js';
 
@@ -34,6 +34,11 @@ describe('the build step', () => {
     const classic = plan({ ...c, release: { ...c.release, builder: { kind: 'classic', why: 'docker buildx is not installed' } } }).entries.map(showEntry);
     assert.equal(classic[0], '# builder: the classic docker build (docker buildx is not installed); the three build+push chains run concurrently, the first failure cancels the others');
     assert.ok(classic.some((l) => l.startsWith('local$ docker build --target api')) && !classic.some((l) => l.startsWith('local$') && l.includes('buildx')));
+  });
+  it('a failed bake is reported by the step that failed first', () => {
+    const stderr = '#16 ERROR: received unexpected HTTP status: 500\n#17 [admin worker 1/1] RUN sleep 60\n#17 CANCELED\n------\n > [api] pushing reg/e/honeydue-api:t with docker:\n------\nERROR: x\n';
+    assert.equal(firstBakeFailure(stderr), '[api] pushing reg/e/honeydue-api:t failed first');
+    assert.equal(firstBakeFailure('ERROR: failed to solve\n'), 'the build failed');
   });
   it('platforms the builder cannot build are refused with what to do', () => {
     const c = ctx({ platform: 'linux/amd64,linux/arm64' });
