@@ -219,6 +219,16 @@ describe('bad input: exact one-line problem, exit 2, no connection', () => {
     assert.match(r.stdout.trim().split('\n').pop()!, /^result: ok \(exit 0\): created 9 file\(s\) in newdir/);
   });
 
+  it('the README quick start: a dry run of the demo deploy dir with the fixture app exits 0', async () => {
+    const root = path.join(import.meta.dirname, '../..');
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+    const line = /^npm ci && (DRY_RUN=1 npx --no-install honeydue-deploy .*?)\s+#/m.exec(readme)?.[1];
+    assert.equal(line, 'DRY_RUN=1 npx --no-install honeydue-deploy --deploy-dir examples/demo --context test/fixtures/app');
+    const r = await runCli(['--deploy-dir', 'examples/demo', '--context', 'test/fixtures/app'], { cwd: root, env: { DRY_RUN: '1' } });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /^DRY RUN — the plan for deploying/m);
+  });
+
   it('an unknown option is a usage error: exit 2', async () => {
     const cfg = makeConfig();
     const r = await runCli(['--deploy-dir', 'deploy', '--bogus'], { cwd: cfg.root });
