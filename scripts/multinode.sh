@@ -33,12 +33,8 @@ addr() { echo "$PREFIX.1$1"; }
 sock() { echo "$DIR/node$1/docker.sock"; }
 dk() { local n="$1"; shift; docker -H "unix://$(sock "$n")" "$@"; }
 
-wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
-  local secs="$1" what="$2"; shift 2
-  local i
-  for ((i = 0; i < secs * 5; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  die "$what did not come up within ${secs}s"
-}
+# shellcheck source=scripts/sandbox-lib.sh
+. "$(dirname "$0")/sandbox-lib.sh"
 
 packages() {
   local missing=()
@@ -94,31 +90,7 @@ certificates() {
 }
 
 registry() {
-  mkdir -p "$DIR/registry-data"
-  cat >"$DIR/registry.yml" <<CONF
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $DIR/registry-data
-  delete:
-    enabled: true
-http:
-  addr: $REGISTRY
-  tls:
-    certificate: $DIR/tls/registry.crt
-    key: $DIR/tls/registry.key
-auth:
-  htpasswd:
-    realm: honeydue-multinode
-    path: $SANDBOX_DIR/htpasswd
-CONF
-  if [ -f "$DIR/registry.pid" ] && kill -0 "$(cat "$DIR/registry.pid")" 2>/dev/null; then return; fi
-  log "starting the registry on $REGISTRY (TLS, htpasswd)"
-  nohup docker-registry serve "$DIR/registry.yml" >"$DIR/registry.log" 2>&1 &
-  echo $! >"$DIR/registry.pid"
-  wait_for 20 registry bash -c "exec 3<>/dev/tcp/$GW/$REGISTRY_PORT"
+  registry_up "$DIR" "$REGISTRY" honeydue-multinode "$SANDBOX_DIR/htpasswd" "$DIR/tls/registry.crt" "$DIR/tls/registry.key"
 }
 
 start_node() {

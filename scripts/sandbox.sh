@@ -20,6 +20,9 @@ STATE="$DIR/sandbox.env"
 log() { printf 'sandbox: %s\n' "$*" >&2; }
 die() { printf 'sandbox: ERROR: %s\n' "$*" >&2; exit 1; }
 
+# shellcheck source=scripts/sandbox-lib.sh
+. "$(dirname "$0")/sandbox-lib.sh"
+
 need_root() { [ "$(id -u)" = 0 ] || die "must run as root (it installs Debian packages, starts dockerd and sshd)"; }
 
 install_packages() {
@@ -37,13 +40,6 @@ install_packages() {
 }
 
 file_is_static() { ! ldd "$1" >/dev/null 2>&1; }
-
-wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
-  local secs="$1" what="$2"; shift 2
-  local i
-  for ((i = 0; i < secs * 5; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
-  die "$what did not come up within ${secs}s"
-}
 
 start_dockerd() {
   if docker info >/dev/null 2>&1; then return; fi
@@ -113,27 +109,7 @@ start_registry() {
     chmod 600 "$DIR/registry.password"
   fi
   htpasswd -Bbc "$DIR/htpasswd" hdpush "$(cat "$DIR/registry.password")" >/dev/null 2>&1
-  cat >"$DIR/registry.yml" <<CONF
-version: 0.1
-log:
-  level: warn
-storage:
-  filesystem:
-    rootdirectory: $DIR/registry-data
-  delete:
-    enabled: true
-http:
-  addr: 127.0.0.1:$REGISTRY_PORT
-auth:
-  htpasswd:
-    realm: honeydue-sandbox
-    path: $DIR/htpasswd
-CONF
-  if [ -f "$DIR/registry.pid" ] && kill -0 "$(cat "$DIR/registry.pid")" 2>/dev/null; then return; fi
-  log "starting the registry on 127.0.0.1:$REGISTRY_PORT"
-  nohup docker-registry serve "$DIR/registry.yml" >"$DIR/registry.log" 2>&1 &
-  echo $! >"$DIR/registry.pid"
-  wait_for 20 registry bash -c "exec 3<>/dev/tcp/127.0.0.1/$REGISTRY_PORT"
+  registry_up "$DIR" "127.0.0.1:$REGISTRY_PORT" honeydue-sandbox "$DIR/htpasswd"
 }
 
 write_state() {

@@ -1,0 +1,26 @@
+# Shared by scripts/sandbox.sh and scripts/multinode.sh (sourced, not run). Expects `log` and `die` to be defined.
+
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+  local secs="$1" what="$2"; shift 2
+  local i
+  for ((i = 0; i < secs * 5; i++)); do "$@" >/dev/null 2>&1 && return 0; sleep 0.2; done
+  die "$what did not come up within ${secs}s"
+}
+
+# registry_up DIR ADDR:PORT REALM HTPASSWD [CERT KEY]: a docker-registry with htpasswd auth (and TLS when a
+# certificate is given), its data, config, log and pid file in DIR. Idempotent.
+registry_up() {
+  local dir="$1" addr="$2" realm="$3" htpasswd="$4" cert="${5:-}" key="${6:-}"
+  mkdir -p "$dir/registry-data"
+  {
+    printf 'version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n' "$dir/registry-data"
+    printf 'http:\n  addr: %s\n' "$addr"
+    [ -z "$cert" ] || printf '  tls:\n    certificate: %s\n    key: %s\n' "$cert" "$key"
+    printf 'auth:\n  htpasswd:\n    realm: %s\n    path: %s\n' "$realm" "$htpasswd"
+  } >"$dir/registry.yml"
+  if [ -f "$dir/registry.pid" ] && kill -0 "$(cat "$dir/registry.pid")" 2>/dev/null; then return; fi
+  log "starting the registry on $addr${cert:+ (TLS)}"
+  nohup docker-registry serve "$dir/registry.yml" >"$dir/registry.log" 2>&1 &
+  echo $! >"$dir/registry.pid"
+  wait_for 20 registry bash -c "exec 3<>/dev/tcp/${addr%:*}/${addr##*:}"
+}
