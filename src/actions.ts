@@ -6,6 +6,7 @@ import { createMissingFiles, whatToFill } from './config/load.js';
 import { deployDirInBuildContext, trackedSecretFiles, writeGitignore } from './config/repository.js';
 import { resolveSettings, type Flags, type Settings } from './config/settings.js';
 import { ConfigError, EXIT, PreflightError } from './errors.js';
+import { finalLine, type ActionResult } from './result.js';
 import { stackConfig } from './commands/docker.js';
 import { appendAudit, forceUnlock, lockExists, readCurrentPointer, readLockOwner } from './commands/remote-files.js';
 import { stackServicesTable } from './commands/stack.js';
@@ -20,61 +21,17 @@ import { RunState, type Ctx } from './steps/context.js';
 import { builderProblems, probeBuilder } from './steps/build.js';
 import { sshTarget } from './steps/connect.js';
 import { auditRecord, describeOwner, lockDir, type AuditRecord } from './steps/lock.js';
-import { isSecretSetting, urlCredentials } from './ui/redact.js';
 import { Reporter } from './ui/reporter.js';
+import { teachRedactor } from './subcommands/session.js';
 
-export interface ActionResult {
-  exitCode: number;
-  /** the last line of the run: which outcome, which release serves */
-  finalLine: string;
-  /** for the local audit log (deploy runs only) */
-  audit?: { outcome: string; deployId?: string; tag?: string; serving?: string };
-}
-
-/**
- * The laptop's own audit log: one JSON line per run, also for the runs that never reached the manager
- * (configuration errors, an unreachable manager). Kept outside the deploy dir, so that a deploy dir inside
- * the app repository never makes the build context dirty: $XDG_STATE_HOME/honeydue-deploy/audit.log
- * (default ~/.local/state/honeydue-deploy/audit.log). Redacted like everything else the tool writes.
- */
-export function localAuditPath(env: NodeJS.ProcessEnv = process.env): string {
-  const state = env.XDG_STATE_HOME || path.join(env.HOME || os.homedir(), '.local', 'state');
-  return path.join(state, 'honeydue-deploy', 'audit.log');
-}
-
-export function appendLocalAudit(record: AuditRecord, redact: (text: string) => string, env: NodeJS.ProcessEnv = process.env): void {
-  const file = localAuditPath(env);
-  try {
-    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-    fs.appendFileSync(file, `${redact(JSON.stringify(record))}\n`, { mode: 0o600 });
-  } catch {
-    // an audit line must never fail a deploy
-  }
-}
-
-export function finalLine(exitCode: number, text: string): string {
-  const label: Record<number, string> = {
-    [EXIT.ok]: 'ok',
-    [EXIT.rolledBack]: 'deploy failed',
-    [EXIT.config]: 'stopped before changing anything',
-    [EXIT.needsAttention]: 'NEEDS ATTENTION',
-    [EXIT.interrupted]: 'interrupted',
-  };
-  return `result: ${label[exitCode] ?? 'exit'} (exit ${exitCode}): ${text}`;
-}
+export type { ActionResult };
+export { finalLine };
 
 /** Exit 3: the exact commands a person must run to finish. */
 function printManual(reporter: Reporter, manual: string[]): void {
   if (!manual.length) return;
   reporter.error('Run these by hand to finish:');
   for (const m of manual) reporter.error(`  ${m}`);
-}
-
-function teachRedactor(reporter: Reporter, cfg: Config): void {
-  for (const s of cfg.secrets) reporter.redactor.add(s.data);
-  reporter.redactor.add(cfg.registry.REGISTRY_TOKEN);
-  for (const c of urlCredentials(cfg.cluster.DEPLOY_HEALTHCHECK_URL)) reporter.redactor.add(c);
-  for (const [k, v] of Object.entries(cfg.prodEnv)) if (isSecretSetting(k)) reporter.redactor.add(v);
 }
 
 /** Validates the rendered stack file with docker's own schema, when a docker CLI that can is installed. */
@@ -124,8 +81,12 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
   const cfg = loadConfig(settings.deployDir);
   const inputs = buildInputProblems(settings, env, flags);
   if (inputs.length && !settings.dryRun) throw new ConfigError(inputs);
+  // the read-only looks at git and docker run side by side: a plan should not wait for them one by one
+  const local = new LocalRunner();
+  const builderProbe = settings.skipBuild ? undefined : probeBuilder(local);
+  const [tracked, git] = await Promise.all([trackedSecretFiles(settings.deployDir, local), readGit(settings.context, local)]);
   const leaks = [
-    ...(await trackedSecretFiles(settings.deployDir, new LocalRunner())),
+    ...tracked,
     ...(settings.skipBuild || inputs.length ? [] : [deployDirInBuildContext(settings.deployDir, settings.context, settings.dockerfile)].filter((p): p is string => p !== undefined)),
   ];
   if (leaks.length) throw new ConfigError(leaks);
@@ -133,15 +94,14 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
   teachRedactor(reporter, cfg);
   // ~/.ssh/config problems (ProxyCommand, Match criteria, bad jump hosts) are bad input: found before anything runs
   sshTarget({ cfg });
-  const git = await readGit(settings.context);
   const release = buildRelease(cfg, settings, env, git, new Date());
   if (release.tagSource === 'placeholder') {
     cfg.warnings.push(`command line: --context: ${settings.context} is not a git repository and no --tag (DEPLOY_TAG) was given; the plan shows the tag as ${PLACEHOLDER_TAG} (a real deploy stops here)`);
   }
-  await dockerValidates(release, cfg, reporter);
-  if (!settings.skipBuild) {
-    release.builder = await probeBuilder(new LocalRunner());
-    const problems = builderProblems(settings, release.builder, flags.platform !== undefined);
+  const [, builder] = await Promise.all([dockerValidates(release, cfg, reporter), builderProbe]);
+  if (builder) {
+    release.builder = builder;
+    const problems = builderProblems(settings, builder, flags.platform !== undefined);
     if (problems.length) throw new ConfigError(problems);
   }
   return { settings, cfg, release };
@@ -185,11 +145,11 @@ export function initAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Repor
   return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, `${text}; nothing on the cluster was touched`) };
 }
 
-export async function rollbackAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, interrupt: Interrupt): Promise<ActionResult> {
+export async function rollbackAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, interrupt: Interrupt, deployId?: string): Promise<ActionResult> {
   const settings = resolveSettings({ deployDir: flags.deployDir, skipHealthcheck: flags.skipHealthcheck, lockWait: flags.lockWait }, env);
   const cfg = loadConfig(settings.deployDir);
   teachRedactor(reporter, cfg);
-  const summary = await runRollback(cfg, settings, reporter, new LocalRunner(), interrupt);
+  const summary = await runRollback(cfg, settings, reporter, new LocalRunner(), interrupt, deployId);
   printManual(reporter, summary.manual);
   return {
     exitCode: summary.exitCode,
@@ -219,26 +179,6 @@ export async function unlockAction(flags: Flags & { force?: boolean }, env: Node
     const record = auditRecord({ event: 'unlock', start: new Date(started).toISOString(), durationMs: Date.now() - started, outcome: 'unlocked', detail: `lock was held by ${whose}` });
     await session.run(appendAudit(remoteDir, JSON.stringify(record)));
     return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, `the lock held by ${whose} was removed; the serving release is unchanged`) };
-  } finally {
-    session.close();
-  }
-}
-
-export async function statusAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<ActionResult> {
-  const settings = resolveSettings({ deployDir: flags.deployDir }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR });
-  const cfg = loadConfig(settings.deployDir);
-  const remoteDir = remoteDirOf(cfg);
-  const stack = cfg.cluster.DEPLOY_STACK_NAME!;
-  const session = await ManagerSession.connect(sshTarget({ cfg }));
-  try {
-    const current = (await session.run(readCurrentPointer(remoteDir))).stdout.trim();
-    const owner = (await session.run(readLockOwner(remoteDir))).stdout.trim();
-    const services = await session.run(stackServicesTable(stack));
-    reporter.line(`stack ${stack} on ${cfg.cluster.DEPLOY_MANAGER_HOST}`);
-    reporter.line(`known-good release: ${current || 'none recorded'}`);
-    reporter.line(`deploy lock: ${owner ? `held by ${describeOwner(owner)}` : 'free'}`);
-    for (const l of services.stdout.trim().split('\n').filter(Boolean)) reporter.line(`  ${l.replace(/\t/g, '  ')}`);
-    return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, current ? `serving the known-good release ${current}` : 'no known-good release recorded') };
   } finally {
     session.close();
   }

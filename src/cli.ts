@@ -2,12 +2,13 @@
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { appendLocalAudit, deployAction, finalLine, initAction, rollbackAction, statusAction, unlockAction, type ActionResult } from './actions.js';
+import { appendLocalAudit, auditRecord, type AuditRecord } from './audit.js';
 import { parseBoolean, type Flags } from './config/settings.js';
 import { ConfigError, EXIT, PreflightError, errorMessage } from './errors.js';
 import { Interrupt } from './interrupt.js';
-import { auditRecord, type AuditRecord } from './steps/lock.js';
+import { finalLine, type ActionResult } from './result.js';
 import { Reporter } from './ui/reporter.js';
+// every command's own module is loaded when that command runs: `--help` starts with commander alone
 
 const pkg = createRequire(import.meta.url)('../package.json') as { version: string };
 
@@ -80,14 +81,14 @@ async function main(argv: string[]): Promise<number> {
   const localAudit = (outcome: string, extra: ActionResult['audit'] = { outcome }) => {
     if (!auditDir) return;
     const record = auditRecord({ event: auditEvent, ...extra, outcome, start: started.toISOString(), durationMs: Date.now() - started.getTime() });
-    appendLocalAudit({ ...record, deployDir: path.resolve(auditDir) }, (t) => reporter.redactor.redact(t));
+    appendLocalAudit({ ...record, deployDir: path.resolve(auditDir) }, (t: string) => reporter.redactor.redact(t));
   };
   const finish = (r: ActionResult): number => {
     // with --json, stdout is the JSON document alone and the reporter already writes to stderr
     reporter.line(r.finalLine);
     return r.exitCode;
   };
-  const act = (fn: (opts: Flags & { force?: boolean }) => Promise<ActionResult> | ActionResult) => async (opts: Flags & { force?: boolean }) => {
+  const act = <O extends Flags>(fn: (opts: O) => Promise<ActionResult> | ActionResult) => async (opts: O) => {
     if (opts.json) reporter.humanOutputToStderr();
     const result = await fn(opts);
     if (result.audit) localAudit(result.audit.outcome, result.audit);
@@ -103,44 +104,75 @@ async function main(argv: string[]): Promise<number> {
     .addHelpText('after', EXAMPLES);
 
   const interrupt = new Interrupt();
+  const deployDirOption = ['--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)'] as const;
   withDeployOptions(program.command('deploy', { isDefault: true }).description('deploy the current build context (the default command)'))
     .addHelpText('after', EXAMPLES)
-    .action(act((opts) => {
+    .action(act(async (opts) => {
       installSignalHandlers(interrupt, reporter);
       const dryRun = opts.dryRun ?? parseBoolean(process.env.DRY_RUN ?? '') ?? false;
       if (!dryRun) auditDir = opts.deployDir ?? process.env.HONEYDUE_DEPLOY_DIR ?? 'deploy';
+      const { deployAction } = await import('./actions.js');
       return deployAction(opts, process.env, reporter, { plan: false, interrupt });
     }));
   withDeployOptions(program.command('plan').description('validate everything and print the whole plan (same as DRY_RUN=1); changes nothing'))
-    .action(act((opts) => deployAction(opts, process.env, reporter, { plan: true })));
+    .action(act(async (opts) => (await import('./actions.js')).deployAction(opts, process.env, reporter, { plan: true })));
   program
-    .command('rollback')
-    .description('go back to the known-good release before the current one: redeploy it, verify it, make it current')
-    .option('--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)')
+    .command('rollback [DEPLOY_ID]')
+    .description('go back to a recorded release (default: the known-good one before the current): check its images and secrets, redeploy it, verify it, make it current')
+    .option(...deployDirOption)
     .option('--skip-healthcheck', 'skip the health check of the release rolled back to (SKIP_HEALTHCHECK)')
     .option('--lock-wait <seconds>', 'wait up to this long for another deploy\'s lock (DEPLOY_LOCK_WAIT)')
-    .action(act((opts) => {
-      installSignalHandlers(interrupt, reporter);
-      auditDir = opts.deployDir ?? process.env.HONEYDUE_DEPLOY_DIR ?? 'deploy';
-      auditEvent = 'rollback';
-      return rollbackAction(opts, process.env, reporter, interrupt);
-    }));
+    .action(async (deployId: string | undefined, opts: Flags) =>
+      act(async (o) => {
+        installSignalHandlers(interrupt, reporter);
+        auditDir = o.deployDir ?? process.env.HONEYDUE_DEPLOY_DIR ?? 'deploy';
+        auditEvent = 'rollback';
+        return (await import('./actions.js')).rollbackAction(o, process.env, reporter, interrupt, deployId);
+      })(opts),
+    );
   program
     .command('init')
     .description('create the config files from the examples and stop')
-    .option('--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)')
-    .action(act((opts) => initAction(opts, process.env, reporter)));
+    .option(...deployDirOption)
+    .action(act(async (opts) => (await import('./actions.js')).initAction(opts, process.env, reporter)));
   program
     .command('unlock')
     .description('remove a stale deploy lock on the manager (says whose it was)')
     .option('--force', 'really remove it')
-    .option('--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)')
-    .action(act((opts) => unlockAction(opts, process.env, reporter)));
+    .option(...deployDirOption)
+    .action(act(async (opts) => (await import('./actions.js')).unlockAction(opts, process.env, reporter)));
   program
     .command('status')
-    .description('show the known-good release, the lock and the stack services')
-    .option('--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)')
-    .action(act((opts) => statusAction(opts, process.env, reporter)));
+    .description('per service: tag, replicas, update state and where each task runs; the known-good release; the lock. Exit 0 only when every service runs the known-good release')
+    .option(...deployDirOption)
+    .option('--json', 'print it as JSON')
+    .action(act(async (opts) => (await import('./subcommands/status.js')).statusAction(opts, process.env, reporter)));
+  program
+    .command('releases')
+    .description('the releases recorded on the manager, newest first: deploy id, tag, who, when, outcome, which is current')
+    .option(...deployDirOption)
+    .option('--json', 'print them as JSON')
+    .action(act(async (opts) => (await import('./subcommands/releases.js')).releasesAction(opts, process.env, reporter)));
+  program
+    .command('logs <SERVICE>')
+    .description('docker service logs of one service of the stack (api, worker, admin, …), every secret value redacted')
+    .option(...deployDirOption)
+    .option('--since <time>', 'only lines since a duration (10m, 2h) or a date')
+    .option('--tail <n>', 'only the last N lines of each task')
+    .option('-f, --follow', 'keep printing new lines until Ctrl-C')
+    .action(async (service: string, opts: Flags) => act(async (o) => (await import('./subcommands/logs.js')).logsAction(service, o, process.env, reporter))(opts));
+  program
+    .command('dozzle')
+    .description('open Dozzle (on the manager\'s 127.0.0.1:DOZZLE_PORT) through the SSH connection; prints the local URL; Ctrl-C to stop')
+    .option(...deployDirOption)
+    .option('--port <n>', 'the local port (default: DOZZLE_PORT)')
+    .action(act(async (opts) => (await import('./subcommands/dozzle.js')).dozzleAction(opts, process.env, reporter)));
+  program
+    .command('doctor')
+    .description('read-only checks of the manager and the cluster, one line each: pass, warn or fail with what to do; exit 1 if any fails')
+    .option(...deployDirOption)
+    .option('--json', 'print the checks as JSON')
+    .action(act(async (opts) => (await import('./subcommands/doctor.js')).doctorAction(opts, process.env, reporter)));
 
   try {
     await program.parseAsync(argv);

@@ -10,9 +10,9 @@ import type { Settings } from './config/settings.js';
 import { EXIT, Interrupted, PreflightError, errorMessage } from './errors.js';
 import { Interrupt } from './interrupt.js';
 import type { Summary } from './pipeline.js';
-import { expandReleaseVars, operatorName, remoteDirOf, utcStamp, type Release } from './release.js';
+import { expandReleaseVars, operationRelease } from './release.js';
 import * as connect from './steps/connect.js';
-import { RunState, execChecked, type Ctx, type KnownGoodRelease } from './steps/context.js';
+import { RunState, exec, execChecked, type Ctx, type KnownGoodRelease } from './steps/context.js';
 import { intendedImages, waitForConvergence } from './steps/converge.js';
 import * as health from './steps/health.js';
 import * as lock from './steps/lock.js';
@@ -20,24 +20,35 @@ import * as login from './steps/login.js';
 import * as releases from './steps/releases.js';
 import * as rollback from './steps/rollback.js';
 import { deployStack } from './steps/stack-deploy.js';
+import { manifestInspect } from './commands/docker.js';
+import { onManager, type Command } from './commands/command.js';
+import { listSecrets } from './commands/secrets.js';
 import type { LocalRunner } from './io/local.js';
 import type { Reporter } from './ui/reporter.js';
 
-/** The run's identity: a rollback is not a new release, so most release fields stay empty. */
-function rollbackRelease(cfg: Config, now: Date): Release {
-  const stackName = cfg.cluster.DEPLOY_STACK_NAME!;
-  const remoteDir = remoteDirOf(cfg);
-  const deployId = `rollback_${utcStamp(now)}`;
-  return {
-    tag: 'rollback', tagSource: 'command line', dirty: false, deployId, startedAt: now, stackName, remoteDir,
-    releaseDir: '', images: { api: '', worker: '', admin: '' }, secretNames: {}, stackFile: '', serviceImages: {}, envFile: '', releaseJson: '',
-    deployedBy: operatorName(),
-  };
+/** The same registry check the laptop runs before a deploy, run on the manager with the run's own login. */
+function onManagerCommand(c: Command): Command {
+  return onManager(c.argv, c.stdin ? { stdin: c.stdin } : {});
 }
 
-export async function runRollback(cfg: Config, settings: Settings, reporter: Reporter, local: LocalRunner, interrupt = new Interrupt()): Promise<Summary & { to?: string }> {
+/**
+ * What a release needs to be restored, checked on the manager before anything changes: its images still in the
+ * registry (with the run's login) and its versioned secrets not pruned. Returns the missing pieces.
+ */
+async function missingFor(ctx: Ctx, record: { images?: Record<string, string>; secretNames: Record<string, string> }): Promise<string[]> {
+  const missing: string[] = [];
+  const secrets = new Set((await execChecked(ctx, listSecrets(), 'listing secrets')).stdout.split('\n').map((l) => l.split('\t')[0]!.trim()));
+  for (const name of Object.values(record.secretNames)) if (!secrets.has(name)) missing.push(`secret ${name} (pruned)`);
+  for (const image of Object.values(record.images ?? {})) {
+    const r = await exec(ctx, onManagerCommand(manifestInspect(image, ctx.cfg.registry.REGISTRY)));
+    if (r.exitCode !== 0) missing.push(`image ${image} (not in the registry: ${ctx.reporter.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')})`);
+  }
+  return missing;
+}
+
+export async function runRollback(cfg: Config, settings: Settings, reporter: Reporter, local: LocalRunner, interrupt = new Interrupt(), targetId?: string): Promise<Summary & { to?: string }> {
   const now = new Date();
-  const release = rollbackRelease(cfg, now);
+  const release = operationRelease(cfg, now, 'rollback');
   const ctx: Ctx = { cfg, settings, release, reporter, local, interrupt, state: new RunState() };
   const started = Date.now();
   let summary: Summary & { to?: string };
@@ -50,14 +61,22 @@ export async function runRollback(cfg: Config, settings: Settings, reporter: Rep
     if (!current) throw new PreflightError('no known-good release is recorded on the manager — nothing to roll back from (deploy first)');
     from = current.deployId;
     const { history, releases: available } = await releases.readHistoryIds(ctx, release.remoteDir);
-    const targetId = releases.rollbackTarget(history, current.deployId, available);
-    if (!targetId) throw new PreflightError(`no earlier known-good release of ${release.stackName} is left on the manager — nothing to roll back to (current: ${current.deployId})`);
-    to = await releases.readReleaseRecord(ctx, release.remoteDir, targetId);
-    if (!to) throw new PreflightError(`the release record of ${targetId} is missing on the manager — nothing to roll back to`);
+    const chosen = targetId ?? releases.rollbackTarget(history, current.deployId, available);
+    if (!chosen) throw new PreflightError(`no earlier known-good release of ${release.stackName} is left on the manager — nothing to roll back to (current: ${current.deployId})`);
+    if (chosen === current.deployId) throw new PreflightError(`${chosen} is the current release already — pick another one (\`honeydue-deploy releases\` lists them)`);
+    to = available.has(chosen) ? await releases.readReleaseRecord(ctx, release.remoteDir, chosen) : undefined;
+    if (!to) throw new PreflightError(`command line: DEPLOY_ID: ${chosen} is not a recorded release on the manager — \`honeydue-deploy releases\` lists the ones that can be rolled back to`);
+    if (!history.includes(chosen)) reporter.warn(`${chosen} never passed its health check (it is not in the known-good history); rolling back to it anyway, as asked`);
     ctx.state.previous = current;
     release.healthUrl = to.healthUrl ?? expandReleaseVars(cfg.cluster.DEPLOY_HEALTHCHECK_URL, { DEPLOY_TAG: to.tag, DEPLOY_ID: to.deployId });
     reporter.heading(`Rolling back ${release.stackName} from ${current.deployId} (tag ${current.tag}) to ${to.deployId} (tag ${to.tag})`);
     await reporter.step('Log in to the registry on the manager', () => login.loginManager(ctx));
+    await reporter.step(`Check that ${to.deployId} can be restored`, async () => {
+      const missing = await missingFor(ctx, to!);
+      if (missing.length) {
+        throw new PreflightError(`${to!.deployId} cannot be restored, nothing was changed: ${missing.join('; ')} — pick another release (\`honeydue-deploy releases\`), or deploy its tag again with today's secrets: SKIP_BUILD=1 DEPLOY_TAG=${to!.tag} honeydue-deploy`);
+      }
+    });
     ctx.state.stackTouched = true;
     await reporter.step(`Redeploy ${to.deployId}`, async () => {
       const r = await deployStack(ctx, stackDeploy(release.stackName, `${release.remoteDir}/releases/${to!.deployId}`, { prune: true }));

@@ -1,5 +1,5 @@
 import crypto from 'node:crypto';
-import os from 'node:os';
+import { operatorName } from './audit.js';
 import { ConfigError } from './errors.js';
 import { gitShortSha, gitStatus } from './commands/git.js';
 import { LocalRunner } from './io/local.js';
@@ -105,9 +105,16 @@ export function expandReleaseVars(template: string | undefined, vars: { DEPLOY_T
   return template?.replace(/\$\{(DEPLOY_TAG|DEPLOY_ID)\}/g, (_, name: 'DEPLOY_TAG' | 'DEPLOY_ID') => vars[name]);
 }
 
-/** Who runs the tool, as the lock, the release record and the audit logs name them. */
-export function operatorName(): string {
-  return `${os.userInfo().username}@${os.hostname()}`;
+/**
+ * The identity of a run that is not a new release (rollback, status, logs, …): the stack and its remote dir,
+ * with the build fields empty. Its deploy id names the run in the lock and the audit log.
+ */
+export function operationRelease(cfg: Config, now: Date, what: string): Release {
+  return {
+    tag: what, tagSource: 'command line', dirty: false, deployId: `${what}_${utcStamp(now)}`, startedAt: now,
+    stackName: cfg.cluster.DEPLOY_STACK_NAME!, remoteDir: remoteDirOf(cfg), releaseDir: '', images: { api: '', worker: '', admin: '' },
+    secretNames: {}, stackFile: '', serviceImages: {}, envFile: '', releaseJson: '', deployedBy: operatorName(),
+  };
 }
 
 export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.ProcessEnv, git: GitState, now: Date): Release {
@@ -170,3 +177,5 @@ export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.Proces
     envFile: dockerEnvFile(cfg.prodEnv), healthUrl, healthExpect, releaseJson, deployedBy,
   };
 }
+
+export { operatorName };

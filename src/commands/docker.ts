@@ -96,6 +96,45 @@ export function manifestInspect(image: string, registry: string): Command {
   return local(['docker', 'manifest', 'inspect', ...(isLoopbackRegistry(registry) ? ['--insecure'] : []), image]);
 }
 
+/**
+ * Logs in to the registry inside a throwaway docker config on the manager and checks that each image is there;
+ * prints `missing IMAGE` per absent one. Exit 2 when the login is refused. Changes nothing that stays.
+ */
+export function registryProbe(registry: string, username: string, token: string, images: readonly string[]): Command {
+  const insecure = isLoopbackRegistry(registry) ? '--insecure ' : '';
+  return onManager(
+    [
+      'sh', '-c',
+      [
+        'd="$(mktemp -d)"; export DOCKER_CONFIG="$d"; r="$1"; u="$2"; shift 2',
+        'if ! docker login "$r" --username "$u" --password-stdin >/dev/null 2>"$d/err"; then tail -n 1 "$d/err"; rm -rf "$d"; exit 2; fi',
+        `for i in "$@"; do docker manifest inspect ${insecure}"$i" >/dev/null 2>&1 || echo "missing $i"; done`,
+        'rm -rf "$d"',
+      ].join('\n'),
+      'sh', registry, username, ...images,
+    ],
+    { stdin: secretStdin('registry.env REGISTRY_TOKEN', token) },
+  );
+}
+
+export function dockerServerVersion(): Command {
+  return onManager(['docker', 'version', '--format', '{{.Server.Version}}']);
+}
+
+export function dockerRootDir(): Command {
+  return onManager(['docker', 'info', '--format', '{{.DockerRootDir}}']);
+}
+
+/** Free space (POSIX df, 1K blocks) where docker keeps images and volumes. */
+export function freeDisk(dir: string): Command {
+  return onManager(['df', '-Pk', dir]);
+}
+
+/** The stack's networks and services, as JSON lines, for the doctor's checks. */
+export function inspectStackNetworks(stack: string): Command {
+  return onManager(['sh', '-c', 'ids="$(docker network ls --quiet --filter "label=com.docker.stack.namespace=$1")"; [ -z "$ids" ] || docker network inspect --format "{{json .}}" $ids', 'sh', stack]);
+}
+
 export function swarmInfo(): Command {
   return onManager(['docker', 'info', '--format', '{{json .Swarm}}']);
 }

@@ -13,7 +13,7 @@ function script(body: string, args: readonly string[], stdin?: { label: string; 
  * a real folder, and writable by nobody else. Exit 3 with the reason on stdout when it is not; otherwise it is
  * made owner-only (earlier versions created it 0755).
  */
-export function checkRemoteDir(remoteDir: string): Command {
+export function checkRemoteDir(remoteDir: string, opts: { fix: boolean } = { fix: true }): Command {
   return script(
     [
       'd="$1"',
@@ -22,7 +22,7 @@ export function checkRemoteDir(remoteDir: string): Command {
       'if [ ! -d "$d" ]; then echo "is not a folder"; exit 3; fi',
       'if [ "$(stat -c %u "$d")" != "$(id -u)" ]; then echo "belongs to $(stat -c %U "$d"), not to $(id -un)"; exit 3; fi',
       'if [ -n "$(find "$d" -maxdepth 0 \\( -perm -g+w -o -perm -o+w \\))" ]; then echo "is writable by group or others (mode $(stat -c %a "$d"))"; exit 3; fi',
-      'chmod 700 "$d"',
+      ...(opts.fix ? ['chmod 700 "$d"'] : ['if [ ! -w "$d" ]; then echo "is not writable by $(id -un)"; exit 3; fi']),
     ].join('\n'),
     [remoteDir],
   );
@@ -86,6 +86,15 @@ export function appendHistory(remoteDir: string, deployId: string): Command {
 
 export function readHistory(remoteDir: string): Command {
   return script('if [ -f "$1/history" ]; then cat "$1/history"; fi', [remoteDir]);
+}
+
+/** Every release record (release.json), each followed by a line holding only the ASCII record separator. */
+export function readReleaseRecords(remoteDir: string): Command {
+  return script('for f in "$1"/releases/*/release.json; do if [ -f "$f" ]; then cat "$f"; printf "\\n\\036\\n"; fi; done', [remoteDir]);
+}
+
+export function readAuditLog(remoteDir: string): Command {
+  return script('if [ -f "$1/audit.log" ]; then cat "$1/audit.log"; fi', [remoteDir]);
 }
 
 export function listReleases(remoteDir: string): Command {

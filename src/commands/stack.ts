@@ -28,6 +28,17 @@ export function stackTasks(stack: string): Command {
   return onManager(['docker', 'stack', 'ps', stack, '--no-trunc', '--format', '{{json .}}']);
 }
 
+export interface LogOptions {
+  since?: string;
+  tail?: string;
+  follow?: boolean;
+}
+
+/** A service's logs, all its tasks interleaved, each line prefixed with the task and node. */
+export function serviceLogs(service: string, o: LogOptions = {}): Command {
+  return onManager(['docker', 'service', 'logs', ...(o.since ? ['--since', o.since] : []), ...(o.tail ? ['--tail', o.tail] : []), ...(o.follow ? ['--follow'] : []), service]);
+}
+
 /** What a person watches after redeploying by hand. */
 export function stackPs(stack: string): Command {
   return onManager(['docker', 'stack', 'ps', stack, '--filter', 'desired-state=running']);

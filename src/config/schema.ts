@@ -136,6 +136,8 @@ export const clusterSchema = z.strictObject({
   REDIS_IMAGE: pattern(IMAGE_REF, 'redis:7-alpine', IMAGE_RULE),
   DOZZLE_IMAGE: pattern(IMAGE_REF, 'amir20/dozzle:v8.12.4', IMAGE_RULE),
   DEPLOY_CONVERGE_TIMEOUT: seconds(300),
+  // release folders kept on the manager (what `releases` lists and `rollback DEPLOY_ID` can go back to)
+  DEPLOY_KEEP_RELEASES: count(5, 'number of releases to keep'),
   DEPLOY_HEALTHCHECK_TIMEOUT: seconds(120),
 });
 

@@ -170,6 +170,12 @@ export class ManagerSession implements Runner {
   private hops: ClientType[] = [];
   /** the run's private docker config on the manager (absolute), once it exists: every command uses it */
   dockerConfig?: string;
+  private closeListeners: Array<() => void> = [];
+
+  /** Called when the connection goes away (not when it is closed on purpose). */
+  onClose(listener: () => void): void {
+    this.closeListeners.push(listener);
+  }
   connectCount = 0;
 
   private constructor(
@@ -267,6 +273,7 @@ export class ManagerSession implements Runner {
       this.sftpChannel = undefined;
       for (const fail of this.pending) fail(new ConnectionLost());
       this.pending.clear();
+      for (const l of this.closeListeners) l();
     };
     for (const c of [...this.hops, this.client]) {
       c.on('close', lost);
@@ -324,6 +331,44 @@ export class ManagerSession implements Runner {
         });
         stream.end(cmd.stdin ? cmd.stdin.data : undefined);
       });
+    });
+  }
+
+  /**
+   * Runs a command whose output is a stream (logs --follow): chunks go to the sinks as they come, with no
+   * deadline; `stop` ends it (the channel is closed). Resolves with the exit code (0 when stopped).
+   */
+  stream(cmd: Command, sinks: { stdout: (b: Buffer) => void; stderr: (b: Buffer) => void }, stop: AbortSignal): Promise<number> {
+    if (this.closed) return Promise.reject(new ConnectionLost());
+    return new Promise<number>((resolve, reject) => {
+      this.pending.add(reject);
+      const dockerConfig = this.dockerConfig ? `DOCKER_CONFIG=${shellQuote(this.dockerConfig)}; export DOCKER_CONFIG; ` : '';
+      this.client.exec(`umask 077; ${dockerConfig}${remoteShellString(cmd)}`, (err, channel) => {
+        if (err) {
+          this.pending.delete(reject);
+          return reject(this.closed ? new ConnectionLost() : err);
+        }
+        const onStop = () => channel.close();
+        stop.addEventListener('abort', onStop, { once: true });
+        channel.on('data', sinks.stdout);
+        channel.stderr.on('data', sinks.stderr);
+        channel.on('close', (code: number | null | undefined) => {
+          this.pending.delete(reject);
+          stop.removeEventListener('abort', onStop);
+          if (stop.aborted) return resolve(0);
+          if (code === null || code === undefined) return reject(new ConnectionLost());
+          resolve(code);
+        });
+        channel.end();
+      });
+    });
+  }
+
+  /** A TCP connection to host:port as seen from the manager (`ssh -L`), through this run's connection. */
+  forward(host: string, port: number): Promise<Duplex> {
+    if (this.closed) return Promise.reject(new ConnectionLost());
+    return new Promise((resolve, reject) => {
+      this.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => (err ? reject(err) : resolve(stream as unknown as Duplex)));
     });
   }
 

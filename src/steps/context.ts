@@ -14,6 +14,8 @@ import type { NodeView } from './nodes-eval.js';
 export interface KnownGoodRelease {
   deployId: string;
   tag: string;
+  /** the release's own images (api, worker, admin) */
+  images?: Record<string, string>;
   serviceImages: Record<string, string>;
   secretNames: Record<string, string>;
   healthExpect?: string | null;

@@ -1,8 +1,7 @@
-import os from 'node:os';
 import { byHand } from '../commands/command.js';
 import { acquireLock, appendAudit, checkRemoteDir, forceUnlock, readLockOwner, releaseLock } from '../commands/remote-files.js';
 import { PreflightError } from '../errors.js';
-import { operatorName } from '../release.js';
+import { auditRecord, type AuditRecord } from '../audit.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
 
 export interface LockOwner {
@@ -87,24 +86,7 @@ export async function release(ctx: Ctx): Promise<string | undefined> {
 
 export { forceUnlock, readLockOwner };
 
-export interface AuditRecord {
-  event: 'deploy' | 'rollback' | 'unlock';
-  deployId?: string;
-  tag?: string;
-  who: string;
-  from: string;
-  start: string;
-  durationMs: number;
-  outcome: string;
-  serving?: string;
-  detail?: string;
-  /** laptop audit log only: which deploy dir the run used */
-  deployDir?: string;
-}
-
-export function auditRecord(fields: Omit<AuditRecord, 'who' | 'from'> & { who?: string }): AuditRecord {
-  return { who: fields.who ?? operatorName(), from: os.hostname(), ...fields } as AuditRecord;
-}
+export { auditRecord, type AuditRecord };
 
 export function auditPlan(ctx: Pick<Ctx, 'release'>): StepPlan {
   return {

@@ -13,6 +13,8 @@ export interface NodeView {
   state: string;
   /** active, pause, drain */
   availability: string;
+  /** managers: reachable or unreachable */
+  reachability?: string;
 }
 
 interface NodeJson {
@@ -20,7 +22,7 @@ interface NodeJson {
   Description?: { Hostname?: string };
   Status?: { State?: string; Addr?: string };
   Spec?: { Role?: string; Availability?: string };
-  ManagerStatus?: { Addr?: string };
+  ManagerStatus?: { Addr?: string; Reachability?: string };
 }
 
 export function parseNodes(text: string): NodeView[] {
@@ -37,6 +39,7 @@ export function parseNodes(text: string): NodeView[] {
       role: n.Spec?.Role === 'manager' ? 'manager' : 'worker',
       state: n.Status?.State ?? 'unknown',
       availability: n.Spec?.Availability ?? 'unknown',
+      ...(n.ManagerStatus?.Reachability ? { reachability: n.ManagerStatus.Reachability } : {}),
     }));
 }
 

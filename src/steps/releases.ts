@@ -2,8 +2,6 @@ import { appendHistory, listReleases, readCurrentPointer, readFile, readHistory,
 import { RELEASE_FILE } from '../commands/stack.js';
 import { cmd, exec, execChecked, note, type Ctx, type KnownGoodRelease, type StepPlan } from './context.js';
 
-/** Release folders kept on the manager besides the current and the previous known-good one. */
-export const KEEP_RELEASES = 5;
 
 export function readPlan(ctx: Pick<Ctx, 'release'>): StepPlan {
   return {
@@ -21,7 +19,7 @@ export async function readReleaseRecord(ctx: Ctx, remoteDir: string, id: string)
   const file = await exec(ctx, readFile(`${remoteDir}/releases/${id}/${RELEASE_FILE}`));
   if (file.exitCode !== 0) return undefined;
   const json = JSON.parse(file.stdout) as KnownGoodRelease;
-  return { deployId: json.deployId, tag: json.tag, serviceImages: json.serviceImages, secretNames: json.secretNames, healthExpect: json.healthExpect, healthUrl: json.healthUrl };
+  return { deployId: json.deployId, tag: json.tag, images: json.images, serviceImages: json.serviceImages, secretNames: json.secretNames, healthExpect: json.healthExpect, healthUrl: json.healthUrl };
 }
 
 export async function readKnownGood(ctx: Ctx, remoteDir = ctx.release.remoteDir): Promise<KnownGoodRelease | undefined> {
@@ -33,14 +31,14 @@ export async function readKnownGood(ctx: Ctx, remoteDir = ctx.release.remoteDir)
   return record;
 }
 
-export function markPlan(ctx: Pick<Ctx, 'release'>): StepPlan {
+export function markPlan(ctx: Pick<Ctx, 'release' | 'cfg'>): StepPlan {
   return {
     title: 'Mark the release known-good and prune old release folders',
     entries: [
       cmd(writeCurrentPointer(ctx.release.remoteDir, ctx.release.deployId)),
       cmd(appendHistory(ctx.release.remoteDir, ctx.release.deployId)),
       cmd(listReleases(ctx.release.remoteDir)),
-      note(`keep the newest ${KEEP_RELEASES} release folders plus the current and previous known-good ones`),
+      note(`keep the newest ${ctx.cfg.cluster.DEPLOY_KEEP_RELEASES} release folders (DEPLOY_KEEP_RELEASES) plus the current and previous known-good ones`),
     ],
   };
 }
@@ -78,7 +76,7 @@ export async function pruneReleases(ctx: Ctx): Promise<string[]> {
   const list = await execChecked(ctx, listReleases(ctx.release.remoteDir), 'listing release folders');
   const ids = list.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
   const protect = new Set([ctx.release.deployId, ...(ctx.state.previous ? [ctx.state.previous.deployId] : [])]);
-  const old = selectOldReleases(ids, KEEP_RELEASES, protect);
+  const old = selectOldReleases(ids, ctx.cfg.cluster.DEPLOY_KEEP_RELEASES!, protect);
   if (old.length) await execChecked(ctx, removeReleaseDirs(ctx.release.remoteDir, old), 'removing old release folders');
   return old;
 }

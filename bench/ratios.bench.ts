@@ -1,0 +1,99 @@
+/**
+ * `npm run bench`: ratios measured in one run on this machine —
+ *   - `--help` and a full dry-run plan (the demo deploy dir) as whole processes, against `node -e 0`;
+ *   with the loopback sandbox (root, scripts/sandbox.sh):
+ *   - a deploy to converged (SKIP_BUILD, an image change on the fixture stack) against `docker stack deploy
+ *     --detach=false` of the same change;
+ *   - the time from a failed health check to the previous release serving again (verified);
+ *   - SSH connections per deploy.
+ * Prints a table; never fails on a number.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const CLI = path.join(ROOT, 'dist/cli.js');
+const RUNS = Number(process.env.BENCH_RUNS ?? 11);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+function timed(argv: string[], env: NodeJS.ProcessEnv = process.env): number {
+  const t = performance.now();
+  const r = spawnSync(argv[0]!, argv.slice(1), { cwd: ROOT, env, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${argv.join(' ')}: ${r.stderr}`);
+  return performance.now() - t;
+}
+
+const rows: string[][] = [];
+const node: number[] = [];
+const help: number[] = [];
+const plan: number[] = [];
+for (let i = 0; i < RUNS; i++) {
+  node.push(timed([process.execPath, '-e', '0']));
+  help.push(timed([process.execPath, CLI, '--help']));
+  plan.push(timed([process.execPath, CLI, 'plan', '--deploy-dir', 'examples/demo', '--context', 'test/fixtures/app', '--tag', 'bench1']));
+}
+rows.push(['node -e 0', `${median(node).toFixed(0)} ms`, '1.00×', '']);
+rows.push(['honeydue-deploy --help', `${median(help).toFixed(0)} ms`, `${(median(help) / median(node)).toFixed(2)}×`, 'target ≤ 2.5×']);
+rows.push(['honeydue-deploy plan (demo, full)', `${median(plan).toFixed(0)} ms`, `${(median(plan) / median(node)).toFixed(2)}×`, 'target ≤ 4×']);
+
+async function sandboxRows(): Promise<void> {
+  const { loadSandbox, makeFixture, cleanup, acceptedLogins, runCli, startCli, remoteFile } = await import('../test/e2e/harness.js');
+  let sandbox;
+  try {
+    sandbox = loadSandbox().sandbox;
+  } catch {
+    sandbox = undefined;
+  }
+  if (!sandbox) {
+    rows.push(['deploy / docker stack deploy --detach=false', 'n/a', '', 'needs the sandbox (root, scripts/sandbox.sh)']);
+    return;
+  }
+  const fx = makeFixture(sandbox, { stack: 'benchdeploy', apiPort: 18790 });
+  try {
+    for (const tag of ['b1', 'b2']) {
+      const r = await runCli(fx, ['--context', fx.context, '--tag', tag, '--build-arg', `HEALTH=ok-${tag}`]);
+      if (r.code !== 0) throw new Error(r.output);
+    }
+    // the tool: back to b1 (an image change), to converged, health-checked and recorded
+    let t = performance.now();
+    const logins = acceptedLogins(sandbox);
+    const tool = await runCli(fx, ['--tag', 'b1'], { SKIP_BUILD: '1', SKIP_HEALTHCHECK: '1' });
+    const toolMs = performance.now() - t;
+    const sshPerDeploy = acceptedLogins(sandbox) - logins;
+    if (tool.code !== 0) throw new Error(tool.output);
+    // docker alone: the same change (b1 -> b2) from b2's release folder, waiting as docker does
+    const b2 = fs.readdirSync(path.join(fx.remoteDirAbs, 'releases')).find((d) => d.startsWith('b2_'))!;
+    t = performance.now();
+    const raw = spawnSync('sh', ['-c', `cd '${path.join(fx.remoteDirAbs, 'releases', b2)}' && docker stack deploy --with-registry-auth --detach=false -c swarm-stack.yml ${fx.stack}`], { encoding: 'utf8', env: { ...process.env, DOCKER_CONFIG: fx.dockerConfig } });
+    const rawMs = performance.now() - t;
+    if (raw.status !== 0) throw new Error(raw.stderr);
+    rows.push(['docker stack deploy --detach=false (image change)', `${(rawMs / 1000).toFixed(1)} s`, '1.00×', '']);
+    rows.push(['honeydue-deploy, SKIP_BUILD (image change, to converged)', `${(toolMs / 1000).toFixed(1)} s`, `${(toolMs / rawMs).toFixed(2)}×`, 'login, lock, checks, secrets, convergence on every service']);
+    // a release whose health check fails: from the failed check to the previous release serving again
+    const run = startCli(fx, ['--context', fx.context, '--tag', 'bfail', '--build-arg', 'HEALTH=fail']);
+    let failedAt = 0;
+    await run.waitFor(/==> Health check/, 300_000);
+    await run.waitFor(/==> Health check[\s\S]*FAILED/, 300_000).then(() => (failedAt = performance.now()));
+    const r = await run.done;
+    const back = performance.now() - failedAt;
+    rows.push(['failed health check -> previous release serving (verified)', `${(back / 1000).toFixed(1)} s`, '', `exit ${r.code}; current ${remoteFile(fx, 'current')?.trim()}`]);
+    rows.push(['SSH connections per deploy', String(sshPerDeploy), '', 'one per run (plus one per jump host)']);
+  } finally {
+    await cleanup(fx);
+  }
+}
+
+await sandboxRows();
+const width = rows.reduce((w, r) => Math.max(w, r[0]!.length), 0);
+console.log(`measured in one run on ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, node ${process.version}; medians of ${RUNS} runs for the process starts`);
+console.log(`| what | time | ratio | note |`);
+console.log(`|---|---|---|---|`);
+for (const r of rows) console.log(`| ${r[0]!.padEnd(width)} | ${r[1]} | ${r[2]} | ${r[3]} |`);
+

@@ -1,0 +1,30 @@
+/**
+ * What the day-two commands share: the same configuration as a deploy, the same single SSH connection (jump
+ * hosts and host-key checks included), and a run context for the steps' helpers. Nothing here changes anything.
+ */
+import { loadConfig, type Config } from '../config/index.js';
+import { resolveSettings, type Flags } from '../config/settings.js';
+import { Interrupt } from '../interrupt.js';
+import { LocalRunner } from '../io/local.js';
+import { ManagerSession } from '../io/ssh.js';
+import { operationRelease } from '../release.js';
+import { sshTarget } from '../steps/connect.js';
+import { RunState, type Ctx } from '../steps/context.js';
+import { isSecretSetting, urlCredentials } from '../ui/redact.js';
+import type { Reporter } from '../ui/reporter.js';
+
+/** Every secret value of the deploy dir: redacted from whatever the tool prints (log lines included). */
+export function teachRedactor(reporter: Reporter, cfg: Config): void {
+  for (const s of cfg.secrets) reporter.redactor.add(s.data);
+  reporter.redactor.add(cfg.registry.REGISTRY_TOKEN);
+  for (const c of urlCredentials(cfg.cluster.DEPLOY_HEALTHCHECK_URL)) reporter.redactor.add(c);
+  for (const [k, v] of Object.entries(cfg.prodEnv)) if (isSecretSetting(k)) reporter.redactor.add(v);
+}
+
+export async function openCtx(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, what: string): Promise<Ctx> {
+  const settings = resolveSettings({ deployDir: flags.deployDir }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR });
+  const cfg = loadConfig(settings.deployDir);
+  teachRedactor(reporter, cfg);
+  const session = await ManagerSession.connect(sshTarget({ cfg }));
+  return { cfg, settings, release: operationRelease(cfg, new Date(), what), reporter, local: new LocalRunner(), interrupt: new Interrupt(), state: new RunState(), session };
+}
