@@ -33,6 +33,16 @@ Exit codes:
   2    configuration, usage or preflight error: nothing on the cluster was touched
   3    failed and the previous state could not be restored: the output says exactly what to run
   130  interrupted (SIGINT/SIGTERM); the last line says what state the cluster is in
+  status: 0 every service runs the known-good release, 1 it does not; doctor: 0 no check failed, 1 one did;
+  releases, logs, dozzle: 0; every command: 2 for bad input or an unreachable manager
+
+Day two:
+  npx --no-install honeydue-deploy status            # what runs where; exit 1 when not on the known-good release
+  npx --no-install honeydue-deploy releases          # the recorded releases, newest first
+  npx --no-install honeydue-deploy rollback abc1234_20261127101112
+  npx --no-install honeydue-deploy logs api --since 10m --follow
+  npx --no-install honeydue-deploy dozzle            # then browse the printed URL
+  npx --no-install honeydue-deploy doctor            # before a deploy
 `;
 
 function withDeployOptions(cmd: Command): Command {
