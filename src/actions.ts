@@ -8,8 +8,7 @@ import { resolveSettings, type Flags, type Settings } from './config/settings.js
 import { ConfigError, EXIT, PreflightError } from './errors.js';
 import { finalLine, type ActionResult } from './result.js';
 import { stackConfig } from './commands/docker.js';
-import { appendAudit, forceUnlock, lockExists, readCurrentPointer, readLockOwner } from './commands/remote-files.js';
-import { stackServicesTable } from './commands/stack.js';
+import { appendAudit, forceUnlock, lockExists, readLockOwner } from './commands/remote-files.js';
 import { LocalRunner } from './io/local.js';
 import { ManagerSession } from './io/ssh.js';
 import { Interrupt } from './interrupt.js';
@@ -20,7 +19,7 @@ import { buildRelease, PLACEHOLDER_TAG, readGit, remoteDirOf, type Release } fro
 import { RunState, type Ctx } from './steps/context.js';
 import { builderProblems, probeBuilder } from './steps/build.js';
 import { sshTarget } from './steps/connect.js';
-import { auditRecord, describeOwner, lockDir, type AuditRecord } from './steps/lock.js';
+import { auditRecord, describeOwner, lockDir } from './steps/lock.js';
 import { Reporter } from './ui/reporter.js';
 import { teachRedactor } from './subcommands/session.js';
 

@@ -206,7 +206,7 @@ async function cleanup(ctx: Ctx, summary: Summary, startedAt: number): Promise<s
 }
 
 export function printHeader(ctx: PlanCtx, print: (line: string) => void): void {
-  const { cfg, release: r } = ctx;
+  const { cfg } = ctx;
   print(`storage backend: ${cfg.storage === 's3' ? `S3-compatible (${cfg.prod.B2_ENDPOINT}, bucket ${cfg.prod.B2_BUCKET_NAME})` : 'local volume (uploads)'}`);
   print(budgetLine(cfg.budget));
 }

@@ -73,8 +73,3 @@ export function stackRemove(stack: string): Command {
 export function stackServiceNames(stack: string): Command {
   return onManager(['docker', 'stack', 'services', '--format', '{{.Name}}', stack]);
 }
-
-/** For `status`: one line per service, tab-separated name, replicas, image. */
-export function stackServicesTable(stack: string): Command {
-  return onManager(['docker', 'stack', 'services', stack, '--format', '{{.Name}}\t{{.Replicas}}\t{{.Image}}']);
-}
