@@ -127,30 +127,12 @@ swarm() {
 }
 
 sshd_manager() {
-  [ -f "$DIR/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$DIR/ssh_host_ed25519_key"
-  cat >"$DIR/sshd_config" <<CONF
-Port $SSH_PORT
-ListenAddress $(addr 1)
-HostKey $DIR/ssh_host_ed25519_key
-PidFile $DIR/sshd.pid
-PermitRootLogin no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-AllowUsers $DEPLOY_USER
-UsePAM no
-LogLevel VERBOSE
-MaxStartups 50
-AllowTcpForwarding yes
-Subsystem sftp internal-sftp
-SetEnv DOCKER_HOST=unix://$(sock 1)
-CONF
+  # its docker is the manager node's daemon; local forwards are allowed (`honeydue-deploy dozzle`)
+  sshd_config_in "$DIR" "$SSH_PORT" "$(addr 1)" "$DEPLOY_USER" 'AllowTcpForwarding yes' "SetEnv DOCKER_HOST=unix://$(sock 1)"
   if [ -f "$DIR/sshd.pid" ] && kill -0 "$(cat "$DIR/sshd.pid")" 2>/dev/null; then return; fi
   log "starting sshd on $(addr 1):$SSH_PORT inside $(ns 1)"
-  mkdir -p /run/sshd
   nsenter --net="/var/run/netns/$(ns 1)" /usr/sbin/sshd -f "$DIR/sshd_config" -E "$DIR/sshd.log"
   wait_for 20 sshd bash -c "exec 3<>/dev/tcp/$(addr 1)/$SSH_PORT"
-  echo "[$(addr 1)]:$SSH_PORT $(cut -d' ' -f1,2 "$DIR/ssh_host_ed25519_key.pub")" >"$DIR/known_hosts"
 }
 
 write_state() {

@@ -24,3 +24,19 @@ registry_up() {
   echo $! >"$dir/registry.pid"
   wait_for 20 registry bash -c "exec 3<>/dev/tcp/${addr%:*}/${addr##*:}"
 }
+
+# sshd_config_in DIR PORT ADDRESS USER [EXTRA LINE…]: an sshd for one deploy user, key login only, its host key,
+# config, pid file and the known_hosts line for it in DIR. Writes the config; the caller starts sshd.
+sshd_config_in() {
+  local dir="$1" port="$2" address="$3" user="$4"; shift 4
+  [ -f "$dir/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$dir/ssh_host_ed25519_key"
+  {
+    printf 'Port %s\nListenAddress %s\nHostKey %s\nPidFile %s\n' "$port" "$address" "$dir/ssh_host_ed25519_key" "$dir/sshd.pid"
+    printf 'PermitRootLogin no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n'
+    printf 'AllowUsers %s\nUsePAM no\nLogLevel VERBOSE\nMaxStartups 50\nSubsystem sftp internal-sftp\n' "$user"
+    local extra
+    for extra in "$@"; do printf '%s\n' "$extra"; done
+  } >"$dir/sshd_config"
+  echo "[$address]:$port $(cut -d' ' -f1,2 "$dir/ssh_host_ed25519_key.pub")" >"$dir/known_hosts"
+  mkdir -p /run/sshd
+}

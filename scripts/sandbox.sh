@@ -78,28 +78,11 @@ setup_user() {
 }
 
 start_sshd() {
-  mkdir -p /run/sshd
-  [ -f "$DIR/ssh_host_ed25519_key" ] || ssh-keygen -q -t ed25519 -N '' -f "$DIR/ssh_host_ed25519_key"
-  cat >"$DIR/sshd_config" <<CONF
-Port $SSH_PORT
-ListenAddress 127.0.0.1
-HostKey $DIR/ssh_host_ed25519_key
-PidFile $DIR/sshd.pid
-PermitRootLogin no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PubkeyAuthentication yes
-AllowUsers $DEPLOY_USER
-UsePAM no
-LogLevel VERBOSE
-MaxStartups 50
-Subsystem sftp internal-sftp
-CONF
+  sshd_config_in "$DIR" "$SSH_PORT" 127.0.0.1 "$DEPLOY_USER"
   if [ -f "$DIR/sshd.pid" ] && kill -0 "$(cat "$DIR/sshd.pid")" 2>/dev/null; then return; fi
   log "starting sshd on 127.0.0.1:$SSH_PORT"
   /usr/sbin/sshd -f "$DIR/sshd_config" -E "$DIR/sshd.log"
   wait_for 20 sshd bash -c "exec 3<>/dev/tcp/127.0.0.1/$SSH_PORT"
-  echo "[127.0.0.1]:$SSH_PORT $(cut -d' ' -f1,2 "$DIR/ssh_host_ed25519_key.pub")" >"$DIR/known_hosts"
 }
 
 start_registry() {
