@@ -5,7 +5,7 @@
  *   concurrent:  three `docker buildx build` at once
  *   serial:      three `docker buildx build` one after another
  * Prints a table of medians; never fails. Needs docker and scripts/install-buildx.sh.
- *   npm run bench:build
+ *   npm run bench (all benchmarks) or npm run bench:build (this one)
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,6 +21,10 @@ const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const PLUGINS = process.env.HD_BUILDX_DIR ?? '/opt/honeydue-buildx/cli-plugins';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 
+if (!fs.existsSync(path.join(PLUGINS, 'docker-buildx'))) {
+  console.log(`build graph benchmark: n/a — no buildx plugin in ${PLUGINS} (run scripts/install-buildx.sh)`);
+  process.exit(0);
+}
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-bench-build-'));
 const context = path.join(work, 'ctx');
 fs.mkdirSync(context);
