@@ -82,7 +82,7 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
   if (inputs.length && !settings.dryRun) throw new ConfigError(inputs);
   // the read-only looks at git and docker run side by side: a plan should not wait for them one by one
   const local = new LocalRunner();
-  const builderProbe = settings.skipBuild ? undefined : probeBuilder(local);
+  const builderProbe = settings.skipBuild ? undefined : probeBuilder(local, settings);
   const [tracked, git] = await Promise.all([trackedSecretFiles(settings.deployDir, local), readGit(settings.context, local)]);
   const leaks = [
     ...tracked,

@@ -9,14 +9,15 @@ import type { Settings } from '../config/settings.js';
 import { cmd, exec, execChecked, note, type Ctx, type PlanEntry, type StepPlan } from './context.js';
 
 /** The builder that will really run, found read-only on the laptop (`docker buildx version`, `docker buildx inspect`). */
-export type Builder = { kind: 'buildx'; version: string; driver: string } | { kind: 'classic'; why: string };
+export type Builder = { kind: 'buildx'; version: string; driver?: string } | { kind: 'classic'; why: string };
 
-export async function probeBuilder(local: LocalRunner): Promise<Builder> {
+/** The builder's driver only matters for several platforms at once: asked for then (it costs a daemon round trip). */
+export async function probeBuilder(local: LocalRunner, settings: Pick<Settings, 'platform'>): Promise<Builder> {
   const version = await local.run(buildxVersion());
   if (version.exitCode !== 0) return { kind: 'classic', why: 'docker buildx is not installed' };
-  const inspect = await local.run(buildxInspect());
-  const driver = /^Driver:\s*(\S+)/m.exec(inspect.stdout)?.[1] ?? 'unknown';
-  return { kind: 'buildx', version: version.stdout.trim().split('\n')[0] ?? 'buildx', driver };
+  const several = (settings.platform ?? '').includes(',');
+  const driver = several ? (/^Driver:\s*(\S+)/m.exec((await local.run(buildxInspect())).stdout)?.[1] ?? 'unknown') : undefined;
+  return { kind: 'buildx', version: version.stdout.trim().split('\n')[0] ?? 'buildx', ...(driver ? { driver } : {}) };
 }
 
 /** What the builder cannot do, refused before anything is built (exit 2), with what to do instead. */
@@ -83,7 +84,7 @@ export function plan(ctx: Pick<Ctx, 'settings' | 'release'>): StepPlan {
   const entries: PlanEntry[] =
     builder.kind === 'buildx'
       ? [
-          note(`builder: ${builder.version}, driver ${builder.driver} — one build graph for the three images (the stages they share are built once), pushed as they finish`),
+          note(`builder: ${builder.version}${builder.driver ? `, driver ${builder.driver}` : ''} — one build graph for the three images (the stages they share are built once), pushed as they finish`),
           cmd(buildxBake(bakeDefinition(ctx))),
         ]
       : [

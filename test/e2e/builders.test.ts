@@ -31,7 +31,7 @@ describe('builders', { skip: sandbox ? false : `e2e skipped: ${reason}` }, () =>
   it('with buildx the plan shows one bake of the three images, and the deploy builds them as one graph', async () => {
     const plan = await runCli(bx, ['plan', '--context', bx.context, '--tag', 'b1']);
     assert.equal(plan.code, 0, plan.output);
-    assert.match(plan.output, /# builder: github\.com\/docker\/buildx .*, driver docker — one build graph for the three images/);
+    assert.match(plan.output, /# builder: github\.com\/docker\/buildx [^,]+ — one build graph for the three images/);
     assert.match(plan.output, /local\$ docker buildx bake --file - --push < bake definition \(JSON: targets api, worker, admin;/);
     assert.doesNotMatch(plan.output, /docker build --target|docker push /, 'the plan shows one branch, not both');
     const r = await runCli(bx, ['--context', bx.context, '--tag', 'b1']);
