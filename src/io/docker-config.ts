@@ -45,8 +45,12 @@ export function removeStaleLocalConfigs(tmp = os.tmpdir()): string[] {
   for (const name of fs.readdirSync(tmp)) {
     const m = new RegExp(`^${PREFIX}(\\d+)-`).exec(name);
     if (!m || alive(Number(m[1]))) continue;
-    fs.rmSync(path.join(tmp, name), { recursive: true, force: true });
-    removed.push(path.join(tmp, name));
+    try {
+      fs.rmSync(path.join(tmp, name), { recursive: true, force: true });
+      removed.push(path.join(tmp, name));
+    } catch {
+      // another user's folder (a shared temp dir): not ours to remove
+    }
   }
   return removed;
 }
