@@ -12,7 +12,18 @@ import { after, before, describe, it } from 'node:test';
 import { acceptedLogins, cleanup, httpBody, loadSandbox, makeFixture, runCli, sleep, type Fixture } from './harness.js';
 
 const { sandbox, reason } = loadSandbox();
-const JUMP_PORT = Number(process.env.HD_SANDBOX_JUMP_PORT ?? 22023);
+/** HD_SANDBOX_JUMP_PORT, else a port that is free now (never one a stale process still holds). */
+async function jumpPort(): Promise<number> {
+  if (process.env.HD_SANDBOX_JUMP_PORT) return Number(process.env.HD_SANDBOX_JUMP_PORT);
+  const net = await import('node:net');
+  return new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as import('node:net').AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+let JUMP_PORT = 0;
 
 describe('deploying through a jump host', { skip: sandbox ? false : `e2e skipped: ${reason}` }, () => {
   let fx: Fixture;
@@ -24,6 +35,7 @@ describe('deploying through a jump host', { skip: sandbox ? false : `e2e skipped
   const jumpLogins = () => (fs.existsSync(jumpLog()) ? fs.readFileSync(jumpLog(), 'utf8').split('\n').filter((l) => l.includes(`Accepted publickey for ${sandbox!.user}`)).length : 0);
 
   before(async () => {
+    JUMP_PORT = await jumpPort();
     fx = makeFixture(sandbox!, { stack: 'e2ejump', apiPort: 18710 });
     dir = fs.mkdtempSync(path.join(fx.root, 'bastion-'));
     fs.chmodSync(dir, 0o755);

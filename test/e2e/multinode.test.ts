@@ -195,6 +195,12 @@ describe('three swarm nodes: the packaged template, node failures', { skip: stat
   it('(e) a node that cannot pull: a release failure naming the node and its error, rolled back', async () => {
     const blocked = NODES[2]!;
     const [host, port] = registry.split(':');
+    // the node has the images of the release it would roll back to, as a node that ran it does: the rollback
+    // must not need the registry there (when it does, the tool says so and exits 3; see shit_deploy_cant_do.md)
+    const cfg = fs.mkdtempSync(path.join(fx.root, 'node3-'));
+    execFileSync('docker', ['--config', cfg, '-H', `unix://${blocked.sock}`, 'login', registry, '--username', sandbox!.registryUser, '--password-stdin'], { input: sandbox!.registryPassword });
+    for (const svc of ['api', 'worker', 'admin']) execFileSync('docker', ['--config', cfg, '-H', `unix://${blocked.sock}`, 'pull', '-q', image(svc, 'mn1')]);
+    fs.rmSync(cfg, { recursive: true, force: true });
     assert.equal(nsRun(blocked, ['iptables', '-I', 'OUTPUT', '-p', 'tcp', '-d', host!, '--dport', port!, '-j', 'REJECT']).code, 0);
     try {
       const r = await runCli(fx, ['--context', fx.context, '--tag', 'mn3', '--build-arg', 'HEALTH=ok-mn3']);
