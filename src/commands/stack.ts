@@ -62,6 +62,15 @@ export function serviceTaskStates(service: string): Command {
   return onManager(['docker', 'service', 'ps', '--format', '{{.CurrentState}}', service]);
 }
 
+/**
+ * Lets a rolling update replace every task it can at once. A rolling update (parallelism 1) waits forever for a
+ * replica it cannot place while a node is down; this lets it finish on the nodes that are up. The next deploy of
+ * the stack file sets the update parallelism back.
+ */
+export function serviceUpdateAllAtOnce(service: string): Command {
+  return onManager(['docker', 'service', 'update', '--detach', '--update-parallelism', '0', service]);
+}
+
 export function serviceRemove(service: string): Command {
   return onManager(['docker', 'service', 'rm', service]);
 }

@@ -36,6 +36,11 @@ export interface ServiceJudgement {
   capacity?: boolean;
   /** converged on fewer replicas than wanted, because nodes are down (accepted only while rolling back) */
   degraded?: { running: number; want: number };
+  /**
+   * rolling back with nodes down, the rolling update waits forever for a replica it cannot place, and tasks on
+   * the nodes that are up still run another image: the update must be told to do the rest at once
+   */
+  stuck?: boolean;
 }
 
 export function stripDigest(image: string): string {
@@ -191,7 +196,8 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
   }
   const err = all.find((t) => t.error && !t.running && !(t.id && opts.tasksBefore?.has(t.id)))?.error;
   const phase = svc.updateState && !settled ? ` ${svc.updateState}` : '';
-  return { name, status: 'waiting', text: `${name}: ${count}${phase}${err ? ` (${err})` : ''}` };
+  const stuck = opts.rollingBack === true && down.size > 0 && unplaceable.length > 0 && running.some((t) => t.image !== intended);
+  return { name, status: 'waiting', text: `${name}: ${count}${phase}${err ? ` (${err})` : ''}`, ...(stuck ? { stuck } : {}) };
 }
 
 /** intended: full service name (<stack>_<service>) -> image without digest */

@@ -1,5 +1,5 @@
 import { inspectNodes } from '../commands/docker.js';
-import { inspectServices, stackServiceIds, stackTasks } from '../commands/stack.js';
+import { inspectServices, serviceUpdateAllAtOnce, stackServiceIds, stackTasks } from '../commands/stack.js';
 import { describeNode, parseNodes, type NodeView } from './nodes-eval.js';
 import { DeployFailed } from '../errors.js';
 import type { StepHandle } from '../ui/reporter.js';
@@ -20,6 +20,7 @@ export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
       note('converged: spec image is this release\'s, running tasks = desired replicas, all on that image, UpdateStatus completed or none'),
       note('failed at once: UpdateStatus rollback_* or paused (swarm rolled back by itself, even when REPLICAS reads N/N)'),
       cmd(inspectNodes()),
+      note('rolling back with a node down, a rolling update that waits for a replica it cannot place is told to replace the other tasks at once (docker service update --update-parallelism 0 <service>; the next deploy sets it back)'),
       note('nodes that are down: their tasks do not count; replicas that cannot be placed while nodes are down fail the deploy at once as lost capacity (a cluster failure), and the rollback accepts the previous release on the replicas the remaining nodes can run'),
       note('failed at once: a crash loop — 3 tasks of the new image failed, or one error twice (whatever the stack\'s failure_action; first deploys too)'),
       ...Object.entries(ctx.release.serviceImages).map(([svc, image]) => note(`${s}_${svc} -> ${image}`)),
@@ -77,9 +78,15 @@ export type WaitOutcome =
 
 export async function waitForConvergence(ctx: Ctx, o: WaitOptions): Promise<WaitOutcome> {
   const deadline = Date.now() + o.timeoutSeconds * 1000;
+  const unstuck = new Set<string>();
   for (;;) {
     const judgements = await observe(ctx, o.intended, { rollingBack: o.rollingBack, tasksBefore: ctx.state.tasksBefore });
     o.handle.progress(judgements.map((j) => j.text).join(' | '));
+    for (const j of judgements.filter((x) => x.stuck && !unstuck.has(x.name))) {
+      unstuck.add(j.name);
+      const r = await exec(ctx, serviceUpdateAllAtOnce(j.name));
+      ctx.reporter.info(`${j.name}: a replica cannot be placed while a node is down and the rolling update waits for it: ${r.exitCode === 0 ? 'told it to replace the other tasks at once (--update-parallelism 0; the next deploy sets it back)' : `could not unblock it: ${r.stderr.trim()}`}`);
+    }
     const failed = judgements.filter((j) => j.status === 'failed');
     if (failed.length) return { kind: 'failed', why: failed.map((j) => j.text).join('; '), capacity: failed.every((j) => j.capacity) };
     if (judgements.every((j) => j.status === 'converged')) return { kind: 'converged', degraded: judgements.filter((j) => j.degraded) };

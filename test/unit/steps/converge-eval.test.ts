@@ -51,6 +51,12 @@ describe('nodes that are down', () => {
     assert.deepEqual(j.degraded, { running: 2, want: 3 });
     assert.equal(judgeService(svc({ replicas: 3, specImage: OLD }), 's_api', OLD, [on('hdnode1', OLD), { ...pending('p1'), image: OLD }], { rollingBack: true, downNodes: down }).status, 'waiting');
   });
+  it('rolling back with a node down: an update stuck on an unplaceable replica while live tasks run another image is flagged', () => {
+    const j = judgeService(svc({ replicas: 3, specImage: OLD, updateState: 'updating' }), 's_api', OLD, [on('hdnode1', OLD), on('hdnode2', NEW), { ...pending('p1'), image: OLD }], { rollingBack: true, downNodes: down });
+    assert.equal(j.status, 'waiting');
+    assert.equal(j.stuck, true);
+    assert.equal(judgeService(svc({ replicas: 3, specImage: OLD, updateState: 'updating' }), 's_api', OLD, [on('hdnode1', OLD), on('hdnode2', NEW)], { rollingBack: true }).stuck, undefined);
+  });
   it('a pull denied on a node is a release failure naming the node', () => {
     const rejected = (id: string): TaskView => ({ ...failedTask(id, NEW, 'No such image: r/honeydue-api:v2'), state: 'Rejected', node: 'hdnode3' });
     const j = judgeService(svc(), 's_api', NEW, [rejected('r1'), rejected('r2')], { describe: (h) => `id3 (${h}, 10.0.0.3)` });
