@@ -166,7 +166,10 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
   // while a rollback is what we wait for, swarm rolling back is progress, not failure
   const rollbackInProgress = opts.rollingBack === true && svc.updateState === 'rollback_started';
   if (svc.updateState && FAILED_STATES.has(svc.updateState) && !rolledBackToIntended && !rollbackInProgress) {
-    const why = mine.find((t) => t.error)?.error;
+    // the error of this release's task that failed (its node too: a pull denied on one node is that node's story)
+    const fresh = all.filter((t) => t.error && !(t.id && opts.tasksBefore?.has(t.id)));
+    const culprit = fresh.find((t) => t.image === intended) ?? fresh[0] ?? mine.find((t) => t.error);
+    const why = culprit ? `${culprit.error}${culprit.node ? ` on node ${(opts.describe ?? ((h: string) => h))(culprit.node)}` : ''}` : undefined;
     return {
       name,
       status: 'failed',

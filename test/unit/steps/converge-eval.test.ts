@@ -57,6 +57,11 @@ describe('nodes that are down', () => {
     assert.equal(j.stuck, true);
     assert.equal(judgeService(svc({ replicas: 3, specImage: OLD, updateState: 'updating' }), 's_api', OLD, [on('hdnode1', OLD), on('hdnode2', NEW)], { rollingBack: true }).stuck, undefined);
   });
+  it('an update swarm rolled back by itself names the failed task\'s error and node', () => {
+    const rejected: TaskView = { ...failedTask('r1', NEW, 'No such image: r/honeydue-api:v2'), state: 'Rejected', node: 'hdnode3' };
+    const j = judgeService(svc({ specImage: OLD, updateState: 'rollback_started' }), 's_api', NEW, [on('hdnode1', OLD), rejected], { describe: (h) => `id3 (${h}, 10.0.0.3)` });
+    assert.equal(j.text, 's_api: update rollback started by swarm (running r/honeydue-api:v1): No such image: r/honeydue-api:v2 on node id3 (hdnode3, 10.0.0.3)');
+  });
   it('a pull denied on a node is a release failure naming the node', () => {
     const rejected = (id: string): TaskView => ({ ...failedTask(id, NEW, 'No such image: r/honeydue-api:v2'), state: 'Rejected', node: 'hdnode3' });
     const j = judgeService(svc(), 's_api', NEW, [rejected('r1'), rejected('r2')], { describe: (h) => `id3 (${h}, 10.0.0.3)` });
