@@ -1,7 +1,7 @@
 /**
  * Logging in like `ssh` does, against the real sshd: a ~/.ssh/config alias (HostName, Port, IdentityFile),
  * a passphrase-protected key served by ssh-agent, and the clear error for such a key without an agent.
- * `status` connects and reads without changing anything.
+ * `releases` connects and reads without changing anything.
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -51,9 +51,9 @@ describe('SSH login like ssh does', { skip: sandbox ? false : `e2e skipped: ${re
     fs.writeFileSync(path.join(fx.home, '.ssh', 'config'), `Host hd-manager\n  HostName 127.0.0.1\n  Port ${sandbox!.sshPort}\n  User ${sandbox!.user}\n  IdentityFile ${sandbox!.key}\n`);
     const original = fs.readFileSync(path.join(fx.deployDir, 'cluster.env'), 'utf8');
     setCluster((t) => t.replace(/^DEPLOY_MANAGER_HOST=.*$/m, 'DEPLOY_MANAGER_HOST=hd-manager').replace(/^DEPLOY_MANAGER_(SSH_PORT|USER)=.*\n/gm, '').replace(/^DEPLOY_SSH_KEY=.*\n/m, ''));
-    const r = await runCli(fx, ['status']);
+    const r = await runCli(fx, ['releases']);
     assert.equal(r.code, 0, r.output);
-    assert.match(r.output, /^stack e2essh on hd-manager$/m);
+    assert.match(r.output, /^releases of e2essh on hd-manager /m);
     const plan = await runCli(fx, ['plan', '--context', fx.context, '--tag', 'p1']);
     assert.match(plan.output, new RegExp(`to ${sandbox!.user}@127\\.0\\.0\\.1:${sandbox!.sshPort} \\(alias hd-manager\\)`));
     fs.rmSync(path.join(fx.home, '.ssh', 'config'));
@@ -63,14 +63,14 @@ describe('SSH login like ssh does', { skip: sandbox ? false : `e2e skipped: ${re
   it('a passphrase-protected key in ssh-agent is used when no key is configured', async () => {
     // no alias, no key file: only the agent holds a key the manager accepts
     setCluster((t) => t.replace(/^DEPLOY_SSH_KEY=.*\n/m, ''));
-    const ok = await runCli(fx, ['status'], { SSH_AUTH_SOCK: agentSock });
+    const ok = await runCli(fx, ['releases'], { SSH_AUTH_SOCK: agentSock });
     assert.equal(ok.code, 0, ok.output);
-    assert.match(ok.output, /^deploy lock: free$/m);
+    assert.match(ok.output, /result: ok \(exit 0\): 0 release\(s\) recorded; none is current$/m);
   });
 
   it('a passphrase-protected key without an agent is a clear error, exit 2', async () => {
     setCluster((t) => `${t}DEPLOY_SSH_KEY=${lockedKey()}\n`);
-    const r = await runCli(fx, ['status']);
+    const r = await runCli(fx, ['releases']);
     assert.equal(r.code, 2, r.output);
     assert.ok(r.output.includes(`${lockedKey()} is passphrase-protected and no ssh-agent is running (SSH_AUTH_SOCK is unset) — start one and run \`ssh-add ${lockedKey()}\`, then try again`), r.output);
   });
