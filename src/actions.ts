@@ -19,12 +19,10 @@ import { buildRelease, PLACEHOLDER_TAG, readGit, remoteDirOf, type Release } fro
 import { RunState, type Ctx } from './steps/context.js';
 import { builderProblems, probeBuilder } from './steps/build.js';
 import { sshTarget } from './steps/connect.js';
-import { auditRecord, describeOwner, lockDir } from './steps/lock.js';
+import { auditRecord } from './audit.js';
+import { describeOwner, lockDir } from './steps/lock.js';
 import { Reporter } from './ui/reporter.js';
 import { teachRedactor } from './subcommands/session.js';
-
-export type { ActionResult };
-export { finalLine };
 
 /** Exit 3: the exact commands a person must run to finish. */
 function printManual(reporter: Reporter, manual: string[]): void {

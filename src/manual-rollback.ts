@@ -15,6 +15,7 @@ import * as connect from './steps/connect.js';
 import { RunState, exec, execChecked, type Ctx, type KnownGoodRelease } from './steps/context.js';
 import { intendedImages, waitForConvergence } from './steps/converge.js';
 import * as health from './steps/health.js';
+import { auditRecord } from './audit.js';
 import * as lock from './steps/lock.js';
 import * as login from './steps/login.js';
 import * as releases from './steps/releases.js';
@@ -99,7 +100,7 @@ export async function runRollback(cfg: Config, settings: Settings, reporter: Rep
     summary = await restore(ctx, err, from);
   }
   const left = await login.logout(ctx);
-  await lock.audit(ctx, release.remoteDir, lock.auditRecord({
+  await lock.audit(ctx, release.remoteDir, auditRecord({
     event: 'rollback', deployId: to?.deployId, tag: to?.tag, start: new Date(started).toISOString(), durationMs: Date.now() - started, outcome: summary.outcome, serving: summary.serving,
   }));
   const lockLeft = await lock.release(ctx);

@@ -10,6 +10,7 @@ import * as connect from './steps/connect.js';
 import * as converge from './steps/converge.js';
 import { cmd, type Ctx, type StepPlan } from './steps/context.js';
 import * as health from './steps/health.js';
+import { auditRecord } from './audit.js';
 import * as lock from './steps/lock.js';
 import * as nodes from './steps/nodes.js';
 import * as login from './steps/login.js';
@@ -193,7 +194,7 @@ async function cleanup(ctx: Ctx, summary: Summary, startedAt: number): Promise<s
   const auditProblem = await lock.audit(
     ctx,
     ctx.release.remoteDir,
-    lock.auditRecord({
+    auditRecord({
       event: 'deploy', deployId: ctx.release.deployId, tag: ctx.release.tag, start: new Date(startedAt).toISOString(),
       durationMs: Date.now() - startedAt, outcome: summary.outcome, serving: summary.serving,
     }),

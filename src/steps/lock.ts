@@ -1,7 +1,7 @@
 import { byHand } from '../commands/command.js';
 import { acquireLock, appendAudit, checkRemoteDir, forceUnlock, readLockOwner, releaseLock } from '../commands/remote-files.js';
 import { PreflightError } from '../errors.js';
-import { auditRecord, type AuditRecord } from '../audit.js';
+import type { AuditRecord } from '../audit.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
 
 export interface LockOwner {
@@ -85,8 +85,6 @@ export async function release(ctx: Ctx): Promise<string | undefined> {
 }
 
 export { forceUnlock, readLockOwner };
-
-export { auditRecord, type AuditRecord };
 
 export function auditPlan(ctx: Pick<Ctx, 'release'>): StepPlan {
   return {
