@@ -121,11 +121,11 @@ async function main(argv: string[]): Promise<number> {
       installSignalHandlers(interrupt, reporter);
       const dryRun = opts.dryRun ?? parseBoolean(process.env.DRY_RUN ?? '') ?? false;
       if (!dryRun) auditDir = opts.deployDir ?? process.env.HONEYDUE_DEPLOY_DIR ?? 'deploy';
-      const { deployAction } = await import('./actions.js');
+      const { deployAction } = await import('./subcommands/deploy.js');
       return deployAction(opts, process.env, reporter, { plan: false, interrupt });
     }));
   withDeployOptions(program.command('plan').description('validate everything and print the whole plan (same as DRY_RUN=1); changes nothing'))
-    .action(act(async (opts) => (await import('./actions.js')).deployAction(opts, process.env, reporter, { plan: true })));
+    .action(act(async (opts) => (await import('./subcommands/deploy.js')).deployAction(opts, process.env, reporter, { plan: true })));
   program
     .command('rollback [DEPLOY_ID]')
     .description('go back to a recorded release (default: the known-good one before the current): check its images and secrets, redeploy it, verify it, make it current')
@@ -137,20 +137,20 @@ async function main(argv: string[]): Promise<number> {
         installSignalHandlers(interrupt, reporter);
         auditDir = o.deployDir ?? process.env.HONEYDUE_DEPLOY_DIR ?? 'deploy';
         auditEvent = 'rollback';
-        return (await import('./actions.js')).rollbackAction(o, process.env, reporter, interrupt, deployId);
+        return (await import('./subcommands/rollback.js')).rollbackAction(o, process.env, reporter, interrupt, deployId);
       })(opts),
     );
   program
     .command('init')
     .description('create the config files from the examples and stop')
     .option(...deployDirOption)
-    .action(act(async (opts) => (await import('./actions.js')).initAction(opts, process.env, reporter)));
+    .action(act(async (opts) => (await import('./subcommands/init.js')).initAction(opts, process.env, reporter)));
   program
     .command('unlock')
     .description('remove a stale deploy lock on the manager (says whose it was)')
     .option('--force', 'really remove it')
     .option(...deployDirOption)
-    .action(act(async (opts) => (await import('./actions.js')).unlockAction(opts, process.env, reporter)));
+    .action(act(async (opts) => (await import('./subcommands/unlock.js')).unlockAction(opts, process.env, reporter)));
   program
     .command('status')
     .description('per service: tag, replicas, update state and where each task runs; the known-good release; the lock. Exit 0 only when every service runs the known-good release')

@@ -71,8 +71,16 @@ export function planJson(ctx: PlanCtx): Record<string, unknown> {
     onFailure: steps(plan.onFailure),
     always: steps(plan.always),
     stackFile: r.stackFile,
+    stackChecked: stackChecked(cfg),
     warnings: cfg.warnings,
   };
+}
+
+/** Which stack file, and who checked it against docker's schema. */
+export function stackChecked(cfg: PlanCtx['cfg']): string {
+  return cfg.stack.packaged
+    ? "packaged template: checked against docker's schema by the test suite, every value typed as docker types it"
+    : `${cfg.stack.path}: checked with \`docker stack config\` on this machine`;
 }
 
 export function printPlan(ctx: PlanCtx, print: (line: string) => void): void {
@@ -106,7 +114,7 @@ export function printPlan(ctx: PlanCtx, print: (line: string) => void): void {
   section('If a step after "Deploy the stack" fails or the run is interrupted:', plan.onFailure, plan.before.length + 1);
   section('Always, at the end:', plan.always, plan.before.length + plan.onFailure.length + 1);
   print('');
-  print(`Rendered stack file (${cfg.stack.packaged ? 'packaged template' : cfg.stack.path}), uploaded as ${r.releaseDir}/swarm-stack.yml:`);
+  print(`Rendered stack file (${stackChecked(cfg)}), uploaded as ${r.releaseDir}/swarm-stack.yml:`);
   for (const line of r.stackFile.trimEnd().split('\n')) print(`  | ${line}`);
   print('');
   print(`prod.env keys given to the services: ${Object.keys(cfg.prodEnv).join(', ')}`);

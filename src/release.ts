@@ -1,13 +1,12 @@
 import crypto from 'node:crypto';
 import { operatorName } from './audit.js';
 import { ConfigError } from './errors.js';
-import { gitShortSha, gitStatus } from './commands/git.js';
-import { LocalRunner } from './io/local.js';
-import type { Builder } from './steps/build.js';
+import type { Builder } from './steps/builder.js';
 import type { Config } from './config/index.js';
+import type { GitState } from './config/repository.js';
 import { SECRETS } from './config/files.js';
 import type { Settings } from './config/settings.js';
-import { renderStack, lintStack, type StackVariable } from './stack/render.js';
+import { parseStack, renderParsed, type ParsedStack, type StackVariable } from './stack/render.js';
 
 export const APP_SERVICES = ['api', 'worker', 'admin'] as const;
 export type AppService = (typeof APP_SERVICES)[number];
@@ -57,19 +56,6 @@ export function secretName(stack: string, key: string, deployId: string): string
   return `${stack}_${key}_${deployId}`;
 }
 
-export interface GitState {
-  sha?: string;
-  dirty: boolean;
-}
-
-/** Reads git in the build context (read-only, no repository code runs). No repository: sha undefined. */
-export async function readGit(context: string, runner = new LocalRunner()): Promise<GitState> {
-  const head = await runner.run(gitShortSha(context));
-  if (head.exitCode !== 0) return { dirty: false };
-  const status = await runner.run(gitStatus(context));
-  return { sha: head.stdout.trim(), dirty: status.stdout.trim() !== '' };
-}
-
 /** The tag a dry run shows when neither --tag nor a git repository gives one. */
 export const PLACEHOLDER_TAG = 'no-tag-yet';
 
@@ -117,7 +103,13 @@ export function operationRelease(cfg: Config, now: Date, what: string): Release 
   };
 }
 
-export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.ProcessEnv, git: GitState, now: Date): Release {
+/** How the stack file is named in messages: its path, or the packaged template. */
+export function stackShown(cfg: Pick<Config, 'stack'>): string {
+  return cfg.stack.packaged ? 'templates/swarm-stack.yml (packaged)' : cfg.stack.path;
+}
+
+/** `parsed`: the stack file already parsed (the plan parses it while git and docker answer); parsed here otherwise. */
+export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.ProcessEnv, git: GitState, now: Date, parsed?: ParsedStack): Release {
   const { tag, tagSource } = chooseTag(settings, env, git, now);
   const deployId = `${tag}_${utcStamp(now)}`;
   const stackName = cfg.cluster.DEPLOY_STACK_NAME!;
@@ -155,9 +147,9 @@ export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.Proces
     FCM_SERVER_KEY_SECRET: secretNames.fcm_server_key ?? '',
     APNS_AUTH_KEY_SECRET: secretNames.apns_auth_key ?? '',
   };
-  const stackShown = cfg.stack.packaged ? 'templates/swarm-stack.yml (packaged)' : cfg.stack.path;
-  const rendered = renderStack(cfg.stack.text, vars, stackShown);
-  problems.push(...rendered.problems, ...lintStack(cfg.stack.text, stackShown));
+  const stack = parsed ?? parseStack(cfg.stack.text, stackShown(cfg));
+  const rendered = renderParsed(stack, vars);
+  problems.push(...(stack.doc.errors.length ? [] : stack.problems), ...rendered.problems);
   if (problems.length) throw new ConfigError(problems);
 
   const healthUrl = expandReleaseVars(cfg.cluster.DEPLOY_HEALTHCHECK_URL, { DEPLOY_TAG: tag, DEPLOY_ID: deployId });

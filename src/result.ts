@@ -1,4 +1,5 @@
 import { EXIT } from './errors.js';
+import type { Reporter } from './ui/reporter.js';
 
 export interface ActionResult {
   exitCode: number;
@@ -18,4 +19,11 @@ export function finalLine(exitCode: number, text: string, label?: string): strin
     [EXIT.interrupted]: 'interrupted',
   };
   return `result: ${label ?? labels[exitCode] ?? 'exit'} (exit ${exitCode}): ${text}`;
+}
+
+/** Exit 3: the exact commands a person must run to finish. */
+export function printManual(reporter: Reporter, manual: string[]): void {
+  if (!manual.length) return;
+  reporter.error('Run these by hand to finish:');
+  for (const m of manual) reporter.error(`  ${m}`);
 }

@@ -1,8 +1,20 @@
+import fs from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
-/** The package's own templates folder (same relative place from src/ under tsx and from dist/). */
-export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates/', import.meta.url));
+/** The package's own folder: the nearest one above this module with a package.json (src/ under tsx, dist/ when built). */
+function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!fs.existsSync(path.join(dir, 'package.json'))) {
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${fileURLToPath(import.meta.url)}: the honeydue-deploy package is incomplete — reinstall it`);
+    dir = up;
+  }
+  return dir;
+}
+
+/** The package's own templates folder. */
+export const TEMPLATES_DIR = path.join(packageRoot(), 'templates') + path.sep;
 export const PACKAGED_STACK_TEMPLATE = path.join(TEMPLATES_DIR, 'swarm-stack.yml');
 
 export type EnvFileName = 'cluster.env' | 'registry.env' | 'prod.env';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { z } from 'zod';
+import type { core } from 'zod/mini';
 import { ConfigError } from '../errors.js';
 import { ENV_FILES, type EnvFileName } from './files.js';
 import { createMissingFiles, ensureDeployDir, loadRawConfig, whatToFill, type RawConfig, type RawEnvFile } from './load.js';
@@ -29,7 +29,7 @@ export interface Config {
 
 const SCHEMAS = { 'cluster.env': clusterSchema, 'registry.env': registrySchema, 'prod.env': prodSchema } as const;
 
-function formatIssues(raw: RawConfig, file: RawEnvFile, issues: z.core.$ZodIssue[]): string[] {
+function formatIssues(raw: RawConfig, file: RawEnvFile, issues: core.$ZodIssue[]): string[] {
   const where = shown(raw, file);
   return issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {

@@ -5,8 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { gitTracked } from '../commands/git.js';
-import type { LocalRunner } from '../io/local.js';
+import { gitShortSha, gitStatus, gitTracked } from '../commands/git.js';
+import type { Runner } from '../io/runner.js';
 import { ENV_FILES, SECRETS } from './files.js';
 
 /** The files of a deploy dir that hold credentials or secrets. */
@@ -35,7 +35,7 @@ function shown(p: string): string {
 }
 
 /** Secret and env files of the deploy dir that git tracks (committed or staged): each is an error. */
-export async function trackedSecretFiles(deployDir: string, runner: LocalRunner): Promise<string[]> {
+export async function trackedSecretFiles(deployDir: string, runner: Runner): Promise<string[]> {
   const r = await runner.run(gitTracked(deployDir, SENSITIVE_FILES));
   if (r.exitCode !== 0) return []; // not a git repository
   const tracked = r.stdout.split('\0').filter(Boolean);
@@ -43,6 +43,19 @@ export async function trackedSecretFiles(deployDir: string, runner: LocalRunner)
     const file = shown(path.join(deployDir, rel));
     return `${file}: (file): is tracked by git, so everyone with the repository has it — run \`git rm --cached ${file}\`, commit, and rotate the value if it was ever pushed (deploy/.gitignore from \`honeydue-deploy init\` keeps it out)`;
   });
+}
+
+export interface GitState {
+  sha?: string;
+  dirty: boolean;
+}
+
+/** Reads git in the build context (read-only, no repository code runs). No repository: sha undefined. */
+export async function readGit(context: string, runner: Runner): Promise<GitState> {
+  // side by side: both are read-only, and outside a repository both fail
+  const [head, status] = await Promise.all([runner.run(gitShortSha(context)), runner.run(gitStatus(context))]);
+  if (head.exitCode !== 0) return { dirty: false };
+  return { sha: head.stdout.trim(), dirty: status.stdout.trim() !== '' };
 }
 
 // ---- .dockerignore, with the semantics of docker's pattern matcher ----

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import { looseObject, optional as zOptional, output, pipe, string, strictObject, transform, NEVER } from 'zod/mini';
 
 /**
  * The shape of each env file. Every field parses from the text dotenv produced (or undefined when unset)
@@ -16,17 +16,17 @@ export function shownValue(v: string): string {
 }
 
 function field<T>(check: Check<T>) {
-  return z
-    .string()
-    .optional()
-    .transform((value, ctx) => {
+  return pipe(
+    zOptional(string()),
+    transform((value: string | undefined, ctx) => {
       const result = check(value);
       if (result instanceof Problem) {
-        ctx.addIssue({ code: 'custom', message: result.message });
-        return z.NEVER;
+        ctx.issues.push({ code: 'custom', message: result.message, input: value });
+        return NEVER as T;
       }
       return result;
-    });
+    }),
+  );
 }
 
 export const NOT_SET = 'is not set';
@@ -109,7 +109,7 @@ const IMAGE_RULE = 'is not an image reference — write it like redis:7-alpine, 
 
 export const SSL_MODES_ALLOWED = ['require', 'verify-ca', 'verify-full'] as const;
 
-export const clusterSchema = z.strictObject({
+export const clusterSchema = strictObject({
   DEPLOY_MANAGER_HOST: required("set it to the manager's host name, IP or ~/.ssh/config alias"),
   // required unless an ~/.ssh/config alias gives a User: see rules.ts managerUser
   DEPLOY_MANAGER_USER: optional(),
@@ -141,9 +141,10 @@ export const clusterSchema = z.strictObject({
   DEPLOY_HEALTHCHECK_TIMEOUT: seconds(120),
 });
 
-export const registrySchema = z.strictObject({
-  REGISTRY: pattern(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, undefined, 'is not a registry host — write host[:port] without a scheme or path, e.g. registry.example.com or 127.0.0.1:5000').pipe(
-    z.string({ error: `${NOT_SET} — set it to the registry host[:port], e.g. registry.example.com` }),
+export const registrySchema = strictObject({
+  REGISTRY: pipe(
+    pattern(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/, undefined, 'is not a registry host — write host[:port] without a scheme or path, e.g. registry.example.com or 127.0.0.1:5000'),
+    string({ error: `${NOT_SET} — set it to the registry host[:port], e.g. registry.example.com` }),
   ),
   REGISTRY_NAMESPACE: pattern(/^[a-z0-9]+([._-][a-z0-9]+)*(\/[a-z0-9]+([._-][a-z0-9]+)*)*$/, undefined, 'is not a registry namespace — use lowercase path components such as myteam or org/team'),
   REGISTRY_USERNAME: required('set it to the registry user that may push and pull'),
@@ -152,7 +153,7 @@ export const registrySchema = z.strictObject({
 });
 
 /** prod.env is passed to the containers whole; only the keys the tool reasons about are checked. */
-export const prodSchema = z.looseObject({
+export const prodSchema = looseObject({
   DB_HOST: required('set it to the Postgres host (e.g. the Neon endpoint)'),
   DB_PORT: port(5432),
   DB_NAME: required('set it to the database name'),
@@ -189,6 +190,6 @@ export const prodSchema = z.looseObject({
   APNS_TOPIC: required("set it to the iOS app's bundle id"),
 });
 
-export type ClusterConfig = z.output<typeof clusterSchema>;
-export type RegistryConfig = z.output<typeof registrySchema>;
-export type ProdConfig = z.output<typeof prodSchema>;
+export type ClusterConfig = output<typeof clusterSchema>;
+export type RegistryConfig = output<typeof registrySchema>;
+export type ProdConfig = output<typeof prodSchema>;

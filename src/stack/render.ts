@@ -70,6 +70,29 @@ function walk(node: unknown, path: string[], fn: (s: Scalar, path: string[]) => 
   }
 }
 
+/** A stack file parsed once: rendered for a release, linted, and its syntax errors (problems) named. */
+export interface ParsedStack {
+  file: string;
+  doc: YAML.Document.Parsed;
+  lineCounter: LineCounter;
+  problems: string[];
+  /** set by renderParsed, which renders the document in place */
+  rendered?: boolean;
+}
+
+/**
+ * Parses the stack file (no values needed, so it can happen while git and docker are asked for the rest) and
+ * lints what docker stack deploy would reject. Keys are never interpolated, so the template lints as rendered.
+ */
+export function parseStack(source: string, file: string): ParsedStack {
+  const lineCounter = new LineCounter();
+  const doc = YAML.parseDocument(source, { lineCounter });
+  if (doc.errors.length) {
+    return { file, doc, lineCounter, problems: doc.errors.map((e) => `${file}: ${e.message.split('\n')[0]} — fix the YAML syntax`) };
+  }
+  return { file, doc, lineCounter, problems: lintDoc(doc, file) };
+}
+
 /**
  * Renders the stack file with docker's interpolation semantics, on scalar values only (not keys, not
  * comments), as docker does after parsing the YAML. An interpolated value keeps the type docker gives it:
@@ -77,12 +100,16 @@ function walk(node: unknown, path: string[], fn: (s: Scalar, path: string[]) => 
  * casts (replicas, ports, …), the number or boolean docker would make of it.
  */
 export function renderStack(source: string, vars: Readonly<Record<StackVariable, string>>, file: string): RenderedStack {
+  return renderParsed(parseStack(source, file), vars);
+}
+
+/** Renders a parsed stack file in place: call it once per parse. Lint problems are the caller's (parseStack). */
+export function renderParsed(parsed: ParsedStack, vars: Readonly<Record<StackVariable, string>>): RenderedStack {
+  const { doc, lineCounter, file } = parsed;
+  if (parsed.rendered) throw new Error(`${file}: a parsed stack file is rendered once; parse it again for another release`);
+  parsed.rendered = true;
+  if (doc.errors.length) return { text: '', images: {}, problems: parsed.problems };
   const problems: string[] = [];
-  const lineCounter = new LineCounter();
-  const doc = YAML.parseDocument(source, { lineCounter });
-  if (doc.errors.length) {
-    return { text: '', images: {}, problems: doc.errors.map((e) => `${file}: ${e.message.split('\n')[0]} — fix the YAML syntax`) };
-  }
   const provided = new Map<string, string>(Object.entries(vars));
   walk(doc.contents, [], (node, path) => {
     if (typeof node.value !== 'string' || !node.value.includes('$')) return;
@@ -125,8 +152,11 @@ export function renderStack(source: string, vars: Readonly<Record<StackVariable,
 
 /** Docker rejects host_ip in ports (SWARM-FACTS); say so before docker does, with what to do instead. */
 export function lintStack(text: string, file: string): string[] {
+  return lintDoc(YAML.parseDocument(text), file);
+}
+
+function lintDoc(doc: YAML.Document, file: string): string[] {
   const problems: string[] = [];
-  const doc = YAML.parseDocument(text);
   visit(doc, {
     Pair(_key, pair) {
       if (isScalar(pair.key) && pair.key.value === 'host_ip') {

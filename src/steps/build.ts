@@ -1,40 +1,10 @@
 import path from 'node:path';
-import { buildxBake, buildxInspect, buildxVersion, dockerBuild, dockerPush, manifestInspect, type BakeDefinition, type BuildSpec } from '../commands/docker.js';
+import { buildxBake, dockerBuild, dockerPush, manifestInspect, type BakeDefinition, type BuildSpec } from '../commands/docker.js';
 import { display } from '../commands/command.js';
 import { CommandFailed, PreflightError } from '../errors.js';
 import { tail } from '../io/runner.js';
-import type { LocalRunner } from '../io/local.js';
 import { APP_SERVICES, type AppService } from '../release.js';
-import type { Settings } from '../config/settings.js';
 import { cmd, exec, execChecked, note, type Ctx, type PlanEntry, type StepPlan } from './context.js';
-
-/** The builder that will really run, found read-only on the laptop (`docker buildx version`, `docker buildx inspect`). */
-export type Builder = { kind: 'buildx'; version: string; driver?: string } | { kind: 'classic'; why: string };
-
-/** The builder's driver only matters for several platforms at once: asked for then (it costs a daemon round trip). */
-export async function probeBuilder(local: LocalRunner, settings: Pick<Settings, 'platform'>): Promise<Builder> {
-  const version = await local.run(buildxVersion());
-  if (version.exitCode !== 0) return { kind: 'classic', why: 'docker buildx is not installed' };
-  const several = (settings.platform ?? '').includes(',');
-  const driver = several ? (/^Driver:\s*(\S+)/m.exec((await local.run(buildxInspect())).stdout)?.[1] ?? 'unknown') : undefined;
-  return { kind: 'buildx', version: version.stdout.trim().split('\n')[0] ?? 'buildx', ...(driver ? { driver } : {}) };
-}
-
-/** What the builder cannot do, refused before anything is built (exit 2), with what to do instead. */
-export function builderProblems(settings: Settings, builder: Builder, fromFlag: boolean): string[] {
-  if (settings.skipBuild || !settings.platform) return [];
-  const where = fromFlag ? 'command line: --platform' : 'environment: DEPLOY_PLATFORM';
-  if (builder.kind === 'classic') {
-    return [`${where}: ${settings.platform} needs docker buildx, which is not installed here — install buildx, or build on a machine of that platform and deploy with SKIP_BUILD`];
-  }
-  const platforms = settings.platform.split(',').map((p) => p.trim()).filter(Boolean);
-  if (platforms.length > 1 && builder.driver === 'docker') {
-    return [
-      `${where}: ${platforms.join(', ')}: the current buildx builder uses the docker driver, which builds one platform at a time — create a builder that can build several: \`docker buildx create --use --driver docker-container\` (for platforms foreign to this machine also QEMU: \`docker run --privileged --rm tonistiigi/binfmt --install all\`), or build one platform`,
-    ];
-  }
-  return [];
-}
 
 function spec(ctx: Pick<Ctx, 'settings' | 'release'>, service: AppService): BuildSpec {
   const s = ctx.settings;

@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
 import { resolveSettings } from '../../src/config/settings.js';
 import { ConfigError } from '../../src/errors.js';
-import { buildRelease, chooseTag, dockerEnvFile, imageRef, readGit, utcStamp } from '../../src/release.js';
+import { buildRelease, chooseTag, dockerEnvFile, imageRef, utcStamp } from '../../src/release.js';
 import { makeConfig } from '../helpers/config.js';
-import { tempDir } from '../helpers/tmp.js';
 
 const NOW = new Date('2026-11-27T10:11:12Z');
 
@@ -35,20 +30,6 @@ describe('release identity', () => {
     assert.deepEqual(chooseTag(resolveSettings({}, { DEPLOY_TAG: 'v1' }), { DEPLOY_TAG: 'v1' }, { dirty: false }, NOW), { tag: 'v1', tagSource: 'environment' });
     assert.throws(() => chooseTag(s, {}, { dirty: false }, NOW), (e: unknown) => e instanceof ConfigError && /is not a git repository, so no image tag can be derived — pass --tag TAG/.test(e.message));
     assert.deepEqual(chooseTag(resolveSettings({ dryRun: true }, {}), {}, { dirty: false }, NOW).tag, 'no-tag-yet');
-  });
-  it('reads git: short SHA and dirtiness', async () => {
-    const dir = tempDir('hd-git-');
-    const git = (...a: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.email=t@e', '-c', 'user.name=t', ...a]);
-    git('init', '-q');
-    fs.writeFileSync(path.join(dir, 'f'), '1');
-    git('add', 'f');
-    git('commit', '-qm', 'one');
-    const clean = await readGit(dir);
-    assert.match(clean.sha!, /^[0-9a-f]{7}$/);
-    assert.equal(clean.dirty, false);
-    fs.writeFileSync(path.join(dir, 'f'), '2');
-    assert.equal((await readGit(dir)).dirty, true);
-    assert.deepEqual(await readGit(os.tmpdir()), { dirty: false });
   });
   it('the services get a plain docker env file, values taken literally', () => {
     assert.equal(dockerEnvFile({ A: 'x y', B: '"q"', C: '' }), 'A=x y\nB="q"\nC=\n');

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { deployDirInBuildContext, isIgnored, parseDockerignore, trackedSecretFiles, writeGitignore, DEPLOY_GITIGNORE } from '../../../src/config/repository.js';
+import { deployDirInBuildContext, isIgnored, parseDockerignore, readGit, trackedSecretFiles, writeGitignore, DEPLOY_GITIGNORE } from '../../../src/config/repository.js';
 import { LocalRunner } from '../../../src/io/local.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -77,5 +78,22 @@ describe('secret files tracked by git', () => {
   });
   it('outside a repository nothing is tracked', async () => {
     assert.deepEqual(await trackedSecretFiles(tempDir('hd-nogit-'), new LocalRunner()), []);
+  });
+});
+
+describe('the build context\'s git state', () => {
+  it('reads git: short SHA and dirtiness', async () => {
+    const dir = tempDir('hd-git-');
+    const git = (...a: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.email=t@e', '-c', 'user.name=t', ...a]);
+    git('init', '-q');
+    fs.writeFileSync(path.join(dir, 'f'), '1');
+    git('add', 'f');
+    git('commit', '-qm', 'one');
+    const clean = await readGit(dir, new LocalRunner());
+    assert.match(clean.sha!, /^[0-9a-f]{7}$/);
+    assert.equal(clean.dirty, false);
+    fs.writeFileSync(path.join(dir, 'f'), '2');
+    assert.equal((await readGit(dir, new LocalRunner())).dirty, true);
+    assert.deepEqual(await readGit(os.tmpdir(), new LocalRunner()), { dirty: false });
   });
 });

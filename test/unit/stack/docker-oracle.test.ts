@@ -115,3 +115,39 @@ describe('the rendered stack file means what docker makes of the template', { sk
     });
   }
 });
+
+/**
+ * A plan does not wait for `docker stack config` on the packaged template (subcommands/deploy.ts): this is
+ * why that is safe. Every value the tool can put into it — any tag (it reaches the images, DEPLOY_TAG,
+ * DEPLOY_ID and the secret names), the replica counts and the Dozzle port at their limits — gives a file
+ * docker accepts, together with a prod.env of the shapes the config loader lets through.
+ */
+describe('the packaged template is accepted by docker for every value the tool can give it', { skip }, () => {
+  const template = fs.readFileSync(path.join(import.meta.dirname, '../../../templates/swarm-stack.yml'), 'utf8');
+  const dir = tempDir('hd-packaged-');
+  fs.writeFileSync(path.join(dir, 'prod.env'), 'DB_HOST=ep-x.neon.tech\nEMPTY=\nSPACES=a b  c\nQUOTES="x" \'y\'\nHASH=a#b\nDOLLAR=$HOME ${X}\nUNICODE=ünïcødé ✓\nDOTTED.KEY-1=v\n');
+  const cases: Array<[string, Partial<Record<StackVariable, string>>]> = [
+    ...VALUES.filter((v) => !/[\n\t]/.test(v)).map((tag): [string, Partial<Record<StackVariable, string>>] => [`tag ${JSON.stringify(tag)}`, {
+      DEPLOY_TAG: tag, DEPLOY_ID: `${tag}_20261128000000`, API_IMAGE: `reg.example.com/honeydue-api:${tag}`,
+      POSTGRES_PASSWORD_SECRET: `honeydue_postgres_password_${tag}_20261128000000`,
+    }]),
+    ['replicas 0', { API_REPLICAS: '0', WORKER_REPLICAS: '0', ADMIN_REPLICAS: '0' }],
+    ['replicas 100', { API_REPLICAS: '100', WORKER_REPLICAS: '100', ADMIN_REPLICAS: '100' }],
+    ['port 1', { DOZZLE_PORT: '1' }],
+    ['port 65535', { DOZZLE_PORT: '65535' }],
+    ['pinned digests', { REDIS_IMAGE: `redis@sha256:${'a'.repeat(64)}`, DOZZLE_IMAGE: 'mirror.example.com:5000/amir20/dozzle:v8.12.4' }],
+  ];
+  it(`${cases.length} renderings pass docker stack config`, async () => {
+    await Promise.all(cases.map(async ([what, values], i) => {
+      const vars = { ...varsFor('t1'), REDIS_IMAGE: 'redis:7-alpine', DOZZLE_IMAGE: 'amir20/dozzle:v8.12.4', ...values };
+      const rendered = renderStack(template, vars, 'swarm-stack.yml');
+      assert.deepEqual(rendered.problems, [], what);
+      fs.writeFileSync(path.join(dir, `s${i}.yml`), rendered.text);
+      const r = await promisify(execFile)('docker', ['stack', 'config', '-c', path.join(dir, `s${i}.yml`)], { encoding: 'utf8', env: { PATH: process.env.PATH!, HOME: dir, DOCKER_CONFIG: dir } }).then(
+        () => '',
+        (e: { stderr?: string }) => String(e.stderr ?? e),
+      );
+      assert.equal(r, '', `${what}: docker refused the packaged template`);
+    }));
+  });
+});

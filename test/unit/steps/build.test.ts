@@ -4,7 +4,8 @@ import { describe, it } from 'node:test';
 import { loadConfig } from '../../../src/config/index.js';
 import { resolveSettings } from '../../../src/config/settings.js';
 import { buildRelease } from '../../../src/release.js';
-import { bakeDefinition, builderProblems, firstBakeFailure, plan } from '../../../src/steps/build.js';
+import { bakeDefinition, firstBakeFailure, plan } from '../../../src/steps/build.js';
+import { builderProblems } from '../../../src/steps/builder.js';
 import { showEntry } from '../../../src/steps/context.js';
 import { makeConfig } from '../../helpers/config.js';
 

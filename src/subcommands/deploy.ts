@@ -1,0 +1,149 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stackConfig } from '../commands/docker.js';
+import type { Config } from '../config/index.js';
+import { deployDirInBuildContext, readGit, trackedSecretFiles } from '../config/repository.js';
+import { resolveSettings, type Flags, type Settings } from '../config/settings.js';
+import { ConfigError, EXIT } from '../errors.js';
+import { Interrupt } from '../interrupt.js';
+import { LocalRunner } from '../io/local.js';
+import type { Release } from '../release.js';
+import { finalLine, printManual, type ActionResult } from '../result.js';
+import { builderProblems, probeBuilder } from '../steps/builder.js';
+import type { Ctx } from '../steps/context.js';
+import type { Reporter } from '../ui/reporter.js';
+
+/**
+ * `deploy` and `plan` (a dry run). What they need first — settings, the process runner and the read-only
+ * git/docker probes — is loaded with this file; the config schema, the YAML renderer, the plan and the
+ * pipeline are loaded while those probes run.
+ */
+
+/**
+ * Validates the rendered stack file with docker's own schema, when a docker CLI that can is installed: what
+ * docker rejects, one problem per line (not yet redacted: the caller redacts once it knows every secret).
+ */
+async function dockerValidates(release: Release, file: string, reporter: Reporter): Promise<string[]> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'honeydue-stack-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'swarm-stack.yml'), release.stackFile, { mode: 0o600 });
+    fs.writeFileSync(path.join(dir, 'prod.env'), release.envFile, { mode: 0o600 });
+    const r = await new LocalRunner().run(stackConfig(path.join(dir, 'swarm-stack.yml')));
+    if (r.exitCode === 0) return [];
+    if (r.exitCode === 127 || /unknown (shorthand )?flag|unknown command|is not a docker command/.test(r.stderr)) {
+      reporter.warn('the local docker CLI cannot run `docker stack config`: the stack file was not checked against docker\'s schema');
+      return [];
+    }
+    const lines = r.stderr.trim().split('\n').filter(Boolean);
+    return lines.map((l) => `${file}: ${l.replace(/^(error|Error): /, '')} — docker stack deploy would reject this; fix the stack file`);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface Prepared {
+  settings: Settings;
+  cfg: Config;
+  release: Release;
+  /** docker's own check of the rendered stack file, still running: what it rejects (exit 2) */
+  validation: Promise<string[]>;
+}
+
+/**
+ * What is built must exist: the context folder and its Dockerfile (not needed with SKIP_BUILD). A real deploy
+ * stops on it; a dry run shows it as a warning in the plan (the plan can be reviewed from anywhere).
+ */
+export function buildInputProblems(settings: Settings, env: NodeJS.ProcessEnv, flags: Flags): string[] {
+  if (settings.skipBuild) return [];
+  const problems: string[] = [];
+  const where = (flag: string, envName: string, given: unknown) => (given !== undefined ? `command line: ${flag}` : env[envName] ? `environment: ${envName}` : `command line: ${flag}`);
+  if (!fs.existsSync(settings.context) || !fs.statSync(settings.context).isDirectory()) {
+    problems.push(`${where('--context', 'BUILD_CONTEXT', flags.context)}: ${settings.context} is not a folder — point it at the honeyDue API repository (the one with the Dockerfile), or use SKIP_BUILD`);
+  } else if (!fs.existsSync(settings.dockerfile)) {
+    problems.push(`${where('--dockerfile', 'DOCKERFILE', flags.dockerfile)}: ${settings.dockerfile} does not exist — the build needs a Dockerfile with the targets api, worker and admin`);
+  }
+  return problems;
+}
+
+async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, plan: boolean): Promise<Prepared> {
+  const settings = resolveSettings(flags, env, { plan });
+  // What the stack file needs (git's tag and state, the config, the parsed file) comes first; docker's check
+  // of the rendered file starts as soon as it can, and the rest (the builder probe, the ssh config, the plan
+  // printer) happens while it runs. Every look is read-only: bad input found at any point still stops the run
+  // with nothing touched.
+  const local = new LocalRunner();
+  const gitProbe = readGit(settings.context, local);
+  const trackedProbe = trackedSecretFiles(settings.deployDir, local);
+  const builderProbe = settings.skipBuild ? undefined : probeBuilder(local, settings);
+  const [{ loadConfig }, { buildRelease, PLACEHOLDER_TAG, stackShown }, { parseStack }] = await Promise.all([
+    import('../config/index.js'),
+    import('../release.js'),
+    import('../stack/render.js'),
+  ]);
+  const cfg = loadConfig(settings.deployDir);
+  const parsed = parseStack(cfg.stack.text, stackShown(cfg));
+  const inputs = buildInputProblems(settings, env, flags);
+  if (inputs.length && !settings.dryRun) throw new ConfigError(inputs);
+  const [tracked, git] = await Promise.all([trackedProbe, gitProbe]);
+  const leaks = [
+    ...tracked,
+    ...(settings.skipBuild || inputs.length ? [] : [deployDirInBuildContext(settings.deployDir, settings.context, settings.dockerfile)].filter((p): p is string => p !== undefined)),
+  ];
+  if (leaks.length) throw new ConfigError(leaks);
+  cfg.warnings.push(...inputs.map((p) => `${p} (a real deploy stops here)`));
+  const release = buildRelease(cfg, settings, env, git, new Date(), parsed);
+  if (release.tagSource === 'placeholder') {
+    cfg.warnings.push(`command line: --context: ${settings.context} is not a git repository and no --tag (DEPLOY_TAG) was given; the plan shows the tag as ${PLACEHOLDER_TAG} (a real deploy stops here)`);
+  }
+  // An own stack file is checked by docker itself. The packaged template is not: the test suite checks it with
+  // `docker stack config` for every kind of value, every variable in it lands in a string or in a place the
+  // renderer types and range-checks as docker does, and prod.env's lines are checked when the config loads —
+  // so docker could not reject it, and a plan need not wait a docker start-up to hear that.
+  // (A failure to run the check at all is held as a rejection the caller sees, never left unhandled meanwhile.)
+  const validation = cfg.stack.packaged ? Promise.resolve([]) : dockerValidates(release, stackShown(cfg), reporter);
+  validation.catch(() => undefined);
+  const [{ teachRedactor }, { sshTarget }] = await Promise.all([import('./session.js'), import('../steps/connect.js')]);
+  teachRedactor(reporter, cfg);
+  // ~/.ssh/config problems (ProxyCommand, Match criteria, bad jump hosts) are bad input: found before anything runs
+  sshTarget({ cfg });
+  const builder = await builderProbe;
+  if (builder) {
+    release.builder = builder;
+    const problems = builderProblems(settings, builder, flags.platform !== undefined);
+    if (problems.length) throw new ConfigError(problems);
+  }
+  return { settings, cfg, release, validation };
+}
+
+async function rejectInvalid(validation: Prepared['validation'], reporter: Reporter): Promise<void> {
+  const problems = await validation;
+  if (problems.length) throw new ConfigError(problems.map((p) => reporter.redactor.redact(p)));
+}
+
+export async function deployAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, opts: { plan: boolean; interrupt?: Interrupt }): Promise<ActionResult> {
+  const { settings, cfg, release, validation } = await prepare(flags, env, reporter, opts.plan);
+  if (settings.dryRun) {
+    // the plan is written out once docker has accepted the stack file
+    const { planJson, printPlan } = await import('../plan.js');
+    const lines: string[] = [];
+    if (settings.json) lines.push(JSON.stringify(planJson({ cfg, settings, release }), null, 2));
+    else printPlan({ cfg, settings, release }, (l) => lines.push(l));
+    await rejectInvalid(validation, reporter);
+    if (settings.json) process.stdout.write(`${reporter.redactor.redact(lines[0]!)}\n`);
+    else for (const l of [...lines, '']) reporter.line(l);
+    return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, 'dry run: nothing was changed; the serving release is unchanged') };
+  }
+  await rejectInvalid(validation, reporter);
+  const audit = { deployId: release.deployId, tag: release.tag };
+  reporter.heading(`Deploying ${release.stackName} ${release.tag} (deploy id ${release.deployId}) to ${cfg.cluster.DEPLOY_MANAGER_HOST}`);
+  reporter.info(`storage backend: ${cfg.storage === 's3' ? 'S3-compatible (B2)' : 'local volume'}`);
+  reporter.info(`connection budget: ${cfg.budget.total} peak open connections`);
+  for (const w of cfg.warnings) reporter.warn(w);
+  if (release.dirty && !settings.skipBuild) reporter.warn(`the working tree is dirty: building it as ${release.tag}`);
+  const [{ runDeploy }, { RunState }] = await Promise.all([import('../pipeline.js'), import('../steps/context.js')]);
+  const ctx: Ctx = { cfg, settings, release, reporter, local: new LocalRunner(), interrupt: opts.interrupt ?? new Interrupt(), state: new RunState() };
+  const summary = await runDeploy(ctx);
+  printManual(reporter, summary.manual);
+  return { exitCode: summary.exitCode, finalLine: finalLine(summary.exitCode, summary.serving), audit: { ...audit, outcome: summary.outcome, serving: summary.serving } };
+}

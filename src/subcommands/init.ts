@@ -1,0 +1,24 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { createMissingFiles, whatToFill } from '../config/load.js';
+import { deployDirInBuildContext, writeGitignore } from '../config/repository.js';
+import { resolveSettings, type Flags } from '../config/settings.js';
+import { EXIT } from '../errors.js';
+import { finalLine, type ActionResult } from '../result.js';
+import type { Reporter } from '../ui/reporter.js';
+
+/** `init`: lays out the deploy dir from the examples (never overwrites a file); nothing remote. */
+export function initAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter): ActionResult {
+  const settings = resolveSettings({ deployDir: flags.deployDir }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR });
+  fs.mkdirSync(settings.deployDir, { recursive: true, mode: 0o700 });
+  const created = createMissingFiles(settings.deployDir);
+  if (writeGitignore(settings.deployDir)) created.push('.gitignore');
+  for (const rel of created) reporter.line(`created ${path.join(settings.deployDir, rel)} — ${whatToFill(rel)}`);
+  const context = env.BUILD_CONTEXT || '.';
+  const leak = deployDirInBuildContext(settings.deployDir, context, env.DOCKERFILE || path.join(context, 'Dockerfile'));
+  if (leak) reporter.warn(leak.replace(/^[^:]+: \(file\): /, ''));
+  const text = created.length
+    ? `created ${created.length} file(s) in ${settings.deployDir}; fill them in, then run \`honeydue-deploy plan --deploy-dir ${settings.deployDir}\``
+    : `every file already exists in ${settings.deployDir}; nothing was created`;
+  return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, `${text}; nothing on the cluster was touched`) };
+}

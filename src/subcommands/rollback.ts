@@ -1,0 +1,22 @@
+import { loadConfig } from '../config/index.js';
+import { resolveSettings, type Flags } from '../config/settings.js';
+import type { Interrupt } from '../interrupt.js';
+import { LocalRunner } from '../io/local.js';
+import { runRollback } from '../manual-rollback.js';
+import { finalLine, printManual, type ActionResult } from '../result.js';
+import type { Reporter } from '../ui/reporter.js';
+import { teachRedactor } from './session.js';
+
+/** `rollback [DEPLOY_ID]`: back to the previous or a chosen recorded release, with the checks of manual-rollback.ts. */
+export async function rollbackAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, interrupt: Interrupt, deployId?: string): Promise<ActionResult> {
+  const settings = resolveSettings({ deployDir: flags.deployDir, skipHealthcheck: flags.skipHealthcheck, lockWait: flags.lockWait }, env);
+  const cfg = loadConfig(settings.deployDir);
+  teachRedactor(reporter, cfg);
+  const summary = await runRollback(cfg, settings, reporter, new LocalRunner(), interrupt, deployId);
+  printManual(reporter, summary.manual);
+  return {
+    exitCode: summary.exitCode,
+    finalLine: finalLine(summary.exitCode, summary.serving),
+    audit: { outcome: summary.outcome, deployId: summary.to, serving: summary.serving },
+  };
+}
