@@ -30,18 +30,33 @@ function timed(argv: string[], env: NodeJS.ProcessEnv = process.env): number {
   return performance.now() - t;
 }
 
+// the demo deploy dir with a stack file of its own (docker's schema check runs for it)
+const ownStack = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-bench-own-'));
+fs.cpSync(path.join(ROOT, 'examples/demo'), ownStack, { recursive: true });
+fs.copyFileSync(path.join(ROOT, 'templates/swarm-stack.yml'), path.join(ownStack, 'swarm-stack.yml'));
+fs.chmodSync(ownStack, 0o700);
+
 const rows: string[][] = [];
 const node: number[] = [];
 const help: number[] = [];
 const plan: number[] = [];
-for (let i = 0; i < RUNS; i++) {
-  node.push(timed([process.execPath, '-e', '0']));
-  help.push(timed([process.execPath, CLI, '--help']));
-  plan.push(timed([process.execPath, CLI, 'plan', '--deploy-dir', 'examples/demo', '--context', 'test/fixtures/app', '--tag', 'bench1']));
+const planOwn: number[] = [];
+const planArgs = (dir: string) => [process.execPath, CLI, 'plan', '--deploy-dir', dir, '--context', 'test/fixtures/app'];
+try {
+  for (let i = 0; i < RUNS; i++) {
+    node.push(timed([process.execPath, '-e', '0']));
+    help.push(timed([process.execPath, CLI, '--help']));
+    plan.push(timed(planArgs('examples/demo')));
+    planOwn.push(timed(planArgs(ownStack)));
+  }
+} finally {
+  fs.rmSync(ownStack, { recursive: true, force: true });
 }
+const ratio = (xs: number[]) => `${(median(xs) / median(node)).toFixed(2)}×`;
 rows.push(['node -e 0', `${median(node).toFixed(0)} ms`, '1.00×', '']);
-rows.push(['honeydue-deploy --help', `${median(help).toFixed(0)} ms`, `${(median(help) / median(node)).toFixed(2)}×`, 'target ≤ 2.5×']);
-rows.push(['honeydue-deploy plan (demo, full)', `${median(plan).toFixed(0)} ms`, `${(median(plan) / median(node)).toFixed(2)}×`, 'target ≤ 4×']);
+rows.push(['honeydue-deploy --help', `${median(help).toFixed(0)} ms`, ratio(help), 'target ≤ 2.5×']);
+rows.push(['honeydue-deploy plan (demo: packaged template, tag from git)', `${median(plan).toFixed(0)} ms`, ratio(plan), 'target ≤ 4×']);
+rows.push(['honeydue-deploy plan (demo with its own swarm-stack.yml)', `${median(planOwn).toFixed(0)} ms`, ratio(planOwn), 'plus `docker stack config` of the rendered file']);
 
 async function sandboxRows(): Promise<void> {
   const { loadSandbox, makeFixture, cleanup, acceptedLogins, runCli, startCli, remoteFile } = await import('../test/e2e/harness.js');

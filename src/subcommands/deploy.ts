@@ -68,10 +68,10 @@ export function buildInputProblems(settings: Settings, env: NodeJS.ProcessEnv, f
 
 async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, plan: boolean): Promise<Prepared> {
   const settings = resolveSettings(flags, env, { plan });
-  // What the stack file needs (git's tag and state, the config, the parsed file) comes first; docker's check
-  // of the rendered file starts as soon as it can, and the rest (the builder probe, the ssh config, the plan
-  // printer) happens while it runs. Every look is read-only: bad input found at any point still stops the run
-  // with nothing touched.
+  // The read-only looks at git and docker start first and run while the rest of the code loads, the config is
+  // read and the stack file parsed; docker's check of a rendered own stack file starts as soon as it can, and
+  // the ssh config and the plan printer are dealt with while it runs. Every look is read-only: bad input found
+  // at any point still stops the run with nothing touched.
   const local = new LocalRunner();
   const gitProbe = readGit(settings.context, local);
   const trackedProbe = trackedSecretFiles(settings.deployDir, local);
@@ -131,7 +131,7 @@ export async function deployAction(flags: Flags, env: NodeJS.ProcessEnv, reporte
     else printPlan({ cfg, settings, release }, (l) => lines.push(l));
     await rejectInvalid(validation, reporter);
     if (settings.json) process.stdout.write(`${reporter.redactor.redact(lines[0]!)}\n`);
-    else for (const l of [...lines, '']) reporter.line(l);
+    else reporter.lines([...lines, '']);
     return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, 'dry run: nothing was changed; the serving release is unchanged') };
   }
   await rejectInvalid(validation, reporter);

@@ -45,6 +45,11 @@ export class Reporter {
     this.write(this.out, text);
   }
 
+  /** Many lines (a plan) in one write. */
+  lines(texts: readonly string[]): void {
+    this.write(this.out, texts.join('\n'));
+  }
+
   info(text: string): void {
     this.write(this.out, `    ${text}`);
   }

@@ -248,4 +248,23 @@ describe('bad input: exact one-line problem, exit 2, no connection', () => {
       assert.ok(deployHelp.stdout.includes(flag), flag);
     }
   });
+
+  it('docker checks an own stack file; the packaged template is shown as checked by the test suite', async () => {
+    // a docker in front of the real one that notes each command it is asked to run
+    const cfg = makeConfig();
+    const bin = path.join(cfg.root, 'bin');
+    fs.mkdirSync(bin);
+    const log = path.join(cfg.root, 'docker.log');
+    fs.writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\necho "$*" >> '${log}'\nexit 0\n`, { mode: 0o755 });
+    const env = { PATH: `${bin}:${process.env.PATH}` };
+    const packaged = await runCli(['plan', '--deploy-dir', 'deploy', '--tag', 't1', '--skip-build'], { cwd: cfg.root, env });
+    assert.equal(packaged.code, 0, packaged.stdout + packaged.stderr);
+    assert.match(packaged.stdout, /^Rendered stack file \(packaged template: checked against docker's schema by the test suite, every value typed as docker types it\)/m);
+    assert.ok(!fs.existsSync(log) || !/stack config/.test(fs.readFileSync(log, 'utf8')), 'no docker stack config for the packaged template');
+    ownStack(cfg, (t) => t);
+    const own = await runCli(['plan', '--deploy-dir', 'deploy', '--tag', 't1', '--skip-build'], { cwd: cfg.root, env });
+    assert.equal(own.code, 0, own.stdout + own.stderr);
+    assert.match(own.stdout, /^Rendered stack file \(deploy\/swarm-stack\.yml: checked with `docker stack config` on this machine\)/m);
+    assert.match(fs.readFileSync(log, 'utf8'), /^stack config -c .*swarm-stack\.yml$/m);
+  });
 });

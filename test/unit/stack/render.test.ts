@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import YAML from 'yaml';
-import { lintStack, renderStack, STACK_VARIABLES, type StackVariable } from '../../../src/stack/render.js';
+import { lintStack, parseStack, renderParsed, renderStack, STACK_VARIABLES, type StackVariable } from '../../../src/stack/render.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 const TEMPLATE = fs.readFileSync(path.join(import.meta.dirname, '../../../templates/swarm-stack.yml'), 'utf8');
@@ -132,6 +132,27 @@ describe('the packaged stack template', () => {
     assert.equal(d.deploy.update_config.order, 'stop-first');
     assert.equal(d.ports, undefined);
     assert.deepEqual(lintStack(TEMPLATE, 'f'), []);
+  });
+});
+
+describe('parseStack and renderParsed', () => {
+  it('one parse gives the lint and the rendering, the same as rendering the text', () => {
+    const text = 'services:\n  api:\n    image: ${API_IMAGE}\n    ports:\n      - published: 8000\n        host_ip: 127.0.0.1\n';
+    const parsed = parseStack(text, 'own.yml');
+    assert.deepEqual(parsed.problems, lintStack(text, 'own.yml'));
+    assert.equal(parsed.problems.length, 1);
+    assert.deepEqual(renderParsed(parsed, VARS), renderStack(text, VARS, 'own.yml'));
+  });
+  it('a parsed file is rendered once (it is rendered in place)', () => {
+    const parsed = parseStack(TEMPLATE, 'f');
+    renderParsed(parsed, VARS);
+    assert.throws(() => renderParsed(parsed, VARS), /f: a parsed stack file is rendered once; parse it again for another release/);
+  });
+  it('a syntax error is the only problem reported, by the parse and by the rendering', () => {
+    const parsed = parseStack('services:\n  api: [\n', 'bad.yml');
+    assert.equal(parsed.problems.length, 1);
+    assert.match(parsed.problems[0]!, /^bad\.yml: .* — fix the YAML syntax$/);
+    assert.deepEqual(renderParsed(parsed, VARS).problems, parsed.problems);
   });
 });
 
