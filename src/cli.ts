@@ -114,73 +114,52 @@ async function main(argv: string[]): Promise<number> {
     .addHelpText('after', EXAMPLES);
 
   const interrupt = new Interrupt();
-  const deployDirOption = ['--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)'] as const;
+  /** A command that reads the deploy dir (every one but deploy and plan, which take the whole deploy option set). */
+  const configCommand = (spec: string, description: string) =>
+    program.command(spec).description(description).option('--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)');
+  const deployDirOf = (opts: Flags) => opts.deployDir ?? process.env.HONEYDUE_DEPLOY_DIR ?? 'deploy';
   withDeployOptions(program.command('deploy', { isDefault: true }).description('deploy the current build context (the default command)'))
     .addHelpText('after', EXAMPLES)
     .action(act(async (opts) => {
       installSignalHandlers(interrupt, reporter);
       const dryRun = opts.dryRun ?? parseBoolean(process.env.DRY_RUN ?? '') ?? false;
-      if (!dryRun) auditDir = opts.deployDir ?? process.env.HONEYDUE_DEPLOY_DIR ?? 'deploy';
+      if (!dryRun) auditDir = deployDirOf(opts);
       const { deployAction } = await import('./subcommands/deploy.js');
       return deployAction(opts, process.env, reporter, { plan: false, interrupt });
     }));
   withDeployOptions(program.command('plan').description('validate everything and print the whole plan (same as DRY_RUN=1); changes nothing'))
     .action(act(async (opts) => (await import('./subcommands/deploy.js')).deployAction(opts, process.env, reporter, { plan: true })));
-  program
-    .command('rollback [DEPLOY_ID]')
-    .description('go back to a recorded release (default: the known-good one before the current): check its images and secrets, redeploy it, verify it, make it current')
-    .option(...deployDirOption)
+  configCommand('rollback [DEPLOY_ID]', 'go back to a recorded release (default: the known-good one before the current): check its images and secrets, redeploy it, verify it, make it current')
     .option('--skip-healthcheck', 'skip the health check of the release rolled back to (SKIP_HEALTHCHECK)')
     .option('--lock-wait <seconds>', 'wait up to this long for another deploy\'s lock (DEPLOY_LOCK_WAIT)')
     .action(async (deployId: string | undefined, opts: Flags) =>
       act(async (o) => {
         installSignalHandlers(interrupt, reporter);
-        auditDir = o.deployDir ?? process.env.HONEYDUE_DEPLOY_DIR ?? 'deploy';
+        auditDir = deployDirOf(o);
         auditEvent = 'rollback';
         return (await import('./subcommands/rollback.js')).rollbackAction(o, process.env, reporter, interrupt, deployId);
       })(opts),
     );
-  program
-    .command('init')
-    .description('create the config files from the examples and stop')
-    .option(...deployDirOption)
+  configCommand('init', 'create the config files from the examples and stop')
     .action(act(async (opts) => (await import('./subcommands/init.js')).initAction(opts, process.env, reporter)));
-  program
-    .command('unlock')
-    .description('remove a stale deploy lock on the manager (says whose it was)')
+  configCommand('unlock', 'remove a stale deploy lock on the manager (says whose it was)')
     .option('--force', 'really remove it')
-    .option(...deployDirOption)
     .action(act(async (opts) => (await import('./subcommands/unlock.js')).unlockAction(opts, process.env, reporter)));
-  program
-    .command('status')
-    .description('per service: tag, replicas, update state and where each task runs; the known-good release; the lock. Exit 0 only when every service runs the known-good release')
-    .option(...deployDirOption)
+  configCommand('status', 'per service: tag, replicas, update state and where each task runs; the known-good release; the lock. Exit 0 only when every service runs the known-good release')
     .option('--json', 'print it as JSON')
     .action(act(async (opts) => (await import('./subcommands/status.js')).statusAction(opts, process.env, reporter)));
-  program
-    .command('releases')
-    .description('the releases recorded on the manager, newest first: deploy id, tag, who, when, outcome, which is current')
-    .option(...deployDirOption)
+  configCommand('releases', 'the releases recorded on the manager, newest first: deploy id, tag, who, when, outcome, which is current')
     .option('--json', 'print them as JSON')
     .action(act(async (opts) => (await import('./subcommands/releases.js')).releasesAction(opts, process.env, reporter)));
-  program
-    .command('logs <SERVICE>')
-    .description('docker service logs of one service of the stack (api, worker, admin, …), every secret value redacted')
-    .option(...deployDirOption)
+  configCommand('logs <SERVICE>', 'docker service logs of one service of the stack (api, worker, admin, …), every secret value redacted')
     .option('--since <time>', 'only lines since a duration (10m, 2h) or a date')
     .option('--tail <n>', 'only the last N lines of each task')
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
     .action(async (service: string, opts: Flags) => act(async (o) => (await import('./subcommands/logs.js')).logsAction(service, o, process.env, reporter))(opts));
-  program
-    .command('dozzle')
-    .description('open Dozzle (on the manager\'s 127.0.0.1:DOZZLE_PORT) through the SSH connection; prints the local URL; Ctrl-C to stop')
-    .option(...deployDirOption)
+  configCommand('dozzle', "open Dozzle (on the manager's 127.0.0.1:DOZZLE_PORT) through the SSH connection; prints the local URL; Ctrl-C to stop")
     .option('--port <n>', 'the local port (default: DOZZLE_PORT)')
     .action(act(async (opts) => (await import('./subcommands/dozzle.js')).dozzleAction(opts, process.env, reporter)));
-  program
-    .command('doctor')
-    .description('read-only checks of the manager and the cluster, one line each: pass, warn or fail with what to do; exit 1 if any fails')
-    .option(...deployDirOption)
+  configCommand('doctor', 'read-only checks of the manager and the cluster, one line each: pass, warn or fail with what to do; exit 1 if any fails')
     .option('--json', 'print the checks as JSON')
     .action(act(async (opts) => (await import('./subcommands/doctor.js')).doctorAction(opts, process.env, reporter)));
 

@@ -22,15 +22,9 @@ import * as releases from './steps/releases.js';
 import * as rollback from './steps/rollback.js';
 import { deployStack } from './steps/stack-deploy.js';
 import { manifestInspect } from './commands/docker.js';
-import { onManager, type Command } from './commands/command.js';
 import { listSecrets } from './commands/secrets.js';
 import type { LocalRunner } from './io/local.js';
 import type { Reporter } from './ui/reporter.js';
-
-/** The same registry check the laptop runs before a deploy, run on the manager with the run's own login. */
-function onManagerCommand(c: Command): Command {
-  return onManager(c.argv, c.stdin ? { stdin: c.stdin } : {});
-}
 
 /**
  * What a release needs to be restored, checked on the manager before anything changes: its images still in the
@@ -41,7 +35,8 @@ async function missingFor(ctx: Ctx, record: { images?: Record<string, string>; s
   const secrets = new Set((await execChecked(ctx, listSecrets(), 'listing secrets')).stdout.split('\n').map((l) => l.split('\t')[0]!.trim()));
   for (const name of Object.values(record.secretNames)) if (!secrets.has(name)) missing.push(`secret ${name} (pruned)`);
   for (const image of Object.values(record.images ?? {})) {
-    const r = await exec(ctx, onManagerCommand(manifestInspect(image, ctx.cfg.registry.REGISTRY)));
+    // the same registry check the laptop runs before a deploy, run on the manager with the run's own login
+    const r = await exec(ctx, manifestInspect(image, ctx.cfg.registry.REGISTRY, 'manager'));
     if (r.exitCode !== 0) missing.push(`image ${image} (not in the registry: ${ctx.reporter.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')})`);
   }
   return missing;

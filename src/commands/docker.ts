@@ -91,9 +91,9 @@ export function dockerPush(image: string): Command {
   return local(['docker', 'push', image]);
 }
 
-/** Asks the registry (with the laptop's login) whether a tag exists, without pulling it. */
-export function manifestInspect(image: string, registry: string): Command {
-  return local(['docker', 'manifest', 'inspect', ...(isLoopbackRegistry(registry) ? ['--insecure'] : []), image]);
+/** Asks the registry (with the login of the machine it runs on) whether a tag exists, without pulling it. */
+export function manifestInspect(image: string, registry: string, where: Where = 'local'): Command {
+  return on(where, ['docker', 'manifest', 'inspect', ...(isLoopbackRegistry(registry) ? ['--insecure'] : []), image]);
 }
 
 /**

@@ -4,7 +4,7 @@ import { describeNode, parseNodes, type NodeView } from './nodes-eval.js';
 import { DeployFailed } from '../errors.js';
 import type { StepHandle } from '../ui/reporter.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
-import { judgeAll, parseServices, parseTasks, type JudgeOptions, type ServiceJudgement } from './converge-eval.js';
+import { judgeAll, parseServices, parseTasks, type JudgeOptions, type ServiceJudgement, type ServiceView, type TaskView } from './converge-eval.js';
 
 export const POLL_MS = 1000;
 
@@ -48,16 +48,21 @@ export function nodeDescriber(nodes: NodeView[]): (hostname: string) => string {
 }
 
 /** One look at the stack: services, their tasks, and the nodes. */
-export async function observe(ctx: Ctx, intended: Record<string, string>, opts: JudgeOptions = {}): Promise<ServiceJudgement[]> {
+/** The stack's services (inspected) and tasks as they are now. */
+export async function readStack(ctx: Ctx): Promise<{ services: ServiceView[]; tasks: TaskView[] }> {
   const stack = ctx.release.stackName;
-  const nodes = await freshNodes(ctx);
-  const down = new Set(nodes.filter((n) => n.state !== 'ready').map((n) => n.hostname));
-  opts = { ...opts, downNodes: down, describe: nodeDescriber(nodes) };
   const ids = (await execChecked(ctx, stackServiceIds(stack), 'listing the stack services')).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
   const services = ids.length ? parseServices((await execChecked(ctx, inspectServices(ids), 'inspecting services')).stdout) : [];
   const tasksResult = await exec(ctx, stackTasks(stack));
   // `docker stack ps` exits 1 with "nothing found in stack" while no task exists yet
-  const tasks = tasksResult.exitCode === 0 ? parseTasks(tasksResult.stdout) : [];
+  return { services, tasks: tasksResult.exitCode === 0 ? parseTasks(tasksResult.stdout) : [] };
+}
+
+export async function observe(ctx: Ctx, intended: Record<string, string>, opts: JudgeOptions = {}): Promise<ServiceJudgement[]> {
+  const nodes = await freshNodes(ctx);
+  const down = new Set(nodes.filter((n) => n.state !== 'ready').map((n) => n.hostname));
+  opts = { ...opts, downNodes: down, describe: nodeDescriber(nodes) };
+  const { services, tasks } = await readStack(ctx);
   return judgeAll(services, tasks, intended, opts);
 }
 

@@ -2,7 +2,6 @@ import { appendHistory, listReleases, readCurrentPointer, readFile, readHistory,
 import { RELEASE_FILE } from '../commands/stack.js';
 import { cmd, exec, execChecked, note, type Ctx, type KnownGoodRelease, type StepPlan } from './context.js';
 
-
 export function readPlan(ctx: Pick<Ctx, 'release'>): StepPlan {
   return {
     title: 'Read the known-good release',

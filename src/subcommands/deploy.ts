@@ -103,7 +103,7 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
   // (A failure to run the check at all is held as a rejection the caller sees, never left unhandled meanwhile.)
   const validation = cfg.stack.packaged ? Promise.resolve([]) : dockerValidates(release, stackShown(cfg), reporter);
   validation.catch(() => undefined);
-  const [{ teachRedactor }, { sshTarget }] = await Promise.all([import('./session.js'), import('../steps/connect.js')]);
+  const [{ teachRedactor }, { sshTarget }] = await Promise.all([import('../ui/redact.js'), import('../steps/connect.js')]);
   teachRedactor(reporter, cfg);
   // ~/.ssh/config problems (ProxyCommand, Match criteria, bad jump hosts) are bad input: found before anything runs
   sshTarget({ cfg });

@@ -10,16 +10,8 @@ import { ManagerSession } from '../io/ssh.js';
 import { operationRelease } from '../release.js';
 import { sshTarget } from '../steps/connect.js';
 import { RunState, type Ctx } from '../steps/context.js';
-import { isSecretSetting, urlCredentials } from '../ui/redact.js';
+import { teachRedactor } from '../ui/redact.js';
 import type { Reporter } from '../ui/reporter.js';
-
-/** Every secret value of the deploy dir: redacted from whatever the tool prints (log lines included). */
-export function teachRedactor(reporter: Reporter, cfg: Config): void {
-  for (const s of cfg.secrets) reporter.redactor.add(s.data);
-  reporter.redactor.add(cfg.registry.REGISTRY_TOKEN);
-  for (const c of urlCredentials(cfg.cluster.DEPLOY_HEALTHCHECK_URL)) reporter.redactor.add(c);
-  for (const [k, v] of Object.entries(cfg.prodEnv)) if (isSecretSetting(k)) reporter.redactor.add(v);
-}
 
 export async function openCtx(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, what: string): Promise<Ctx> {
   const settings = resolveSettings({ deployDir: flags.deployDir }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR });

@@ -5,12 +5,11 @@
  */
 import { inspectNodes } from '../commands/docker.js';
 import { readLockOwner } from '../commands/remote-files.js';
-import { inspectServices, stackServiceIds, stackTasks } from '../commands/stack.js';
 import type { Flags } from '../config/settings.js';
 import { EXIT } from '../errors.js';
-import { exec, execChecked, type Ctx } from '../steps/context.js';
-import { judgeAll, parseServices, parseTasks, type ServiceView, type TaskView } from '../steps/converge-eval.js';
-import { intendedImages } from '../steps/converge.js';
+import { exec, type Ctx } from '../steps/context.js';
+import { judgeAll, type ServiceView, type TaskView } from '../steps/converge-eval.js';
+import { intendedImages, readStack } from '../steps/converge.js';
 import { describeOwner } from '../steps/lock.js';
 import { parseNodes, type NodeView } from '../steps/nodes-eval.js';
 import { table } from '../ui/table.js';
@@ -26,11 +25,9 @@ export interface StackView {
 }
 
 export async function observeStack(ctx: Ctx): Promise<StackView> {
-  const ids = (await execChecked(ctx, stackServiceIds(ctx.release.stackName), 'listing the stack services')).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-  const services = ids.length ? parseServices((await execChecked(ctx, inspectServices(ids), 'inspecting services')).stdout) : [];
-  const tasks = await exec(ctx, stackTasks(ctx.release.stackName));
+  const { services, tasks } = await readStack(ctx);
   const nodes = await exec(ctx, inspectNodes());
-  return { services, tasks: tasks.exitCode === 0 ? parseTasks(tasks.stdout) : [], nodes: nodes.exitCode === 0 ? parseNodes(nodes.stdout) : [] };
+  return { services, tasks, nodes: nodes.exitCode === 0 ? parseNodes(nodes.stdout) : [] };
 }
 
 function tagOf(image: string): string {

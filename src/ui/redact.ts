@@ -1,3 +1,6 @@
+import type { Config } from '../config/index.js';
+import type { Reporter } from './reporter.js';
+
 /**
  * Replaces every known secret value with [redacted]. Built from the secret files, the registry token and
  * the secret-looking values of prod.env; applied to everything the tool prints.
@@ -53,4 +56,12 @@ const SECRET_KEY_NAME = /(PASSWORD|SECRET|TOKEN|APP_KEY|PRIVATE|CREDENTIAL)/i;
 
 export function isSecretSetting(key: string): boolean {
   return SECRET_KEY_NAME.test(key);
+}
+
+/** Every secret value of the deploy dir: redacted from whatever the tool prints (log lines included). */
+export function teachRedactor(reporter: Reporter, cfg: Config): void {
+  for (const s of cfg.secrets) reporter.redactor.add(s.data);
+  reporter.redactor.add(cfg.registry.REGISTRY_TOKEN);
+  for (const c of urlCredentials(cfg.cluster.DEPLOY_HEALTHCHECK_URL)) reporter.redactor.add(c);
+  for (const [k, v] of Object.entries(cfg.prodEnv)) if (isSecretSetting(k)) reporter.redactor.add(v);
 }

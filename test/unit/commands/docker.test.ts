@@ -29,6 +29,9 @@ describe('docker command builders', () => {
     assert.deepEqual(dockerPush('r/x:t').argv, ['docker', 'push', 'r/x:t']);
     assert.deepEqual(manifestInspect('127.0.0.1:5000/x:t', '127.0.0.1:5000').argv, ['docker', 'manifest', 'inspect', '--insecure', '127.0.0.1:5000/x:t']);
     assert.deepEqual(manifestInspect('reg.example.com/x:t', 'reg.example.com').argv, ['docker', 'manifest', 'inspect', 'reg.example.com/x:t']);
+    const onTheManager = manifestInspect('127.0.0.1:5000/x:t', '127.0.0.1:5000', 'manager');
+    assert.equal(onTheManager.where, 'manager');
+    assert.deepEqual(onTheManager.argv, ['docker', 'manifest', 'inspect', '--insecure', '127.0.0.1:5000/x:t']);
     assert.deepEqual(swarmInfo().argv, ['docker', 'info', '--format', '{{json .Swarm}}']);
     assert.equal(swarmInfo().where, 'manager');
     assert.deepEqual(stackConfig('/tmp/s.yml').argv, ['docker', 'stack', 'config', '-c', '/tmp/s.yml']);
