@@ -3,19 +3,19 @@
  * recorded stack file (its images, its secret names), then verify convergence and health. If that fails, the
  * release that was serving is redeployed. Same lock, logout and audit as a deploy.
  */
-import { writeCurrentPointer } from './commands/remote-files.js';
 import { stackDeploy } from './commands/stack.js';
 import type { Config } from './config/index.js';
 import type { Settings } from './config/settings.js';
-import { EXIT, Interrupted, PreflightError, errorMessage } from './errors.js';
+import { ConfigError, ConnectionLost, Interrupted, PreflightError, errorMessage } from './errors.js';
+import { closeRun, failover, summarize, type Summary } from './lifecycle.js';
+import { NO_FACTS, type Facts } from './outcome.js';
 import { Interrupt } from './interrupt.js';
-import type { Summary } from './pipeline.js';
 import { expandReleaseVars, operationRelease } from './release.js';
 import * as connect from './steps/connect.js';
-import { RunState, exec, execChecked, type Ctx, type KnownGoodRelease } from './steps/context.js';
+import { RunState, exec, execChecked, store, type Ctx, type KnownGoodRelease } from './steps/context.js';
+import { materialize } from './steps/upload.js';
 import { intendedImages, waitForConvergence } from './steps/converge.js';
 import * as health from './steps/health.js';
-import { auditRecord } from './audit.js';
 import * as lock from './steps/lock.js';
 import * as login from './steps/login.js';
 import * as releases from './steps/releases.js';
@@ -47,22 +47,24 @@ export async function runRollback(cfg: Config, settings: Settings, reporter: Rep
   const release = operationRelease(cfg, now, 'rollback');
   const ctx: Ctx = { cfg, settings, release, reporter, local, interrupt, state: new RunState() };
   const started = Date.now();
-  let summary: Summary & { to?: string };
+  let summary: Summary;
+  let facts: Facts = NO_FACTS;
   let from: string | undefined;
   let to: KnownGoodRelease | undefined;
   try {
-    await reporter.step('Connect to the manager', () => connect.run(ctx));
+    await reporter.step('Connect to a manager', () => connect.run(ctx));
     await reporter.step('Take the deploy lock', () => lock.acquire(ctx));
     const current = await releases.readKnownGood(ctx);
-    if (!current) throw new PreflightError('no known-good release is recorded on the manager — nothing to roll back from (deploy first)');
+    if (!current) throw new PreflightError('no known-good release is recorded in the swarm — nothing to roll back from (deploy first)');
     from = current.deployId;
-    const { history, releases: available } = await releases.readHistoryIds(ctx, release.remoteDir);
-    const chosen = targetId ?? releases.rollbackTarget(history, current.deployId, available);
-    if (!chosen) throw new PreflightError(`no earlier known-good release of ${release.stackName} is left on the manager — nothing to roll back to (current: ${current.deployId})`);
-    if (chosen === current.deployId) throw new PreflightError(`${chosen} is the current release already — pick another one (\`honeydue-deploy releases\` lists them)`);
-    to = available.has(chosen) ? await releases.readReleaseRecord(ctx, release.remoteDir, chosen) : undefined;
-    if (!to) throw new PreflightError(`command line: DEPLOY_ID: ${chosen} is not a recorded release on the manager — \`honeydue-deploy releases\` lists the ones that can be rolled back to`);
-    if (!history.includes(chosen)) reporter.warn(`${chosen} never passed its health check (it is not in the known-good history); rolling back to it anyway, as asked`);
+    const [state, records] = await Promise.all([store(ctx).readState(), store(ctx).listReleases()]);
+    const available = new Set(records.map((r) => r.deployId));
+    const chosen = targetId ?? releases.rollbackTarget(state.history, current.deployId, available);
+    if (!chosen) throw new PreflightError(`no earlier known-good release of ${release.stackName} is recorded — nothing to roll back to (current: ${current.deployId})`);
+    to = available.has(chosen) ? await releases.readReleaseRecord(ctx, chosen) : undefined;
+    if (!to) throw new PreflightError(`command line: DEPLOY_ID: ${chosen} is not a recorded release — \`honeydue-deploy releases\` lists the ones that can be rolled back to`);
+    if (chosen === current.deployId) reporter.warn(`${chosen} is the current known-good release already: redeploying it (what a run that lost every manager asks for)`);
+    else if (!state.history.includes(chosen)) reporter.warn(`${chosen} never passed its health check (it is not in the known-good history); rolling back to it anyway, as asked`);
     ctx.state.previous = current;
     release.healthUrl = to.healthUrl ?? expandReleaseVars(cfg.cluster.DEPLOY_HEALTHCHECK_URL, { DEPLOY_TAG: to.tag, DEPLOY_ID: to.deployId });
     reporter.heading(`Rolling back ${release.stackName} from ${current.deployId} (tag ${current.tag}) to ${to.deployId} (tag ${to.tag})`);
@@ -73,55 +75,61 @@ export async function runRollback(cfg: Config, settings: Settings, reporter: Rep
         throw new PreflightError(`${to!.deployId} cannot be restored, nothing was changed: ${missing.join('; ')} — pick another release (\`honeydue-deploy releases\`), or deploy its tag again with today's secrets: SKIP_BUILD=1 DEPLOY_TAG=${to!.tag} honeydue-deploy`);
       }
     });
-    ctx.state.stackTouched = true;
-    await reporter.step(`Redeploy ${to.deployId}`, async () => {
-      const r = await deployStack(ctx, stackDeploy(release.stackName, `${release.remoteDir}/releases/${to!.deployId}`, { prune: true }));
-      if (r.exitCode !== 0) throw new Error(`docker stack deploy exited ${r.exitCode}: ${reporter.redactor.redact(r.stderr.trim())}`);
-    });
-    await reporter.step('Wait for convergence', async (h) => {
-      const outcome = await waitForConvergence(ctx, { intended: intendedImages(release.stackName, to!.serviceImages), timeoutSeconds: cfg.cluster.DEPLOY_CONVERGE_TIMEOUT, handle: h, stop: () => interrupt.requested });
-      if (outcome.kind === 'stopped') return interrupt.check();
-      if (outcome.kind !== 'converged') throw new Error(`did not converge: ${outcome.why}`);
-    });
-    if (!health.skippedBecause(ctx)) {
-      await reporter.step('Health check', async (h) => {
-        const r = await health.check(ctx, h, to!.healthExpect ?? undefined, () => interrupt.requested);
-        if (!r.ok) throw new Error(`the health check failed: ${r.detail}`);
-      });
-    }
-    await execChecked(ctx, writeCurrentPointer(release.remoteDir, to.deployId), 'marking the release current');
-    summary = { exitCode: EXIT.ok, outcome: 'healthy', serving: `rolled back: ${to.deployId} (tag ${to.tag}) is serving and healthy`, manual: [], to: to.deployId };
+    await redeployTarget(ctx, to);
+    facts = { ...NO_FACTS, stackTouched: true, targetHealthy: true };
+    summary = summarize(facts, `rolled back: ${to.deployId} (tag ${to.tag}) is serving and healthy`);
   } catch (err) {
-    summary = await restore(ctx, err, from);
+    ({ summary, facts } = await restore(ctx, err, from));
   }
-  const left = await login.logout(ctx);
-  await lock.audit(ctx, release.remoteDir, auditRecord({
-    event: 'rollback', deployId: to?.deployId, tag: to?.tag, start: new Date(started).toISOString(), durationMs: Date.now() - started, outcome: summary.outcome, serving: summary.serving,
-  }));
-  const lockLeft = await lock.release(ctx);
-  if (lockLeft) left.push(lockLeft);
-  ctx.session?.close();
-  if (left.length) summary = { ...summary, exitCode: EXIT.needsAttention, outcome: 'failed-needs-attention', manual: [...summary.manual, ...left] };
-  return summary;
+  const closed = await closeRun(ctx, 'rollback', started, facts, summary, { deployId: to?.deployId, tag: to?.tag });
+  return { ...closed, to: to?.deployId };
 }
 
-/** The rollback itself failed after changing the stack: put back what was serving. */
-async function restore(ctx: Ctx, err: unknown, from: string | undefined): Promise<Summary> {
-  const interrupted = interruptedError(err);
+/** Redeploys the target from its record (its folder written on whichever manager serves), waits, checks, marks it. */
+async function redeployTarget(ctx: Ctx, to: KnownGoodRelease): Promise<void> {
+  const { release, reporter, interrupt, cfg } = ctx;
+  for (;;) {
+    try {
+      await materialize(ctx, to);
+      ctx.state.stackTouched = true;
+      await reporter.step(`Redeploy ${to.deployId}`, async () => {
+        const r = await deployStack(ctx, stackDeploy(release.stackName, `${release.remoteDir}/releases/${to.deployId}`, { prune: true }));
+        if (r.exitCode !== 0) throw new Error(`docker stack deploy exited ${r.exitCode}: ${reporter.redactor.redact(r.stderr.trim())}`);
+      });
+      await reporter.step('Wait for convergence', async (h) => {
+        const outcome = await waitForConvergence(ctx, { intended: intendedImages(release.stackName, to.serviceImages), timeoutSeconds: cfg.cluster.DEPLOY_CONVERGE_TIMEOUT, handle: h, stop: () => interrupt.requested });
+        if (outcome.kind === 'stopped') return interrupt.check();
+        if (outcome.kind !== 'converged') throw new Error(`did not converge: ${outcome.why}`);
+      });
+      if (!health.skippedBecause(ctx)) {
+        await reporter.step('Health check', async (h) => {
+          const r = await health.check(ctx, h, to.healthExpect ?? undefined, () => interrupt.requested);
+          if (!r.ok) throw new Error(`the health check failed: ${r.detail}`);
+        });
+      }
+      await store(ctx).markCurrent(to.deployId, 'rollback');
+      return;
+    } catch (e) {
+      // the manager was lost: the redeploy is safe to repeat through the next one
+      if (!(e instanceof ConnectionLost) || interrupt.requested || !(await failover(ctx))) throw e;
+    }
+  }
+}
+
+/** The rollback itself failed: put back what was serving, and let the table say what that means. */
+async function restore(ctx: Ctx, err: unknown, from: string | undefined): Promise<{ summary: Summary; facts: Facts }> {
+  const interrupted = err instanceof Interrupted;
+  const base: Facts = { ...NO_FACTS, interrupted, refused: err instanceof PreflightError || err instanceof ConfigError, stackTouched: ctx.state.stackTouched };
+  if (!interrupted) ctx.reporter.error(`error: ${errorMessage(err)}`);
   if (!ctx.state.stackTouched) {
-    // stopped before the stack was changed: report, then the caller still logs out, audits and unlocks
-    if (!interrupted) ctx.reporter.error(errorMessage(err));
     const serving = `nothing was changed: ${from ? `${from} is still serving` : 'the serving release is unchanged'}`;
-    if (interrupted) return { exitCode: EXIT.interrupted, outcome: 'interrupted', serving, manual: [] };
-    if (err instanceof PreflightError) return { exitCode: EXIT.config, outcome: 'preflight-failed', serving, manual: [] };
-    return { exitCode: EXIT.needsAttention, outcome: 'failed-needs-attention', serving, manual: [] };
+    return { facts: base, summary: summarize(base, serving) };
   }
-  ctx.reporter.error(`error: ${errorMessage(err)}`);
+  if (!(await failover(ctx))) {
+    const facts = { ...base, reachable: false };
+    return { facts, summary: summarize(facts, 'unknown: no listed manager can be reached', from ? [`honeydue-deploy unlock --force && honeydue-deploy rollback ${from}   # once a manager answers again`] : []) };
+  }
   const result = await ctx.reporter.step(`Restore ${from}`, (h) => rollback.run(ctx, h)).catch((e: unknown) => ({ restored: false, serving: `unknown: ${errorMessage(e)}`, how: '', manual: from ? rollback.manualRedeploy(ctx, from) : [] }));
-  if (result.restored) return { exitCode: interrupted ? EXIT.interrupted : EXIT.rolledBack, outcome: interrupted ? 'interrupted' : 'rolled-back', serving: `the rollback failed; ${result.serving} is serving again`, manual: [] };
-  return { exitCode: EXIT.needsAttention, outcome: 'failed-needs-attention', serving: result.serving, manual: result.manual };
-}
-
-function interruptedError(err: unknown): boolean {
-  return err instanceof Interrupted;
+  const facts = { ...base, restored: result.restored };
+  return { facts, summary: summarize(facts, result.restored ? `the rollback failed; ${result.serving} is serving again` : result.serving, result.restored ? [] : result.manual) };
 }

@@ -1,16 +1,17 @@
 import { byHand, shellLine, shellQuote } from './commands/command.js';
-import { forceUnlock, releaseLock, removeRemoteDockerConfig } from './commands/remote-files.js';
+import { removeRemoteDockerConfig } from './commands/remote-files.js';
+import { closeRun, failover, summarize, type Summary } from './lifecycle.js';
+import { NO_FACTS, type Facts, type Outcome } from './outcome.js';
 import { removeSecrets } from './commands/secrets.js';
 import { stackRemove, stackServices } from './commands/stack.js';
-import { ConfigError, ConnectionLost, EXIT, Interrupted, PreflightError, errorMessage } from './errors.js';
+import { ConfigError, ConnectionLost, Interrupted, PreflightError, errorMessage } from './errors.js';
 import { budgetLine } from './config/rules.js';
 import type { StepHandle } from './ui/reporter.js';
 import * as build from './steps/build.js';
 import * as connect from './steps/connect.js';
 import * as converge from './steps/converge.js';
-import { cmd, type Ctx, type StepPlan } from './steps/context.js';
+import type { Ctx, StepPlan } from './steps/context.js';
 import * as health from './steps/health.js';
-import { auditRecord } from './audit.js';
 import * as lock from './steps/lock.js';
 import * as nodes from './steps/nodes.js';
 import * as login from './steps/login.js';
@@ -25,6 +26,8 @@ export type PlanCtx = Pick<Ctx, 'cfg' | 'settings' | 'release'>;
 interface PipelineStep {
   plan(ctx: PlanCtx): StepPlan;
   run(ctx: Ctx, handle: StepHandle): Promise<void>;
+  /** safe to run again on another manager after the connection was lost in it */
+  resumable?: boolean;
 }
 
 /** The deploy, in order. The plan prints exactly these steps; the run executes exactly these. */
@@ -39,15 +42,16 @@ export const STEPS: readonly PipelineStep[] = [
       h.progress(c.state.previous ? `known-good: ${c.state.previous.deployId}` : 'none yet: this is the first deploy with honeydue-deploy');
     },
   },
-  { plan: login.plan, run: (c) => login.run(c) },
+  { plan: login.plan, run: (c) => login.run(c), resumable: true },
   { plan: build.plan, run: async (c, h) => (c.settings.skipBuild ? h.progress('skipped (SKIP_BUILD)') : build.run(c)) },
   { plan: build.verifyPlan, run: (c) => build.verify(c) },
-  { plan: upload.plan, run: (c) => upload.run(c) },
+  { plan: upload.plan, run: (c) => upload.run(c), resumable: true },
   { plan: secrets.plan, run: (c) => secrets.run(c) },
-  { plan: stackDeploy.plan, run: (c) => stackDeploy.run(c) },
-  { plan: converge.plan, run: (c, h) => converge.run(c, h) },
+  { plan: stackDeploy.plan, run: (c) => stackDeploy.run(c), resumable: true },
+  { plan: converge.plan, run: (c, h) => converge.run(c, h), resumable: true },
   {
     plan: health.plan,
+    resumable: true,
     run: async (c, h) => {
       const skipped = health.skippedBecause(c);
       return skipped ? h.progress(`skipped: ${skipped}`) : health.run(c, h);
@@ -55,17 +59,19 @@ export const STEPS: readonly PipelineStep[] = [
   },
   {
     plan: releases.markPlan,
+    resumable: true,
     run: async (c, h) => {
       await releases.markKnownGood(c);
       const removed = await releases.pruneReleases(c).catch((e: Error) => {
         c.reporter.warn(`old release folders were not pruned: ${errorMessage(e)}`);
         return [];
       });
-      h.progress(`current -> ${c.release.deployId}${removed.length ? `; removed ${removed.length} old release folder(s)` : ''}`);
+      h.progress(`current -> ${c.release.deployId}${removed.length ? `; removed ${removed.length} old release record(s)` : ''}`);
     },
   },
   {
     plan: secrets.prunePlan,
+    resumable: true,
     run: async (c) => {
       const { removed, skipped } = await secrets.prune(c).catch((e: Error) => {
         c.reporter.warn(`secrets were not pruned: ${errorMessage(e)}`);
@@ -79,131 +85,83 @@ export const STEPS: readonly PipelineStep[] = [
 
 export const ON_FAILURE: readonly ((ctx: PlanCtx) => StepPlan)[] = [rollback.plan];
 
-export const FINALLY: readonly ((ctx: PlanCtx) => StepPlan)[] = [
-  login.logoutPlan,
-  lock.auditPlan,
-  (ctx) => ({ title: 'Release the deploy lock (always)', entries: [cmd(releaseLock(ctx.release.remoteDir, ctx.release.deployId))] }),
-];
+export const FINALLY: readonly ((ctx: PlanCtx) => StepPlan)[] = [login.logoutPlan, lock.auditPlan, lock.releasePlan];
 
-export type Outcome = 'healthy' | 'rolled-back' | 'failed-needs-attention' | 'interrupted' | 'config-error' | 'preflight-failed' | 'failed-before-change';
-
-export interface Summary {
-  exitCode: number;
-  outcome: Outcome;
-  /** which release serves now, in words */
-  serving: string;
-  manual: string[];
-}
+export type { Outcome, Summary };
 
 function previousServing(ctx: Ctx): string {
   const p = ctx.state.previous;
   return p ? `the previous release ${p.deployId} (tag ${p.tag}) is still serving` : 'whatever served before this run is still serving (no change was made to the stack)';
 }
 
-/** Exact commands to finish by hand when the manager cannot be reached any more. */
+/**
+ * What a person runs when no listed manager can be reached: the tool's own commands, which work through any
+ * manager that comes back (the state is in the swarm), then what is left on the lost manager.
+ */
 export function manualAfterLostConnection(ctx: Ctx): string[] {
-  const t = ctx.session?.target ?? connect.sshTarget(ctx);
-  const r = ctx.release;
-  const jump = t.jumps.length ? ['-J', t.jumps.map((j) => `${j.username}@${j.host}:${j.port}`).join(',')] : [];
-  const lines = [`${shellLine(['ssh', ...jump, '-p', String(t.port), `${t.username}@${t.host}`])}   # then, on the manager:`];
+  const lines: string[] = [];
+  const managers = ctx.session?.targets.length ?? 1;
+  const when = `# once ${managers > 1 ? 'any listed manager' : 'the manager'} answers again`;
   if (ctx.state.stackTouched && !ctx.state.knownGood) {
-    // the redeploy needs the registry login for --with-registry-auth: the run's own, still on the manager
-    if (ctx.state.previous && ctx.state.remoteDockerConfig) lines.push(`export DOCKER_CONFIG=${shellQuote(ctx.state.remoteDockerConfig)}   # the run's registry login, for the redeploy`);
-    if (ctx.state.previous) lines.push(...rollback.manualRedeploy(ctx, ctx.state.previous.deployId));
-    else lines.push(`${byHand(stackServices(r.stackName))}   # then for each service: docker service rollback <service> (or ${byHand(stackRemove(r.stackName))} after a failed first deploy)`);
+    if (ctx.state.previous) lines.push(`honeydue-deploy rollback ${ctx.state.previous.deployId}   ${when}: redeploys the known-good release from its record in the swarm`);
+    else lines.push(`honeydue-deploy status   ${when}; then for each service: docker service rollback <service> (or ${byHand(stackRemove(ctx.release.stackName))} after a failed first deploy)`);
   } else if (ctx.state.createdSecrets.length) {
-    lines.push(byHand(removeSecrets(ctx.state.createdSecrets)));
+    lines.push(`${byHand(removeSecrets(ctx.state.createdSecrets))}   ${when}, on it`);
   }
-  if (ctx.state.remoteDockerConfig) lines.push(`${byHand(removeRemoteDockerConfig(ctx.state.remoteDockerConfig))}   # the run's registry login`);
-  if (ctx.state.lockHeld) lines.push(byHand(forceUnlock(r.remoteDir)));
+  if (ctx.state.lockHeld) lines.unshift(`honeydue-deploy unlock --force   ${when} (this run's lock; no other run is going on)`);
+  const t = ctx.session?.target ?? connect.sshTarget(ctx);
+  if (ctx.state.remoteDockerConfig) {
+    const jump = t.jumps.length ? ['-J', t.jumps.map((j) => `${j.username}@${j.host.includes(':') ? `[${j.host}]` : j.host}:${j.port}`).join(',')] : []; 
+    lines.push(`${shellLine(['ssh', ...jump, '-p', String(t.port), `${t.username}@${t.host}`])} ${shellQuote(byHand(removeRemoteDockerConfig(ctx.state.remoteDockerConfig)))}   # the run's registry login on that manager`);
+  }
   return lines;
 }
 
-async function withOneReconnect(ctx: Ctx): Promise<boolean> {
-  if (!ctx.session || ctx.session.alive) return true;
-  if (ctx.session.connectCount > 1) return false;
-  ctx.reporter.warn('the SSH connection to the manager was lost: reconnecting once for rollback and cleanup');
-  try {
-    await ctx.session.reconnect();
-    ctx.reporter.info('reconnected');
-    return true;
-  } catch (e) {
-    ctx.reporter.error(`reconnecting failed: ${errorMessage(e)}`);
-    return false;
-  }
-}
-
-async function recover(ctx: Ctx, err: unknown): Promise<Summary> {
+async function recover(ctx: Ctx, err: unknown): Promise<{ summary: Summary; facts: Facts }> {
   const interrupted = err instanceof Interrupted;
+  const refused = err instanceof ConfigError || err instanceof PreflightError;
+  const base: Facts = { ...NO_FACTS, interrupted, refused, stackTouched: ctx.state.stackTouched, targetHealthy: ctx.state.knownGood };
   if (!interrupted) ctx.reporter.error(`error: ${errorMessage(err)}`);
-  if (!(await withOneReconnect(ctx))) {
-    return { exitCode: EXIT.needsAttention, outcome: 'failed-needs-attention', serving: 'unknown: the manager cannot be reached', manual: manualAfterLostConnection(ctx) };
+  if (!(await failover(ctx))) {
+    const facts = { ...base, reachable: false };
+    return { facts, summary: summarize(facts, 'unknown: no listed manager can be reached', manualAfterLostConnection(ctx)) };
   }
 
   if (!ctx.state.stackTouched) {
     const left = await secrets.removeCreated(ctx);
     await upload.removeUnused(ctx);
-    const manual = left.length ? [`${byHand(removeSecrets(left))}   # on the manager: secrets of a release that never reached the stack`] : [];
-    if (interrupted) return { exitCode: EXIT.interrupted, outcome: 'interrupted', serving: `stopped before the stack was changed: ${previousServing(ctx)}`, manual };
-    if (err instanceof ConfigError || err instanceof PreflightError) {
-      return { exitCode: EXIT.config, outcome: 'preflight-failed', serving: `nothing on the cluster was changed: ${previousServing(ctx)}`, manual };
-    }
-    return { exitCode: left.length ? EXIT.needsAttention : EXIT.rolledBack, outcome: left.length ? 'failed-needs-attention' : 'failed-before-change', serving: `the deploy failed before the stack was changed: ${previousServing(ctx)}`, manual };
+    const manual = left.length ? [`${byHand(removeSecrets(left))}   # on a manager: secrets of a release that never reached the stack`] : [];
+    const facts = { ...base, leftForPerson: left.length > 0 };
+    const serving = interrupted
+      ? `stopped before the stack was changed: ${previousServing(ctx)}`
+      : refused ? `nothing on the cluster was changed: ${previousServing(ctx)}` : `the deploy failed before the stack was changed: ${previousServing(ctx)}`;
+    return { facts, summary: summarize(facts, serving, manual) };
   }
 
   if (ctx.state.knownGood) {
     // the new release is healthy and recorded; only housekeeping was cut short
-    return { exitCode: interrupted ? EXIT.interrupted : EXIT.ok, outcome: 'healthy', serving: `the new release ${ctx.release.deployId} is serving and healthy`, manual: [] };
+    return { facts: base, summary: summarize(base, `the new release ${ctx.release.deployId} is serving and healthy`) };
   }
 
-  let result: rollback.RollbackResult;
   const title = `Roll back (${interrupted ? `interrupted by ${(err as Interrupted).signal}` : 'the deploy failed'})`;
-  try {
-    result = await ctx.reporter.step(title, (h) => rollback.run(ctx, h));
-  } catch (e) {
-    if (e instanceof ConnectionLost && (await withOneReconnect(ctx))) {
-      try {
-        result = await ctx.reporter.step(`${title}, after reconnecting`, (h) => rollback.run(ctx, h));
-      } catch (e2) {
-        return { exitCode: EXIT.needsAttention, outcome: 'failed-needs-attention', serving: `unknown: the rollback failed: ${errorMessage(e2)}`, manual: manualAfterLostConnection(ctx) };
-      }
-    } else {
-      const manual = ctx.session?.alive ? (ctx.state.previous ? rollback.manualRedeploy(ctx, ctx.state.previous.deployId) : [byHand(stackServices(ctx.release.stackName))]) : manualAfterLostConnection(ctx);
-      return { exitCode: EXIT.needsAttention, outcome: 'failed-needs-attention', serving: `unknown: the rollback failed: ${errorMessage(e)}`, manual };
+  let result: rollback.RollbackResult | undefined;
+  for (let attempt = 0; !result; attempt++) {
+    try {
+      result = await ctx.reporter.step(attempt ? `${title}, through ${ctx.session?.describe()}` : title, (h) => rollback.run(ctx, h));
+    } catch (e) {
+      if (e instanceof ConnectionLost && (await failover(ctx))) continue;
+      const reachable = Boolean(ctx.session?.alive);
+      const facts = { ...base, reachable };
+      const manual = reachable ? (ctx.state.previous ? rollback.manualRedeploy(ctx, ctx.state.previous.deployId) : [byHand(stackServices(ctx.release.stackName))]) : manualAfterLostConnection(ctx);
+      return { facts, summary: summarize(facts, `unknown: the rollback failed: ${errorMessage(e)}`, manual) };
     }
   }
   ctx.reporter.info(result.how);
   const restoredText = result.nothingBefore
     ? 'rolled back: this was the first deploy of the stack and its services were removed, so no release is serving (as before the run)'
     : `rolled back: ${result.serving} is serving again${result.degraded ? ` ${result.degraded}` : ''}`;
-  if (interrupted) {
-    return {
-      exitCode: EXIT.interrupted,
-      outcome: 'interrupted',
-      serving: result.restored ? restoredText : `${result.serving}`,
-      manual: result.restored ? [] : result.manual,
-    };
-  }
-  if (result.restored) return { exitCode: EXIT.rolledBack, outcome: 'rolled-back', serving: restoredText, manual: [] };
-  return { exitCode: EXIT.needsAttention, outcome: 'failed-needs-attention', serving: result.serving, manual: result.manual };
-}
-
-/** Logout, audit, unlock, disconnect: whatever happened before. Returns what is left for a person. */
-async function cleanup(ctx: Ctx, summary: Summary, startedAt: number): Promise<string[]> {
-  const left = await login.logout(ctx);
-  const auditProblem = await lock.audit(
-    ctx,
-    ctx.release.remoteDir,
-    auditRecord({
-      event: 'deploy', deployId: ctx.release.deployId, tag: ctx.release.tag, start: new Date(startedAt).toISOString(),
-      durationMs: Date.now() - startedAt, outcome: summary.outcome, serving: summary.serving,
-    }),
-  );
-  if (auditProblem && ctx.session) ctx.reporter.warn(auditProblem);
-  const lockProblem = await lock.release(ctx);
-  if (lockProblem) left.push(lockProblem);
-  ctx.session?.close();
-  return left;
+  const facts = { ...base, restored: result.restored };
+  return { facts, summary: summarize(facts, result.restored ? restoredText : result.serving, result.restored ? [] : result.manual) };
 }
 
 export function printHeader(ctx: PlanCtx, print: (line: string) => void): void {
@@ -212,35 +170,35 @@ export function printHeader(ctx: PlanCtx, print: (line: string) => void): void {
   print(budgetLine(cfg.budget));
 }
 
+/** One step; when the manager is lost in a step that can run again, the run goes on through another manager. */
+async function runStep(ctx: Ctx, step: PipelineStep): Promise<void> {
+  for (;;) {
+    const p = step.plan(ctx);
+    try {
+      return await ctx.reporter.step(p.title, (h) => step.run(ctx, h));
+    } catch (e) {
+      if (!(e instanceof ConnectionLost) || !step.resumable || ctx.interrupt.requested) throw e;
+      if (!(await failover(ctx))) throw e;
+      ctx.reporter.info(`${p.title}: again, through ${ctx.session!.describe()}`);
+    }
+  }
+}
+
 export async function runDeploy(ctx: Ctx): Promise<Summary> {
   const startedAt = Date.now();
   let summary: Summary;
+  let facts: Facts;
   try {
     for (const step of STEPS) {
       if (ctx.interrupt.requested && !ctx.state.knownGood) ctx.interrupt.check();
       if (ctx.interrupt.requested) break;
-      const p = step.plan(ctx);
-      await ctx.reporter.step(p.title, (h) => step.run(ctx, h));
+      await runStep(ctx, step);
     }
     const interruptedLate = ctx.interrupt.requested;
-    summary = {
-      exitCode: interruptedLate ? EXIT.interrupted : EXIT.ok,
-      outcome: 'healthy',
-      serving: `the new release ${ctx.release.deployId} (tag ${ctx.release.tag}) is serving and healthy${interruptedLate ? '; pruning was cut short' : ''}`,
-      manual: [],
-    };
+    facts = { ...NO_FACTS, targetHealthy: true, stackTouched: true, interrupted: interruptedLate };
+    summary = summarize(facts, `the new release ${ctx.release.deployId} (tag ${ctx.release.tag}) is serving and healthy${interruptedLate ? '; pruning was cut short' : ''}`);
   } catch (err) {
-    summary = await recover(ctx, err);
+    ({ summary, facts } = await recover(ctx, err));
   }
-  // what cleanup could not do; the manual list for a lost manager already says it
-  const left = (await cleanup(ctx, summary, startedAt)).filter((l) => !(summary.manual.length && /\(no connection\)/.test(l)));
-  if (left.length) {
-    summary = {
-      ...summary,
-      exitCode: summary.exitCode === EXIT.interrupted ? EXIT.interrupted : EXIT.needsAttention,
-      outcome: summary.exitCode === EXIT.interrupted ? summary.outcome : 'failed-needs-attention',
-      manual: [...summary.manual, ...left],
-    };
-  }
-  return summary;
+  return closeRun(ctx, 'deploy', startedAt, facts, summary, { deployId: ctx.release.deployId, tag: ctx.release.tag });
 }

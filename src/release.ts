@@ -7,6 +7,7 @@ import type { GitState } from './config/repository.js';
 import { SECRETS } from './config/files.js';
 import type { Settings } from './config/settings.js';
 import { parseStack, renderParsed, type ParsedStack, type StackVariable } from './stack/render.js';
+import type { ReleaseRecord } from './store/store.js';
 
 export const APP_SERVICES = ['api', 'worker', 'admin'] as const;
 export type AppService = (typeof APP_SERVICES)[number];
@@ -33,7 +34,6 @@ export interface Release {
   envFile: string;
   healthUrl?: string;
   healthExpect?: string;
-  releaseJson: string;
   deployedBy: string;
   /** the builder found on the laptop (unset with SKIP_BUILD): the plan shows the branch that will run */
   builder?: Builder;
@@ -47,7 +47,7 @@ export function imageRef(registry: string, namespace: string | undefined, servic
   return `${registry}${namespace ? `/${namespace}` : ''}/honeydue-${service}:${tag}`;
 }
 
-/** Where this stack's releases, pointer, history, lock and audit log live on the manager. */
+/** The working folder on the manager: release folders for `docker stack deploy`, the run's private docker config. */
 export function remoteDirOf(cfg: Pick<Config, 'cluster'>): string {
   return (cfg.cluster.DEPLOY_REMOTE_DIR ?? `honeydue-deploy/${cfg.cluster.DEPLOY_STACK_NAME}`).replace(/\/+$/, '');
 }
@@ -99,7 +99,7 @@ export function operationRelease(cfg: Config, now: Date, what: string): Release 
   return {
     tag: what, tagSource: 'command line', dirty: false, deployId: `${what}_${utcStamp(now)}`, startedAt: now,
     stackName: cfg.cluster.DEPLOY_STACK_NAME!, remoteDir: remoteDirOf(cfg), releaseDir: '', images: { api: '', worker: '', admin: '' },
-    secretNames: {}, stackFile: '', serviceImages: {}, envFile: '', releaseJson: '', deployedBy: operatorName(),
+    secretNames: {}, stackFile: '', serviceImages: {}, envFile: '', deployedBy: operatorName(),
   };
 }
 
@@ -155,18 +155,19 @@ export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.Proces
   const healthUrl = expandReleaseVars(cfg.cluster.DEPLOY_HEALTHCHECK_URL, { DEPLOY_TAG: tag, DEPLOY_ID: deployId });
   const healthExpect = expandReleaseVars(cfg.cluster.DEPLOY_HEALTHCHECK_EXPECT, { DEPLOY_TAG: tag, DEPLOY_ID: deployId });
   const deployedBy = operatorName();
-  const releaseJson = `${JSON.stringify(
-    {
-      deployId, tag, gitSha: git.sha ?? null, dirty: git.dirty, images, serviceImages: rendered.images, secretNames,
-      stack: stackName, deployedBy, deployedAt: now.toISOString(), healthUrl: healthUrl ?? null, healthExpect: healthExpect ?? null,
-    },
-    null,
-    2,
-  )}\n`;
   return {
     tag, tagSource, gitSha: git.sha, dirty: git.dirty, deployId, startedAt: now, images, latestImages, secretNames, stackName,
     remoteDir, releaseDir: `${remoteDir}/releases/${deployId}`, stackFile: rendered.text, serviceImages: rendered.images,
-    envFile: dockerEnvFile(cfg.prodEnv), healthUrl, healthExpect, releaseJson, deployedBy,
+    envFile: dockerEnvFile(cfg.prodEnv), healthUrl, healthExpect, deployedBy,
+  };
+}
+
+/** What the store keeps of a release: whatever a rollback to it needs, through any manager (never a secret value). */
+export function releaseRecord(r: Release): ReleaseRecord {
+  return {
+    deployId: r.deployId, tag: r.tag, gitSha: r.gitSha ?? null, dirty: r.dirty, images: r.images, serviceImages: r.serviceImages, secretNames: r.secretNames,
+    stack: r.stackName, deployedBy: r.deployedBy, deployedAt: r.startedAt.toISOString(), healthUrl: r.healthUrl ?? null, healthExpect: r.healthExpect ?? null,
+    stackFile: r.stackFile, envFile: r.envFile,
   };
 }
 

@@ -139,6 +139,14 @@ export function swarmInfo(): Command {
   return onManager(['docker', 'info', '--format', '{{json .Swarm}}']);
 }
 
+/**
+ * The swarm state of this node (one JSON line), then `quorum` or `no-quorum`: a manager without quorum answers
+ * `docker info` but no request that needs the Raft leader (`docker node ls` fails, or hangs: bounded to 15s).
+ */
+export function swarmQuorum(): Command {
+  return onManager(['sh', '-c', 'docker info --format "{{json .Swarm}}" || exit $?\nif timeout 15 docker node ls -q >/dev/null 2>&1; then echo quorum; else echo no-quorum; fi']);
+}
+
 export function stackConfig(stackFile: string): Command {
   return local(['docker', 'stack', 'config', '-c', stackFile]);
 }

@@ -9,7 +9,7 @@ function script(body: string, args: readonly string[], stdin?: { label: string; 
 }
 
 /**
- * The remote dir holds the release records, the lock and the audit log: it must be the deploy user's own,
+ * The remote dir is the working folder (release folders, the run's private docker config): it must be the deploy user's own,
  * a real folder, and writable by nobody else. Exit 3 with the reason on stdout when it is not; otherwise it is
  * made owner-only (earlier versions created it 0755).
  */
@@ -65,71 +65,10 @@ export function makeReleaseDir(remoteDir: string, releaseDir: string): Command {
   return onManager(['mkdir', '-p', '-m', '0700', remoteDir, `${remoteDir}/releases`, releaseDir]);
 }
 
-export function readFile(path: string): Command {
-  return onManager(['cat', '--', path]);
-}
-
-/** Reads the known-good pointer; prints nothing (exit 0) when there is none yet. */
-export function readCurrentPointer(remoteDir: string): Command {
-  return script('if [ -f "$1/current" ]; then cat "$1/current"; fi', [remoteDir]);
-}
-
-/** Atomic: a reader sees the old pointer or the new one, never half a file. */
-export function writeCurrentPointer(remoteDir: string, deployId: string): Command {
-  return script('printf "%s\\n" "$2" > "$1/current.tmp" && mv -f "$1/current.tmp" "$1/current"', [remoteDir, deployId]);
-}
-
-/** One line per release that became known-good, oldest first: what `rollback` walks back through. */
-export function appendHistory(remoteDir: string, deployId: string): Command {
-  return script('printf "%s\\n" "$2" >> "$1/history"', [remoteDir, deployId]);
-}
-
-export function readHistory(remoteDir: string): Command {
-  return script('if [ -f "$1/history" ]; then cat "$1/history"; fi', [remoteDir]);
-}
-
-/** Every release record (release.json), each followed by a line holding only the ASCII record separator. */
-export function readReleaseRecords(remoteDir: string): Command {
-  return script('for f in "$1"/releases/*/release.json; do if [ -f "$f" ]; then cat "$f"; printf "\\n\\036\\n"; fi; done', [remoteDir]);
-}
-
-export function readAuditLog(remoteDir: string): Command {
-  return script('if [ -f "$1/audit.log" ]; then cat "$1/audit.log"; fi', [remoteDir]);
-}
-
 export function listReleases(remoteDir: string): Command {
   return script('if [ -d "$1/releases" ]; then ls -1 "$1/releases"; fi', [remoteDir]);
 }
 
 export function removeReleaseDirs(remoteDir: string, ids: readonly string[]): Command {
   return onManager(['rm', '-rf', '--', ...ids.map((id) => `${remoteDir}/releases/${id}`)]);
-}
-
-/** mkdir is atomic: exactly one of two racing deploys creates the folder. */
-export function acquireLock(remoteDir: string, ownerJson: string): Command {
-  return script('mkdir -p "$1" && mkdir "$1/lock" 2>/dev/null && cat > "$1/lock/owner.json"', [remoteDir], {
-    label: 'lock owner record (JSON)',
-    data: ownerJson,
-  });
-}
-
-export function readLockOwner(remoteDir: string): Command {
-  return script('cat "$1/lock/owner.json" 2>/dev/null || true', [remoteDir]);
-}
-
-/** Only removes the lock when this run's deploy id holds it. */
-export function releaseLock(remoteDir: string, deployId: string): Command {
-  return script('if grep -qF -- "\\"$2\\"" "$1/lock/owner.json" 2>/dev/null; then rm -rf -- "$1/lock"; fi', [remoteDir, deployId]);
-}
-
-export function lockExists(remoteDir: string): Command {
-  return onManager(['test', '-d', `${remoteDir}/lock`]);
-}
-
-export function forceUnlock(remoteDir: string): Command {
-  return onManager(['rm', '-rf', '--', `${remoteDir}/lock`]);
-}
-
-export function appendAudit(remoteDir: string, line: string): Command {
-  return script('mkdir -p "$1" && cat >> "$1/audit.log"', [remoteDir], { label: 'one audit line (JSON)', data: `${line}\n` });
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { readSshConfig } from '../io/ssh-config.js';
+import { parseManagerList } from './managers.js';
 import { isSecretSetting, MIN_REDACTED_LENGTH, urlCredentials } from '../ui/redact.js';
 import { SECRET_MAX_BYTES } from './files.js';
 import { MANAGER_USER_HINT, NOT_SET } from './schema.js';
@@ -117,17 +118,28 @@ export const secretFiles: Rule = (raw) => {
   return problems;
 };
 
-/** As with ssh: DEPLOY_MANAGER_USER, else the User of an ~/.ssh/config alias; one of them must say who. */
+/** As with ssh: DEPLOY_MANAGER_USER, else the User of an ~/.ssh/config alias (of every listed manager); one of them must say who. */
 export const managerUser: Rule = (raw) => {
   const cluster = raw.env['cluster.env'];
   if (cluster.values.DEPLOY_MANAGER_USER !== undefined) return [];
   const host = cluster.values.DEPLOY_MANAGER_HOST;
-  if (host !== undefined && readSshConfig(host).user !== undefined) return [];
+  const entries = host === undefined ? [] : parseManagerList(host).entries;
+  if (entries.length && entries.every((e) => readSshConfig(e.host).user !== undefined)) return [];
   const state = cluster.placeholders.has('DEPLOY_MANAGER_USER') ? 'is still the example placeholder' : NOT_SET;
   return [`${shown(raw, cluster)}: DEPLOY_MANAGER_USER: ${state} — ${MANAGER_USER_HINT}`];
 };
 
-export const RULES: readonly Rule[] = [managerUser, b2AllOrNone, singleWorker, noSecretsInProdEnv, envValuesOnOneLine, valuesReadAsWritten, privateEnvFiles, secretFiles, secretsLongEnough];
+/** DEPLOY_MANAGER_HOST: one manager or several, comma-separated, each host, host:port or [v6]:port. */
+export const managerList: Rule = (raw) => {
+  const cluster = raw.env['cluster.env'];
+  const host = cluster.values.DEPLOY_MANAGER_HOST;
+  if (host === undefined) return [];
+  return parseManagerList(host).problems.map(
+    (p) => `${shown(raw, cluster)}: DEPLOY_MANAGER_HOST: ${p} — write the managers as host, host:port or [IPv6]:port (or ~/.ssh/config aliases), several separated by commas`,
+  );
+};
+
+export const RULES: readonly Rule[] = [managerList, managerUser, b2AllOrNone, singleWorker, noSecretsInProdEnv, envValuesOnOneLine, valuesReadAsWritten, privateEnvFiles, secretFiles, secretsLongEnough];
 
 export interface ConnectionBudget {
   replicas: number;

@@ -31,6 +31,12 @@ export interface SshEndpoint {
   agentSocket?: string;
 }
 
+/** A manager whose sshd answers but whose docker daemon or swarm role is gone: the run goes on elsewhere. */
+export const MANAGER_GONE = /Cannot connect to the Docker daemon|Is the docker daemon running\?|error during connect|swarm does not have a leader|rpc error: code = (?:Unavailable|DeadlineExceeded)/;
+
+/** Whether a connected manager can serve the run: undefined when it can, else why not. */
+export type Accept = (session: ManagerSession) => Promise<string | undefined>;
+
 export interface SshTarget extends SshEndpoint {
   /** jump hosts, in order (like `ssh -J`): each is reached through the one before it */
   jumps: SshEndpoint[];
@@ -178,19 +184,77 @@ export class ManagerSession implements Runner {
   }
   connectCount = 0;
 
+  /** which of the listed managers the run is connected to */
+  index = 0;
+  /** managers this run lost on the way (their private docker config may still be there) */
+  readonly lost: SshTarget[] = [];
+
   private constructor(
     private client: ClientType,
-    readonly target: SshTarget,
+    public target: SshTarget,
+    readonly targets: readonly SshTarget[] = [target],
+    private readonly accept?: Accept,
   ) {}
 
-  static async connect(target: SshTarget, opts: { readyTimeoutMs?: number } = {}): Promise<ManagerSession> {
-    const chain = await ManagerSession.open(target, opts.readyTimeoutMs ?? 20_000);
-    const session = new ManagerSession(chain.at(-1)!, target);
+  /**
+   * Connects to the first manager of the list that answers and that `accept` takes (a reachable manager of a swarm
+   * with quorum): each tried in order, its host key checked as for one. Throws the reason of each when none does.
+   */
+  static async connect(targets: SshTarget | readonly SshTarget[], opts: { readyTimeoutMs?: number; accept?: Accept } = {}): Promise<ManagerSession> {
+    const list = Array.isArray(targets) ? (targets as readonly SshTarget[]) : [targets as SshTarget];
+    const { chain, index } = await ManagerSession.openFirst(list, 0, opts.readyTimeoutMs ?? 20_000, opts.accept);
+    const session = new ManagerSession(chain.at(-1)!, list[index]!, list, opts.accept);
     session.hops = chain.slice(0, -1);
     session.connectCount = 1;
+    session.index = index;
+    await session.afterOpen();
     session.watch();
     return session;
   }
+
+  /** Tries the targets from `start` on, wrapping around; the first that connects and is accepted wins. */
+  private static async openFirst(list: readonly SshTarget[], start: number, readyTimeout: number, accept?: Accept): Promise<{ chain: ClientType[]; index: number }> {
+    const reasons: string[] = [];
+    let lastError: unknown;
+    for (let k = 0; k < list.length; k++) {
+      const index = (start + k) % list.length;
+      const target = list[index]!;
+      let chain: ClientType[];
+      try {
+        chain = await ManagerSession.open(target, readyTimeout);
+      } catch (e) {
+        lastError = e;
+        reasons.push((e as Error).message);
+        continue;
+      }
+      if (accept) {
+        const probe = new ManagerSession(chain.at(-1)!, target, list);
+        probe.hops = chain.slice(0, -1);
+        probe.watch();
+        const why = await accept(probe).catch((e: Error) => e.message);
+        probe.detach();
+        if (why) {
+          reasons.push(`${target.username}@${target.host}:${target.port}: ${why}`);
+          lastError = new PreflightError(why);
+          for (const c of [...chain].reverse()) c.end();
+          continue;
+        }
+      }
+      return { chain, index };
+    }
+    if (list.length === 1) throw lastError;
+    throw new PreflightError(`no listed manager can run the deploy:\n${reasons.map((r) => `  ${r}`).join('\n')}\n— bring one back (or fix DEPLOY_MANAGER_HOST in cluster.env)`);
+  }
+
+  /** Stops watching the clients without closing them (a probe handing its connection over). */
+  private detach(): void {
+    this.closed = true;
+    for (const c of [...this.hops, this.client]) c.removeAllListeners();
+    for (const c of [...this.hops, this.client]) c.on('error', () => undefined);
+  }
+
+  /** Extra set-up of a fresh connection (none yet). */
+  private async afterOpen(): Promise<void> {}
 
   /** One TCP connection per hop: each jump host, then the manager through the last of them. */
   private static async open(target: SshTarget, readyTimeout: number): Promise<ClientType[]> {
@@ -247,6 +311,7 @@ export class ManagerSession implements Runner {
       };
       const onError = (err: Error & { level?: string }) => {
         client.removeListener('ready', onReady);
+        client.removeListener('close', onClose);
         if (refused) return reject(new PreflightError(refused));
         if (err.level === 'client-authentication') {
           const extra = auth.encryptedKeys.length ? ` (${auth.encryptedKeys.join(', ')} skipped: passphrase-protected and not in the agent — run \`ssh-add\`)` : '';
@@ -258,12 +323,33 @@ export class ManagerSession implements Runner {
       };
       const onReady = () => {
         client.removeListener('error', onError);
+        client.removeListener('close', onClose);
         resolve(client);
+      };
+      // the server closed before the handshake finished (it sent a banner and hung up): never wait forever
+      const onClose = () => {
+        client.removeListener('ready', onReady);
+        client.removeListener('error', onError);
+        reject(new PreflightError(`cannot reach the ${role} at ${target.host}:${target.port}: the connection was closed before the SSH handshake finished — check that an SSH server runs there (${role === 'manager' ? 'DEPLOY_MANAGER_HOST, DEPLOY_MANAGER_SSH_PORT' : 'DEPLOY_SSH_JUMP (or ProxyJump)'})`));
       };
       client.once('ready', onReady);
       client.once('error', onError);
+      client.once('close', onClose);
+      // a later error (after a timeout, during teardown) must never be an unhandled 'error' event
+      client.on('error', () => undefined);
       client.connect(config);
     });
+  }
+
+  /** Drops the connection to a manager that can no longer serve (its daemon died, it lost the swarm's quorum). */
+  private lose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.sftpChannel = undefined;
+    for (const fail of this.pending) fail(new ConnectionLost());
+    this.pending.clear();
+    this.endAll();
+    for (const l of this.closeListeners) l();
   }
 
   private watch(): void {
@@ -285,15 +371,29 @@ export class ManagerSession implements Runner {
     return !this.closed;
   }
 
-  /** Re-establishes the connection once (after a drop), for rollback and cleanup. */
+  /**
+   * After a drop: connects again, to the next listed manager that is up and accepted (the one that was lost last of
+   * all, it may be back), for the rest of the run.
+   */
   async reconnect(): Promise<void> {
     this.endAll();
-    const chain = await ManagerSession.open(this.target, 15_000);
+    const before = this.target;
+    const { chain, index } = await ManagerSession.openFirst(this.targets, this.targets.length > 1 ? this.index + 1 : this.index, 15_000, this.accept);
     this.client = chain.at(-1)!;
     this.hops = chain.slice(0, -1);
+    this.index = index;
+    this.target = this.targets[index]!;
+    if (this.target !== before) this.lost.push(before);
+    this.dockerConfig = undefined;
+    this.sftpChannel = undefined;
     this.closed = false;
     this.connectCount += 1;
     this.watch();
+  }
+
+  /** The manager in words: user@host:port (alias). */
+  describe(t: SshTarget = this.target): string {
+    return `${t.username}@${t.host}:${t.port}${t.alias !== t.host ? ` (${t.alias})` : ''}`;
   }
 
   /** No single remote command may hang a deploy: each gets a deadline (convergence has its own). */
@@ -326,6 +426,12 @@ export class ManagerSession implements Runner {
           if (code === null || code === undefined) {
             if (signal) return done(resolve)({ exitCode: 128, stdout: Buffer.concat(out).toString(), stderr: `${Buffer.concat(errOut).toString()}killed by ${signal}` });
             return done(reject)(new ConnectionLost());
+          }
+          const stderr = Buffer.concat(errOut).toString();
+          if (code !== 0 && MANAGER_GONE.test(stderr)) {
+            // sshd answers but the manager behind it does not: as good as a lost connection
+            done(reject)(new ConnectionLost(`the manager ${this.describe()} stopped serving: ${stderr.trim().split('\n').pop()}`));
+            return this.lose();
           }
           done(resolve)({ exitCode: code, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(errOut).toString() });
         });

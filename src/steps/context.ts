@@ -9,19 +9,10 @@ import type { Release } from '../release.js';
 import type { Reporter } from '../ui/reporter.js';
 import type { Interrupt } from '../interrupt.js';
 import type { NodeView } from './nodes-eval.js';
+import type { ReleaseRecord, Store } from '../store/store.js';
 
-/** A release that passed its health check before: what `current` on the manager points at. */
-export interface KnownGoodRelease {
-  deployId: string;
-  tag: string;
-  /** the release's own images (api, worker, admin) */
-  images?: Record<string, string>;
-  serviceImages: Record<string, string>;
-  secretNames: Record<string, string>;
-  healthExpect?: string | null;
-  /** the health URL as that release recorded it (expanded with its own tag) */
-  healthUrl?: string | null;
-}
+/** A release that passed its health check before: what the store's known-good mark names (its record, files and all). */
+export type KnownGoodRelease = ReleaseRecord;
 
 /** What this run changed so far: decides cleanup, rollback and the final line. */
 export class RunState {
@@ -34,6 +25,8 @@ export class RunState {
   createdSecrets: string[] = [];
   /** the release folder was created on the manager */
   uploaded = false;
+  /** this run's release record is in the store */
+  recorded = false;
   /** `docker stack deploy` was started: from here a failure means rollback */
   stackTouched = false;
   /** service names in the stack before this run's stack deploy */
@@ -53,6 +46,8 @@ export interface Ctx {
   reporter: Reporter;
   local: LocalRunner;
   session?: ManagerSession;
+  /** the tool's memory (lock, releases, marks, audit): set once connected */
+  store?: Store;
   interrupt: Interrupt;
   state: RunState;
 }
@@ -70,6 +65,11 @@ export const note = (text: string): PlanEntry => ({ kind: 'note', text });
 
 export function showEntry(e: PlanEntry): string {
   return e.kind === 'command' ? display(e.command) : e.kind === 'upload' ? displayUpload(e.upload) : `# ${e.text}`;
+}
+
+export function store(ctx: Pick<Ctx, 'store'>): Store {
+  if (!ctx.store) throw new Error('no store: not connected to the manager');
+  return ctx.store;
 }
 
 export function manager(ctx: Ctx): ManagerSession {

@@ -1,102 +1,129 @@
-import { byHand } from '../commands/command.js';
-import { acquireLock, appendAudit, checkRemoteDir, forceUnlock, readLockOwner, releaseLock } from '../commands/remote-files.js';
-import { PreflightError } from '../errors.js';
+import { checkRemoteDir } from '../commands/remote-files.js';
+import { createObject, objectName, releaseLockObject } from '../commands/store.js';
+import { PreflightError, errorMessage } from '../errors.js';
 import type { AuditRecord } from '../audit.js';
-import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
+import { importLegacy, readLegacy, readLegacyDir } from '../store/legacy.js';
+import type { LockOwner } from '../store/store.js';
+import { cmd, exec, note, store, type Ctx, type StepPlan } from './context.js';
 
-export interface LockOwner {
-  who: string;
-  pid: number;
-  deployId: string;
-  gitSha: string | null;
-  tag: string;
-  startedAt: string;
-}
+export type { LockOwner };
 
-export function owner(ctx: Pick<Ctx, 'release'>): LockOwner {
+export function owner(ctx: Pick<Ctx, 'release' | 'session'>): LockOwner {
   const r = ctx.release;
-  return { who: r.deployedBy, pid: process.pid, deployId: r.deployId, gitSha: r.gitSha ?? null, tag: r.tag, startedAt: r.startedAt.toISOString() };
+  const t = ctx.session?.target;
+  return {
+    who: r.deployedBy, pid: process.pid, deployId: r.deployId, gitSha: r.gitSha ?? null, tag: r.tag, startedAt: r.startedAt.toISOString(),
+    ...(t ? { via: t.alias } : {}),
+  };
 }
 
-export function lockDir(remoteDir: string): string {
-  return `${remoteDir}/lock`;
-}
-
-export function describeOwner(text: string): string {
-  try {
-    const o = JSON.parse(text) as LockOwner;
-    return `${o.who} (pid ${o.pid}, deploy ${o.deployId}, git ${o.gitSha ?? 'n/a'}, since ${o.startedAt})`;
-  } catch {
-    return text.trim() ? `an unreadable owner record: ${text.trim().slice(0, 200)}` : 'an unknown owner (no owner record)';
-  }
+export function lockName(stack: string): string {
+  return objectName(stack, 'lock');
 }
 
 export function plan(ctx: Pick<Ctx, 'release' | 'settings'>): StepPlan {
+  const { remoteDir, stackName } = ctx.release;
   return {
-    title: 'Take the deploy lock',
+    title: 'Take the deploy lock (one for the whole cluster)',
     entries: [
-      cmd(checkRemoteDir(ctx.release.remoteDir)),
-      note('the remote dir must be the deploy user\'s own real folder, writable by nobody else (exit 2 otherwise); made 0700'),
-      cmd(acquireLock(ctx.release.remoteDir, `${JSON.stringify(owner(ctx))}\n`)),
-      note(ctx.settings.lockWaitSeconds > 0 ? `if another deploy holds it: retry every 2s for up to ${ctx.settings.lockWaitSeconds}s` : 'if another deploy holds it: stop at once (exit 2) and say who holds it'),
+      cmd(checkRemoteDir(remoteDir)),
+      note('the working folder on the manager (release folders, the run\'s private docker config) must be the deploy user\'s own real folder, writable by nobody else (exit 2 otherwise); made 0700'),
+      cmd(createObject(stackName, 'lock', lockName(stackName), 'lock owner record (JSON)', `${JSON.stringify(owner(ctx as Ctx))}\n`, ctx.release.deployId)),
+      note('a swarm config: creating one whose name exists fails on every manager, so exactly one run holds the lock'),
+      note(ctx.settings.lockWaitSeconds > 0 ? `if another run holds it: retry every 2s for up to ${ctx.settings.lockWaitSeconds}s` : 'if another run holds it: stop at once (exit 2) and say who holds it'),
+      cmd(readLegacyDir(remoteDir)),
+      note('first run of this version against a stack deployed by an earlier one: its records in the working folder are imported into the swarm once (the files stay); an earlier version\'s lock there is honoured'),
       note('held through prune; released in finally'),
     ],
   };
 }
 
-export async function acquire(ctx: Ctx): Promise<void> {
+async function checkWorkingFolder(ctx: Ctx): Promise<void> {
   const check = await exec(ctx, checkRemoteDir(ctx.release.remoteDir));
   if (check.exitCode !== 0) {
     throw new PreflightError(
-      `cluster.env: DEPLOY_REMOTE_DIR: ${ctx.release.remoteDir} on the manager ${check.stdout.trim() || `cannot be checked (${check.stderr.trim()})`} — it holds the release records, the lock and the audit log, so it must be a folder of the deploy user's own that nobody else can write to: fix it on the manager or point DEPLOY_REMOTE_DIR elsewhere`,
+      `cluster.env: DEPLOY_REMOTE_DIR: ${ctx.release.remoteDir} on the manager ${check.stdout.trim() || `cannot be checked (${check.stderr.trim()})`} — it holds the release folders and the run's private docker config, so it must be a folder of the deploy user's own that nobody else can write to: fix it on the manager or point DEPLOY_REMOTE_DIR elsewhere`,
     );
   }
+}
+
+/** The working folder on the manager the run is connected to now (again after a switch of managers). */
+export { checkWorkingFolder };
+
+export async function acquire(ctx: Ctx): Promise<void> {
+  await checkWorkingFolder(ctx);
   const deadline = Date.now() + ctx.settings.lockWaitSeconds * 1000;
   let announced = false;
   for (;;) {
-    const r = await exec(ctx, acquireLock(ctx.release.remoteDir, `${JSON.stringify(owner(ctx))}\n`));
-    if (r.exitCode === 0) {
+    const r = await store(ctx).acquireLock(owner(ctx));
+    if (r.acquired) {
       ctx.state.lockHeld = true;
-      return;
+      break;
     }
-    const holder = describeOwner((await execChecked(ctx, readLockOwner(ctx.release.remoteDir), 'reading the lock owner')).stdout);
     if (Date.now() >= deadline) {
       throw new PreflightError(
-        `another deploy holds the lock ${lockDir(ctx.release.remoteDir)} on the manager: ${holder} — wait for it to finish (or pass --lock-wait SECONDS); if that run is dead, run \`honeydue-deploy unlock --force\``,
+        `another run holds the deploy lock of ${ctx.release.stackName} (${lockName(ctx.release.stackName)} in the swarm): ${r.holder} — wait for it to finish (or pass --lock-wait SECONDS); if that run is dead, run \`honeydue-deploy unlock --force\``,
       );
     }
-    if (!announced) ctx.reporter.info(`waiting for the deploy lock held by ${holder}`);
+    if (!announced) ctx.reporter.info(`waiting for the deploy lock held by ${r.holder}`);
     announced = true;
     await ctx.interrupt.sleep(2000);
     ctx.interrupt.check();
   }
+  await upgradeFromLegacy(ctx);
+}
+
+/**
+ * Once, under the lock: a stack whose memory an earlier version kept in the working folder has it copied into the
+ * store. While an earlier version's run holds its own lock there, this run stops (exit 2) rather than race it.
+ */
+async function upgradeFromLegacy(ctx: Ctx): Promise<void> {
+  const s = store(ctx);
+  const [releases, state] = await Promise.all([s.listReleases(), s.readState()]);
+  if (releases.length || state.marks.length) return;
+  const legacy = await readLegacy(ctx.session!, ctx.release.remoteDir);
+  if (!legacy) return;
+  if (legacy.lockHolder) {
+    throw new PreflightError(`an earlier version of honeydue-deploy holds its deploy lock ${ctx.release.remoteDir}/lock on the manager: ${legacy.lockHolder} — wait for it to finish; if that run is dead, remove the folder on the manager (\`rm -rf -- ${ctx.release.remoteDir}/lock\`)`);
+  }
+  if (!legacy.releases.length && !legacy.current) return;
+  const what = await importLegacy(s, legacy);
+  ctx.reporter.info(`imported what an earlier version kept in ${ctx.release.remoteDir} on this manager into the swarm: ${what} (the files are left as they were)`);
 }
 
 /** Never throws. */
 export async function release(ctx: Ctx): Promise<string | undefined> {
   if (!ctx.state.lockHeld) return undefined;
-  if (!ctx.session?.alive) return `the lock ${lockDir(ctx.release.remoteDir)} is still held (no connection) — on the manager run: ${byHand(forceUnlock(ctx.release.remoteDir))}`;
-  const r = await exec(ctx, releaseLock(ctx.release.remoteDir, ctx.release.deployId)).catch(() => ({ exitCode: 1 }));
-  if (r.exitCode === 0) {
+  const byHand = `honeydue-deploy unlock --force   # or on any manager: docker config rm ${lockName(ctx.release.stackName)}`;
+  if (!ctx.session?.alive || !ctx.store) return `the deploy lock is still held (no connection to a manager) — run: ${byHand}`;
+  try {
+    await ctx.store.releaseLock(ctx.release.deployId);
     ctx.state.lockHeld = false;
     return undefined;
+  } catch (e) {
+    return `could not release the deploy lock (${errorMessage(e).split('\n')[0]}) — run: ${byHand}`;
   }
-  return `could not release the lock — on the manager run: ${byHand(forceUnlock(ctx.release.remoteDir))}`;
 }
 
-export { forceUnlock, readLockOwner };
+export function releasePlan(ctx: Pick<Ctx, 'release'>): StepPlan {
+  return { title: 'Release the deploy lock (always)', entries: [cmd(releaseLockObject(lockName(ctx.release.stackName), ctx.release.deployId))] };
+}
 
 export function auditPlan(ctx: Pick<Ctx, 'release'>): StepPlan {
+  const s = ctx.release.stackName;
   return {
-    title: 'Append the run to the audit log (always)',
-    entries: [cmd(appendAudit(ctx.release.remoteDir, '<one JSON line: deploy id, tag, who, from, start, duration, outcome, serving>'))],
+    title: 'Append the run to the audit trail (always)',
+    entries: [cmd(createObject(s, 'audit', objectName(s, 'audit', '<time>'), '<one JSON record: deploy id, tag, who, from, start, duration, outcome, serving>', '', ctx.release.deployId))],
   };
 }
 
-/** Never throws; the audit line never holds a secret (it is built from ids and outcomes only). */
-export async function audit(ctx: Pick<Ctx, 'session' | 'reporter'>, remoteDir: string, record: AuditRecord): Promise<string | undefined> {
-  if (!ctx.session?.alive) return 'the audit line was not written (no connection)';
-  const line = ctx.reporter.redactor.redact(JSON.stringify(record));
-  const r = await ctx.session.run(appendAudit(remoteDir, line)).catch(() => ({ exitCode: 1 }));
-  return r.exitCode === 0 ? undefined : 'the audit line could not be written';
+/** Never throws; the audit record never holds a secret (it is built from ids and outcomes only). */
+export async function audit(ctx: Pick<Ctx, 'session' | 'reporter' | 'store'>, record: AuditRecord): Promise<string | undefined> {
+  if (!ctx.session?.alive || !ctx.store) return 'the audit record was not written in the swarm (no connection)';
+  try {
+    await ctx.store.appendAudit(JSON.parse(ctx.reporter.redactor.redact(JSON.stringify(record))) as AuditRecord);
+    return undefined;
+  } catch (e) {
+    return `the audit record could not be written: ${errorMessage(e).split('\n')[0]}`;
+  }
 }

@@ -1,56 +1,60 @@
-import { appendHistory, listReleases, readCurrentPointer, readFile, readHistory, removeReleaseDirs, writeCurrentPointer } from '../commands/remote-files.js';
-import { RELEASE_FILE } from '../commands/stack.js';
-import { cmd, exec, execChecked, note, type Ctx, type KnownGoodRelease, type StepPlan } from './context.js';
+import { listReleases, removeReleaseDirs } from '../commands/remote-files.js';
+import { createObject, objectName, readObjects, removeObjects } from '../commands/store.js';
+import { selectOldReleases } from '../store/store.js';
+import { cmd, execChecked, note, store, type Ctx, type KnownGoodRelease, type StepPlan } from './context.js';
+
+export { selectOldReleases };
+
+/** Audit records kept per stack in the swarm (the oldest beyond are removed after a healthy deploy). */
+export const KEEP_AUDIT_RECORDS = 300;
 
 export function readPlan(ctx: Pick<Ctx, 'release'>): StepPlan {
   return {
     title: 'Read the known-good release',
     entries: [
-      cmd(readCurrentPointer(ctx.release.remoteDir)),
-      cmd(readFile(`${ctx.release.remoteDir}/releases/<known-good deploy id>/${RELEASE_FILE}`)),
-      note('the release a failure rolls back to; none on a first deploy'),
+      cmd(readObjects(ctx.release.stackName, 'mark')),
+      cmd(readObjects(ctx.release.stackName, 'release')),
+      note('the newest mark names the known-good release, its record holds what a rollback to it needs; none on a first deploy'),
     ],
   };
 }
 
-/** A release's release.json on the manager; undefined when its folder is gone. */
-export async function readReleaseRecord(ctx: Ctx, remoteDir: string, id: string): Promise<KnownGoodRelease | undefined> {
-  const file = await exec(ctx, readFile(`${remoteDir}/releases/${id}/${RELEASE_FILE}`));
-  if (file.exitCode !== 0) return undefined;
-  const json = JSON.parse(file.stdout) as KnownGoodRelease;
-  return { deployId: json.deployId, tag: json.tag, images: json.images, serviceImages: json.serviceImages, secretNames: json.secretNames, healthExpect: json.healthExpect, healthUrl: json.healthUrl };
+/** A release's record in the store; undefined when it is gone. */
+export async function readReleaseRecord(ctx: Ctx, id: string): Promise<KnownGoodRelease | undefined> {
+  return store(ctx).readRelease(id);
 }
 
-export async function readKnownGood(ctx: Ctx, remoteDir = ctx.release.remoteDir): Promise<KnownGoodRelease | undefined> {
-  const pointer = await execChecked(ctx, readCurrentPointer(remoteDir), 'reading the known-good pointer');
-  const id = pointer.stdout.trim();
-  if (!id) return undefined;
-  const record = await readReleaseRecord(ctx, remoteDir, id);
-  if (!record) ctx.reporter.warn(`the known-good release ${id} has no ${RELEASE_FILE} on the manager any more: treating this as a first deploy`);
+export async function readKnownGood(ctx: Ctx): Promise<KnownGoodRelease | undefined> {
+  const { current } = await store(ctx).readState();
+  if (!current) return undefined;
+  const record = await store(ctx).readRelease(current);
+  if (!record) ctx.reporter.warn(`the known-good release ${current} has no record in the swarm any more: treating this as a first deploy`);
   return record;
 }
 
 export function markPlan(ctx: Pick<Ctx, 'release' | 'cfg'>): StepPlan {
+  const s = ctx.release.stackName;
   return {
-    title: 'Mark the release known-good and prune old release folders',
+    title: 'Mark the release known-good and prune old releases',
     entries: [
-      cmd(writeCurrentPointer(ctx.release.remoteDir, ctx.release.deployId)),
-      cmd(appendHistory(ctx.release.remoteDir, ctx.release.deployId)),
+      cmd(createObject(s, 'mark', objectName(s, 'mark', '<time>'), `known-good mark (deploy of ${ctx.release.deployId})`, '', ctx.release.deployId)),
+      cmd(removeObjects([objectName(s, 'release', '<old deploy id>'), '…'])),
       cmd(listReleases(ctx.release.remoteDir)),
-      note(`keep the newest ${ctx.cfg.cluster.DEPLOY_KEEP_RELEASES} release folders (DEPLOY_KEEP_RELEASES) plus the current and previous known-good ones`),
+      note(`keep the newest ${ctx.cfg.cluster.DEPLOY_KEEP_RELEASES} release records (DEPLOY_KEEP_RELEASES) plus the current and previous known-good ones, decided from the swarm's record; release folders on this manager likewise; the newest ${KEEP_AUDIT_RECORDS} audit records`),
     ],
   };
 }
 
 export async function markKnownGood(ctx: Ctx): Promise<void> {
-  await execChecked(ctx, writeCurrentPointer(ctx.release.remoteDir, ctx.release.deployId), 'marking the release known-good');
+  const { current } = await store(ctx).readState();
+  // a run that resumed through another manager may have marked it already
+  if (current !== ctx.release.deployId) await store(ctx).markCurrent(ctx.release.deployId, 'deploy');
   ctx.state.knownGood = true;
-  await execChecked(ctx, appendHistory(ctx.release.remoteDir, ctx.release.deployId), 'recording the known-good history');
 }
 
 /**
  * The release to go back to: the newest known-good release older than the current one (by the history the
- * deploys recorded) whose folder is still on the manager.
+ * deploys recorded) whose record is still kept.
  */
 export function rollbackTarget(history: readonly string[], current: string, available: ReadonlySet<string>): string | undefined {
   const at = history.lastIndexOf(current);
@@ -58,24 +62,17 @@ export function rollbackTarget(history: readonly string[], current: string, avai
   return [...older].reverse().find((id) => available.has(id));
 }
 
-export async function readHistoryIds(ctx: Ctx, remoteDir: string): Promise<{ history: string[]; releases: Set<string> }> {
-  const lines = (t: string) => t.split('\n').map((l) => l.trim()).filter(Boolean);
-  const history = lines((await execChecked(ctx, readHistory(remoteDir), 'reading the release history')).stdout);
-  const releases = new Set(lines((await execChecked(ctx, listReleases(remoteDir), 'listing release folders')).stdout));
-  return { history, releases };
-}
-
-export function selectOldReleases(ids: readonly string[], keep: number, protect: ReadonlySet<string>): string[] {
-  const stamp = (id: string) => /_(\d{14})$/.exec(id)?.[1] ?? '';
-  const sorted = ids.filter((id) => stamp(id)).sort((a, b) => stamp(b).localeCompare(stamp(a)));
-  return sorted.slice(keep).filter((id) => !protect.has(id));
-}
-
+/** Release records beyond DEPLOY_KEEP_RELEASES, then this manager's release folders of the releases that are gone. */
 export async function pruneReleases(ctx: Ctx): Promise<string[]> {
-  const list = await execChecked(ctx, listReleases(ctx.release.remoteDir), 'listing release folders');
-  const ids = list.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  const s = store(ctx);
+  const ids = (await s.listReleases()).map((r) => r.deployId);
   const protect = new Set([ctx.release.deployId, ...(ctx.state.previous ? [ctx.state.previous.deployId] : [])]);
   const old = selectOldReleases(ids, ctx.cfg.cluster.DEPLOY_KEEP_RELEASES!, protect);
-  if (old.length) await execChecked(ctx, removeReleaseDirs(ctx.release.remoteDir, old), 'removing old release folders');
+  if (old.length) await s.removeReleases(old);
+  await s.compact(KEEP_AUDIT_RECORDS);
+  const kept = new Set(ids.filter((id) => !old.includes(id)));
+  const folders = (await execChecked(ctx, listReleases(ctx.release.remoteDir), 'listing release folders')).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  const staleFolders = folders.filter((f) => !kept.has(f));
+  if (staleFolders.length) await execChecked(ctx, removeReleaseDirs(ctx.release.remoteDir, staleFolders), 'removing old release folders');
   return old;
 }

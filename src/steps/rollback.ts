@@ -6,6 +6,7 @@ import { parseServices } from './converge-eval.js';
 import { intendedImages, waitForConvergence } from './converge.js';
 import { check as healthCheck, skippedBecause } from './health.js';
 import { deployStack } from './stack-deploy.js';
+import { materialize } from './upload.js';
 import type { ServiceJudgement } from './converge-eval.js';
 import { describeNode } from './nodes-eval.js';
 
@@ -37,7 +38,7 @@ export function plan(ctx: Pick<Ctx, 'release'>): StepPlan {
   return {
     title: 'On a failure after the stack deploy started: roll back',
     entries: [
-      note('to the known-good release: redeploy its own recorded stack file (its images and secret names), then wait for convergence on its images and check its health:'),
+      note('to the known-good release: write its recorded stack file and prod.env (from its record in the swarm) into its folder on the connected manager, redeploy it (its images and secret names), then wait for convergence on its images and check its health:'),
       cmd(stackDeploy(stackName, `${remoteDir}/releases/<known-good deploy id>`, { prune: true })),
       note('no known-good release yet (first deploy): for every service of the stack'),
       cmd(serviceRollback(`${stackName}_<service>`)),
@@ -62,6 +63,8 @@ async function toKnownGood(ctx: Ctx, handle: StepHandle): Promise<RollbackResult
   const prev = ctx.state.previous!;
   const how = `redeployed the known-good release ${prev.deployId} (tag ${prev.tag})`;
   const fail = (why: string): RollbackResult => ({ restored: false, serving: `unknown: ${why}`, how, manual: manualRedeploy(ctx, prev.deployId) });
+  // its folder from the swarm's record: the manager the run is on now may never have had it
+  await materialize(ctx, prev);
   const r = await deployStack(ctx, stackDeploy(ctx.release.stackName, `${ctx.release.remoteDir}/releases/${prev.deployId}`, { prune: true }));
   if (r.exitCode !== 0) return fail(`redeploying ${prev.deployId} failed: ${ctx.reporter.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`);
   const outcome = await waitForConvergence(ctx, {

@@ -1,6 +1,6 @@
 import { SECRETS } from '../config/files.js';
 import { createSecret, listSecrets, removeSecrets } from '../commands/secrets.js';
-import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
+import { cmd, exec, execChecked, note, store, type Ctx, type StepPlan } from './context.js';
 
 function creates(ctx: Pick<Ctx, 'cfg' | 'release'>) {
   return ctx.cfg.secrets.map((s) => {
@@ -88,7 +88,7 @@ export function prunePlan(ctx: Pick<Ctx, 'settings' | 'release'>): StepPlan {
     title: 'Prune old secret versions (only after the health check passed)',
     entries: [
       cmd(listSecrets()),
-      note(`per secret keep the newest ${ctx.settings.keepSecrets} versions and every version the previous known-good release uses; remove the rest with \`docker secret rm\`; in-use secrets are reported and skipped`),
+      note(`per secret keep the newest ${ctx.settings.keepSecrets} versions and every version the previous known-good release and the release the swarm's record calls current use; remove the rest with \`docker secret rm\`; in-use secrets are reported and skipped`),
     ],
   };
 }
@@ -96,7 +96,15 @@ export function prunePlan(ctx: Pick<Ctx, 'settings' | 'release'>): StepPlan {
 /** Never fails the deploy: a secret docker refuses to delete is reported and left for the next run. */
 export async function prune(ctx: Ctx): Promise<{ removed: string[]; skipped: string[] }> {
   const list = await execChecked(ctx, listSecrets(), 'listing secrets');
-  const protect = new Set<string>([...Object.values(ctx.release.secretNames), ...Object.values(ctx.state.previous?.secretNames ?? {})]);
+  // decided from the cluster-wide record: the release the swarm's newest mark names (whoever marked it), the
+  // previous known-good one, and this run's
+  const { current } = await store(ctx).readState();
+  const serving = current && current !== ctx.release.deployId ? await store(ctx).readRelease(current) : undefined;
+  const protect = new Set<string>([
+    ...Object.values(ctx.release.secretNames),
+    ...Object.values(ctx.state.previous?.secretNames ?? {}),
+    ...Object.values(serving?.secretNames ?? {}),
+  ]);
   const candidates = selectForPruning(parseOwnSecrets(list.stdout), ctx.release.stackName, ctx.settings.keepSecrets, protect);
   const removed: string[] = [];
   const skipped: string[] = [];

@@ -38,13 +38,16 @@ export async function deployStack(ctx: Ctx, command: Command, attempts = 5): Pro
 const OUT_OF_SEQUENCE = /update out of sequence/;
 
 export async function run(ctx: Ctx): Promise<void> {
-  const before = await execChecked(ctx, stackServiceNames(ctx.release.stackName), 'listing the stack services');
-  ctx.state.servicesBefore = new Set(before.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('Nothing found')));
-  // `docker stack ps` exits 1 with "nothing found" on a first deploy: no tasks before
-  const tasks = ctx.state.servicesBefore.size ? await exec(ctx, stackTasks(ctx.release.stackName)) : undefined;
-  ctx.state.tasksBefore = new Set(tasks?.exitCode === 0 ? parseTasks(tasks.stdout).flatMap((t) => (t.id ? [t.id] : [])) : []);
-  ctx.interrupt.check();
-  ctx.state.stackTouched = true;
+  // run again through another manager after a lost connection: what existed before is what the first try saw
+  if (!ctx.state.stackTouched) {
+    const before = await execChecked(ctx, stackServiceNames(ctx.release.stackName), 'listing the stack services');
+    ctx.state.servicesBefore = new Set(before.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('Nothing found')));
+    // `docker stack ps` exits 1 with "nothing found" on a first deploy: no tasks before
+    const tasks = ctx.state.servicesBefore.size ? await exec(ctx, stackTasks(ctx.release.stackName)) : undefined;
+    ctx.state.tasksBefore = new Set(tasks?.exitCode === 0 ? parseTasks(tasks.stdout).flatMap((t) => (t.id ? [t.id] : [])) : []);
+    ctx.interrupt.check();
+    ctx.state.stackTouched = true;
+  }
   const command = stackDeploy(ctx.release.stackName, ctx.release.releaseDir);
   const r = await deployStack(ctx, command);
   const output = `${r.stdout}\n${r.stderr}`;

@@ -1,37 +1,59 @@
 import type { Upload } from '../commands/command.js';
 import { makeReleaseDir, removeReleaseDirs } from '../commands/remote-files.js';
-import { ENV_FILE, RELEASE_FILE, STACK_FILE } from '../commands/stack.js';
-import { cmd, exec, execChecked, manager, note, upload, type Ctx, type StepPlan } from './context.js';
+import { ENV_FILE, STACK_FILE } from '../commands/stack.js';
+import { createObject, objectName } from '../commands/store.js';
+import { PreflightError } from '../errors.js';
+import { releaseRecord } from '../release.js';
+import type { ReleaseRecord } from '../store/store.js';
+import { cmd, exec, execChecked, manager, note, store, upload, type Ctx, type StepPlan } from './context.js';
 
-export function uploads(ctx: Pick<Ctx, 'release'>): Upload[] {
-  const r = ctx.release;
+/** The folder `docker stack deploy` runs in: the stack file and the env file it names, on the connected manager. */
+export function folderUploads(remoteDir: string, r: Pick<ReleaseRecord, 'deployId' | 'stackFile' | 'envFile'>): Upload[] {
+  const dir = `${remoteDir}/releases/${r.deployId}`;
   return [
-    { kind: 'upload', remotePath: `${r.releaseDir}/${STACK_FILE}`, mode: 0o600, data: r.stackFile, label: `rendered ${STACK_FILE}` },
-    { kind: 'upload', remotePath: `${r.releaseDir}/${ENV_FILE}`, mode: 0o600, data: r.envFile, label: `${ENV_FILE} (the services' environment)` },
-    { kind: 'upload', remotePath: `${r.releaseDir}/${RELEASE_FILE}`, mode: 0o600, data: r.releaseJson, label: RELEASE_FILE },
+    { kind: 'upload', remotePath: `${dir}/${STACK_FILE}`, mode: 0o600, data: r.stackFile ?? '', label: `rendered ${STACK_FILE}` },
+    { kind: 'upload', remotePath: `${dir}/${ENV_FILE}`, mode: 0o600, data: r.envFile ?? '', label: `${ENV_FILE} (the services' environment)` },
   ];
 }
 
 export function plan(ctx: Pick<Ctx, 'release'>): StepPlan {
+  const r = ctx.release;
+  const record = releaseRecord(r);
   return {
-    title: 'Upload the release bundle',
+    title: 'Record the release and upload its folder',
     entries: [
-      cmd(makeReleaseDir(ctx.release.remoteDir, ctx.release.releaseDir)),
-      ...uploads(ctx).map(upload),
-      note('folder 0700, files 0600; secrets are not part of the bundle'),
+      cmd(createObject(r.stackName, 'release', objectName(r.stackName, 'release', r.deployId), `release record (JSON: ids, images, secret names, ${STACK_FILE}, ${ENV_FILE}; ${Buffer.byteLength(JSON.stringify(record))} bytes)`, '', r.deployId)),
+      note('kept in the swarm: any manager can roll back to it; no secret value is in it (prod.env is in every service\'s spec anyway)'),
+      cmd(makeReleaseDir(r.remoteDir, r.releaseDir)),
+      ...folderUploads(r.remoteDir, record).map(upload),
+      note('folder 0700, files 0600, on the connected manager; secrets are not part of it'),
     ],
   };
 }
 
-export async function run(ctx: Ctx): Promise<void> {
-  await execChecked(ctx, makeReleaseDir(ctx.release.remoteDir, ctx.release.releaseDir), 'creating the release folder');
-  ctx.state.uploaded = true;
-  for (const u of uploads(ctx)) await manager(ctx).upload(u);
+/** Writes a recorded release's folder on the connected manager (a rollback through a manager that never had it). */
+export async function materialize(ctx: Ctx, record: ReleaseRecord): Promise<void> {
+  if (record.stackFile === undefined || record.envFile === undefined) {
+    throw new PreflightError(`the record of ${record.deployId} holds no stack file: it cannot be redeployed — pick another release (\`honeydue-deploy releases\`)`);
+  }
+  await execChecked(ctx, makeReleaseDir(ctx.release.remoteDir, `${ctx.release.remoteDir}/releases/${record.deployId}`), 'creating the release folder');
+  for (const u of folderUploads(ctx.release.remoteDir, record)) await manager(ctx).upload(u);
 }
 
-/** A release that never reached the stack leaves no folder behind (it would crowd out rollback targets). */
+export async function run(ctx: Ctx): Promise<void> {
+  ctx.state.recorded = true;
+  await store(ctx).recordRelease(releaseRecord(ctx.release));
+  ctx.state.uploaded = true;
+  await materialize(ctx, releaseRecord(ctx.release));
+}
+
+/** A release that never reached the stack leaves no record and no folder behind (it would crowd out rollback targets). */
 export async function removeUnused(ctx: Ctx): Promise<void> {
-  if (!ctx.state.uploaded || !ctx.session?.alive) return;
+  if (!ctx.session?.alive) return;
+  if (ctx.state.recorded && ctx.store) {
+    await ctx.store.removeReleases([ctx.release.deployId]).then(() => (ctx.state.recorded = false), () => undefined);
+  }
+  if (!ctx.state.uploaded) return;
   const r = await exec(ctx, removeReleaseDirs(ctx.release.remoteDir, [ctx.release.deployId])).catch(() => undefined);
   if (r?.exitCode === 0) ctx.state.uploaded = false;
 }

@@ -4,13 +4,14 @@
  * throwaway docker config that is removed at once).
  */
 import { dockerRootDir, dockerServerVersion, freeDisk, inspectNodes, inspectStackNetworks, registryProbe, swarmInfo } from '../commands/docker.js';
-import { checkRemoteDir, readLockOwner } from '../commands/remote-files.js';
+import { checkRemoteDir } from '../commands/remote-files.js';
 import { listSecrets } from '../commands/secrets.js';
 import { inspectServices, stackServiceIds } from '../commands/stack.js';
 import type { Flags } from '../config/settings.js';
 import { ConfigError, EXIT, errorMessage } from '../errors.js';
-import { exec, type Ctx } from '../steps/context.js';
-import { describeOwner } from '../steps/lock.js';
+import { exec, store, type Ctx } from '../steps/context.js';
+import { ManagerSession } from '../io/ssh.js';
+import { refuseManager } from '../steps/connect.js';
 import { describeNode, parseNodes, usable } from '../steps/nodes-eval.js';
 import { table } from '../ui/table.js';
 import type { Reporter } from '../ui/reporter.js';
@@ -94,6 +95,22 @@ async function run(ctx: Ctx): Promise<Check[]> {
     else if (managers.length % 2 === 0) add('warn', 'quorum', `${managers.length} managers: an even number adds no fault tolerance — use 1, 3 or 5`);
     else add('pass', 'quorum', `${reachable} of ${managers.length} manager(s) reachable${managers.length === 1 ? ' (a single manager: no manager redundancy)' : ''}`);
   });
+  await attempt('listed managers', async () => {
+    const session = ctx.session!;
+    if (session.targets.length < 2) return;
+    for (const t of session.targets) {
+      if (t === session.target) {
+        add('pass', 'listed managers', `${session.describe(t)}: connected (a manager of a swarm with quorum)`);
+        continue;
+      }
+      const other = await ManagerSession.connect(t, { accept: refuseManager, readyTimeoutMs: 10_000 }).catch((e: unknown) => errorMessage(e));
+      if (typeof other === 'string') add('fail', 'listed managers', `${session.describe(t)}: ${other} — a run cannot go on through it if the connected manager is lost`);
+      else {
+        other.close();
+        add('pass', 'listed managers', `${session.describe(t)}: reachable, a manager of a swarm with quorum`);
+      }
+    }
+  });
   await attempt('overlay network', async () => {
     const nets = lines((await exec(ctx, inspectStackNetworks(stack))).stdout).map((l) => JSON.parse(l) as { Name?: string; Driver?: string; Options?: Record<string, string> });
     const overlays = nets.filter((n) => n.Driver === 'overlay');
@@ -138,8 +155,8 @@ async function run(ctx: Ctx): Promise<Check[]> {
     else add('pass', 'release secrets', `every secret of ${current.deployId} exists`);
   });
   await attempt('lock', async () => {
-    const owner = (await exec(ctx, readLockOwner(ctx.release.remoteDir))).stdout.trim();
-    if (owner) add('warn', 'lock', `held by ${describeOwner(owner)} — a deploy runs now, or died: honeydue-deploy unlock --force after checking`);
+    const owner = await store(ctx).inspectLock();
+    if (owner) add('warn', 'lock', `held by ${owner} — a deploy runs now, or died: honeydue-deploy unlock --force after checking`);
     else add('pass', 'lock', 'free');
   });
   return checks;

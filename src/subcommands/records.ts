@@ -1,23 +1,13 @@
 /**
- * What the manager remembers about releases: the records (release.json), the known-good pointer and history,
- * and the audit log's outcome of each deploy. Read-only.
+ * What the cluster remembers about releases: the records, the known-good marks and history, and the audit
+ * trail's outcome of each deploy — the same through every manager. Read-only.
  */
-import { readAuditLog, readCurrentPointer, readReleaseRecords } from '../commands/remote-files.js';
-import { execChecked, type Ctx } from '../steps/context.js';
-import { readHistoryIds } from '../steps/releases.js';
+import type { AuditRecord } from '../audit.js';
+import { store, type Ctx } from '../steps/context.js';
+import { readLegacy } from '../store/legacy.js';
+import type { ReleaseRecord } from '../store/store.js';
 
-export interface ReleaseRecord {
-  deployId: string;
-  tag: string;
-  gitSha?: string | null;
-  images: Record<string, string>;
-  serviceImages: Record<string, string>;
-  secretNames: Record<string, string>;
-  deployedBy?: string;
-  deployedAt?: string;
-  healthUrl?: string | null;
-  healthExpect?: string | null;
-}
+export type { ReleaseRecord };
 
 export interface ReleaseRow extends ReleaseRecord {
   outcome: string;
@@ -25,31 +15,10 @@ export interface ReleaseRow extends ReleaseRecord {
   knownGood: boolean;
 }
 
-export function parseReleaseRecords(text: string): ReleaseRecord[] {
-  return text
-    .split('\u001e')
-    .map((t) => t.trim())
-    .filter(Boolean)
-    .flatMap((t) => {
-      try {
-        return [JSON.parse(t) as ReleaseRecord];
-      } catch {
-        return [];
-      }
-    });
-}
-
-/** The last outcome the audit log recorded for each deploy id. */
-export function outcomes(auditLog: string): Map<string, string> {
+/** The last outcome the audit trail recorded for each deployed id. */
+export function outcomes(audit: readonly Partial<AuditRecord>[]): Map<string, string> {
   const out = new Map<string, string>();
-  for (const line of auditLog.split('\n')) {
-    try {
-      const r = JSON.parse(line) as { event?: string; deployId?: string; outcome?: string };
-      if (r.event === 'deploy' && r.deployId && r.outcome) out.set(r.deployId, r.outcome);
-    } catch {
-      // not a JSON line
-    }
-  }
+  for (const r of audit) if (r.event === 'deploy' && r.deployId && r.outcome) out.set(r.deployId, r.outcome);
   return out;
 }
 
@@ -62,10 +31,15 @@ export function rows(records: ReleaseRecord[], current: string, history: readonl
 }
 
 export async function readReleases(ctx: Ctx): Promise<ReleaseRow[]> {
-  const remoteDir = ctx.release.remoteDir;
-  const records = parseReleaseRecords((await execChecked(ctx, readReleaseRecords(remoteDir), 'reading the release records')).stdout);
-  const current = (await execChecked(ctx, readCurrentPointer(remoteDir), 'reading the known-good pointer')).stdout.trim();
-  const { history } = await readHistoryIds(ctx, remoteDir);
-  const audit = outcomes((await execChecked(ctx, readAuditLog(remoteDir), 'reading the audit log')).stdout);
-  return rows(records, current, history, audit);
+  const s = store(ctx);
+  const [records, state, audit] = await Promise.all([s.listReleases(), s.readState(), s.readAudit()]);
+  if (!records.length && !state.marks.length) {
+    // not upgraded yet: what an earlier version kept on this manager's disk, until the next deploy or rollback imports it
+    const legacy = await readLegacy(ctx.session!, ctx.release.remoteDir);
+    if (legacy?.releases.length) {
+      ctx.reporter.warn(`these records are in ${ctx.release.remoteDir} on this manager only (kept by an earlier version); the next deploy or rollback copies them into the swarm, where every manager sees them`);
+      return rows(legacy.releases, legacy.current ?? '', legacy.history, outcomes(legacy.audit));
+    }
+  }
+  return rows(records, state.current ?? '', state.history, outcomes(audit));
 }

@@ -25,7 +25,7 @@ export async function releasesAction(flags: Flags, env: NodeJS.ProcessEnv, repor
     if (flags.json) {
       process.stdout.write(`${reporter.redactor.redact(JSON.stringify(rows.map(({ deployId, tag, gitSha, deployedBy, deployedAt, outcome, current, knownGood, images }) => ({ deployId, tag, gitSha, deployedBy, deployedAt, outcome, current, knownGood, images })), null, 2))}\n`);
     } else {
-      reporter.line(`releases of ${ctx.release.stackName} on ${ctx.cfg.cluster.DEPLOY_MANAGER_HOST} (the newest ${ctx.cfg.cluster.DEPLOY_KEEP_RELEASES} are kept, DEPLOY_KEEP_RELEASES; * is current)`);
+      reporter.line(`releases of ${ctx.release.stackName}, kept in the swarm, through ${ctx.session!.describe()} (the newest ${ctx.cfg.cluster.DEPLOY_KEEP_RELEASES} are kept, DEPLOY_KEEP_RELEASES; * is current)`);
       for (const l of releasesTable(rows)) reporter.line(l);
     }
     const current = rows.find((r) => r.current);

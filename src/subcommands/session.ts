@@ -8,7 +8,8 @@ import { Interrupt } from '../interrupt.js';
 import { LocalRunner } from '../io/local.js';
 import { ManagerSession } from '../io/ssh.js';
 import { operationRelease } from '../release.js';
-import { sshTarget } from '../steps/connect.js';
+import { refuseManager, sshTargets } from '../steps/connect.js';
+import { SwarmStore } from '../store/swarm.js';
 import { RunState, type Ctx } from '../steps/context.js';
 import { teachRedactor } from '../ui/redact.js';
 import type { Reporter } from '../ui/reporter.js';
@@ -17,6 +18,7 @@ export async function openCtx(flags: Flags, env: NodeJS.ProcessEnv, reporter: Re
   const settings = resolveSettings({ deployDir: flags.deployDir }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR });
   const cfg = loadConfig(settings.deployDir);
   teachRedactor(reporter, cfg);
-  const session = await ManagerSession.connect(sshTarget({ cfg }));
-  return { cfg, settings, release: operationRelease(cfg, new Date(), what), reporter, local: new LocalRunner(), interrupt: new Interrupt(), state: new RunState(), session };
+  const session = await ManagerSession.connect(sshTargets({ cfg }), { accept: refuseManager });
+  const release = operationRelease(cfg, new Date(), what);
+  return { cfg, settings, release, reporter, local: new LocalRunner(), interrupt: new Interrupt(), state: new RunState(), session, store: new SwarmStore(session, release.stackName) };
 }

@@ -4,13 +4,11 @@
  * release, 1 otherwise — so it can gate scripts. Read-only.
  */
 import { inspectNodes } from '../commands/docker.js';
-import { readLockOwner } from '../commands/remote-files.js';
 import type { Flags } from '../config/settings.js';
 import { EXIT } from '../errors.js';
-import { exec, type Ctx } from '../steps/context.js';
+import { exec, store, type Ctx } from '../steps/context.js';
 import { judgeAll, type ServiceView, type TaskView } from '../steps/converge-eval.js';
 import { intendedImages, readStack } from '../steps/converge.js';
-import { describeOwner } from '../steps/lock.js';
 import { parseNodes, type NodeView } from '../steps/nodes-eval.js';
 import { table } from '../ui/table.js';
 import type { Reporter } from '../ui/reporter.js';
@@ -56,21 +54,21 @@ export async function statusAction(flags: Flags, env: NodeJS.ProcessEnv, reporte
     const stack = ctx.release.stackName;
     const releases = await readReleases(ctx);
     const current = releases.find((r) => r.current);
-    const owner = (await exec(ctx, readLockOwner(ctx.release.remoteDir))).stdout.trim();
+    const owner = await store(ctx).inspectLock();
     const view = await observeStack(ctx);
     const judged = current ? judgeAll(view.services, view.tasks, intendedImages(stack, current.serviceImages)) : [];
     const converged = Boolean(current) && judged.every((j) => j.status === 'converged');
     if (flags.json) {
       process.stdout.write(`${reporter.redactor.redact(JSON.stringify({
         stack, knownGood: current ? { deployId: current.deployId, tag: current.tag, deployedBy: current.deployedBy, deployedAt: current.deployedAt } : null,
-        lock: owner ? describeOwner(owner) : null, convergedOnKnownGood: converged,
+        lock: owner ?? null, convergedOnKnownGood: converged,
         services: view.services.map((s) => ({ name: s.name, image: s.specImage, replicas: s.replicas ?? null, updateState: s.updateState ?? null })),
         tasks: view.tasks.filter((t) => t.desiredRunning !== false).map((t) => ({ service: t.service, node: t.node ?? null, state: t.state, error: t.error || null })),
       }, null, 2))}\n`);
     } else {
-      reporter.line(`stack ${stack} on ${ctx.cfg.cluster.DEPLOY_MANAGER_HOST}`);
+      reporter.line(`stack ${stack}, through the manager ${ctx.session!.describe()}`);
       reporter.line(`known-good release: ${current ? `${current.deployId} (tag ${current.tag}, by ${current.deployedBy ?? '?'}, at ${current.deployedAt ?? '?'})` : 'none recorded'}`);
-      reporter.line(`deploy lock: ${owner ? `held by ${describeOwner(owner)}` : 'free'}`);
+      reporter.line(`deploy lock: ${owner ? `held by ${owner}` : 'free'}`);
       reporter.line('');
       for (const l of statusLines(stack, view)) reporter.line(l);
       for (const j of judged.filter((x) => x.status !== 'converged')) reporter.line(`not on the known-good release: ${j.text}`);

@@ -1,6 +1,6 @@
 /**
  * What a person is told to run by hand is built from the same command values and quoting as what the tool
- * runs: a remote dir with a space must never turn `rm -rf DIR/lock` into two paths.
+ * runs: a remote dir with a space must never turn `rm -rf DIR/docker-config…` into two paths.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -31,26 +31,25 @@ describe('commands to run by hand', () => {
     ctx.state.lockHeld = true;
     ctx.state.loggedInManager = true;
     ctx.state.remoteDockerConfig = '/srv/honeydue prod/docker-config.v9_20261127100000';
-    ctx.state.previous = { deployId: 'good_20261127090000', tag: 'good', serviceImages: {}, secretNames: {} };
+    ctx.state.previous = { deployId: 'good_20261127090000', tag: 'good', images: {}, serviceImages: {}, secretNames: {} };
+    // no manager answers: the tool's own commands (they work through any manager that comes back), then the
+    // registry login left on the lost manager, removed there through ssh with the same quoting
     assert.deepEqual(manualAfterLostConnection(ctx), [
-      'ssh -p 2222 deploy@127.0.0.1   # then, on the manager:',
-      "export DOCKER_CONFIG='/srv/honeydue prod/docker-config.v9_20261127100000'   # the run's registry login, for the redeploy",
-      "cd '/srv/honeydue prod/releases/good_20261127090000' && docker stack deploy --with-registry-auth --prune -c swarm-stack.yml honeydue",
-      'docker stack ps honeydue --filter desired-state=running   # until every task runs the good_20261127090000 images',
-      "rm -rf -- '/srv/honeydue prod/docker-config.v9_20261127100000'   # the run's registry login",
-      "rm -rf -- '/srv/honeydue prod/lock'",
+      "honeydue-deploy unlock --force   # once the manager answers again (this run's lock; no other run is going on)",
+      'honeydue-deploy rollback good_20261127090000   # once the manager answers again: redeploys the known-good release from its record in the swarm',
+      `ssh -p 2222 deploy@127.0.0.1 'rm -rf -- '\\''/srv/honeydue prod/docker-config.v9_20261127100000'\\'''   # the run's registry login on that manager`,
     ]);
     assert.deepEqual(manualRedeploy(ctx, "it's"), [
       "cd '/srv/honeydue prod/releases/it'\\''s' && docker stack deploy --with-registry-auth --prune -c swarm-stack.yml honeydue",
       "docker stack ps honeydue --filter desired-state=running   # until every task runs the it's images",
     ]);
-    assert.equal(await releaseLock(ctx), "the lock /srv/honeydue prod/lock is still held (no connection) — on the manager run: rm -rf -- '/srv/honeydue prod/lock'");
+    assert.equal(await releaseLock(ctx), 'the deploy lock is still held (no connection to a manager) — run: honeydue-deploy unlock --force   # or on any manager: docker config rm honeydue_hd-lock');
   });
 
   it('secrets of a release that never reached the stack are removed with one quoted command', () => {
     const ctx = ctxWith('honeydue-deploy/honeydue');
     ctx.state.createdSecrets = ['honeydue_secret_key_v9_20261127100000'];
-    assert.equal(manualAfterLostConnection(ctx)[1], 'docker secret rm honeydue_secret_key_v9_20261127100000');
+    assert.equal(manualAfterLostConnection(ctx)[0], 'docker secret rm honeydue_secret_key_v9_20261127100000   # once the manager answers again, on it');
   });
 
   it('DEPLOY_REMOTE_DIR starting with ~ is refused: one meaning everywhere', async () => {

@@ -24,11 +24,11 @@ describe('the plan', () => {
   it('lists every step with the exact commands, in pipeline order', () => {
     const plan = buildPlan(planCtx());
     assert.deepEqual(plan.before.map((s) => s.title), [
-      'Connect to the manager', 'Check the swarm nodes', 'Take the deploy lock', 'Read the known-good release', 'Log in to the registry (laptop and manager)', 'Build and push images',
-      'Verify the images are in the registry', 'Upload the release bundle', 'Create versioned secrets', 'Deploy the stack', 'Wait for convergence', 'Health check',
-      'Mark the release known-good and prune old release folders', 'Prune old secret versions (only after the health check passed)',
+      'Connect to a manager', 'Check the swarm nodes', 'Take the deploy lock (one for the whole cluster)', 'Read the known-good release', 'Log in to the registry (laptop and manager)', 'Build and push images',
+      'Verify the images are in the registry', 'Record the release and upload its folder', 'Create versioned secrets', 'Deploy the stack', 'Wait for convergence', 'Health check',
+      'Mark the release known-good and prune old releases', 'Prune old secret versions (only after the health check passed)',
     ]);
-    assert.deepEqual(plan.always.map((s) => s.title), ['Log out of the registry and remove the private docker configs (always, also after a failure)', 'Append the run to the audit log (always)', 'Release the deploy lock (always)']);
+    assert.deepEqual(plan.always.map((s) => s.title), ['Log out of the registry and remove the private docker configs (always, also after a failure)', 'Append the run to the audit trail (always)', 'Release the deploy lock (always)']);
   });
 
   it('carries secrets only as stdin marked secret: no argv, no text, no JSON holds a secret value', () => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import type { Command } from '../../../src/commands/command.js';
 import { remoteShellString } from '../../../src/commands/command.js';
-import { acquireLock, appendAudit, checkRemoteDir, readCurrentPointer, readLockOwner, releaseLock, writeCurrentPointer, listReleases, makeReleaseDir, removeReleaseDirs } from '../../../src/commands/remote-files.js';
+import { checkRemoteDir, listReleases, makeReleaseDir, removeReleaseDirs } from '../../../src/commands/remote-files.js';
 import { tempDir } from '../../helpers/tmp.js';
 
 function runRemote(c: Command, cwd: string): { code: number; stdout: string } {
@@ -21,28 +21,6 @@ function runRemote(c: Command, cwd: string): { code: number; stdout: string } {
 const HOSTILE = `d $(touch pwned1) \`touch pwned2\`; touch pwned3 'q' "dq"`;
 
 describe('remote file scripts', () => {
-  it('the lock is taken atomically once, records its owner, and is released only by its owner', () => {
-    const home = tempDir('hd-remote-');
-    const owner = JSON.stringify({ who: 'me@laptop', deployId: 'v1_20260101000000' });
-    assert.equal(runRemote(acquireLock(HOSTILE, owner), home).code, 0);
-    assert.notEqual(runRemote(acquireLock(HOSTILE, '{"deployId":"other"}'), home).code, 0, 'a second acquire must fail');
-    assert.equal(runRemote(readLockOwner(HOSTILE), home).stdout, owner);
-    runRemote(releaseLock(HOSTILE, 'other_20260101000000'), home);
-    assert.ok(fs.existsSync(path.join(home, HOSTILE, 'lock')), 'another run must not release my lock');
-    runRemote(releaseLock(HOSTILE, 'v1_20260101000000'), home);
-    assert.ok(!fs.existsSync(path.join(home, HOSTILE, 'lock')));
-    assert.deepEqual(fs.readdirSync(home).filter((f) => f.startsWith('pwned')), [], 'nothing in the value may run');
-  });
-
-  it('the current pointer is written atomically and read back; missing reads as empty', () => {
-    const home = tempDir('hd-remote-');
-    assert.equal(runRemote(readCurrentPointer(HOSTILE), home).stdout, '');
-    fs.mkdirSync(path.join(home, HOSTILE));
-    assert.equal(runRemote(writeCurrentPointer(HOSTILE, 'v1_$(id)'), home).code, 0);
-    assert.equal(runRemote(readCurrentPointer(HOSTILE), home).stdout, 'v1_$(id)\n');
-    assert.ok(!fs.existsSync(path.join(home, HOSTILE, 'current.tmp')));
-  });
-
   it('release folders are created 0700, listed and removed', () => {
     const home = tempDir('hd-remote-');
     assert.equal(runRemote(makeReleaseDir('hd', 'hd/releases/a_20260101000000'), home).code, 0);
@@ -50,14 +28,6 @@ describe('remote file scripts', () => {
     assert.equal(runRemote(listReleases('hd'), home).stdout, 'a_20260101000000\n');
     runRemote(removeReleaseDirs('hd', ['a_20260101000000']), home);
     assert.equal(runRemote(listReleases('hd'), home).stdout, '');
-  });
-
-  it('audit lines are appended, one per call', () => {
-    const home = tempDir('hd-remote-');
-    runRemote(appendAudit(HOSTILE, '{"n":1}'), home);
-    runRemote(appendAudit(HOSTILE, '{"n":"$(touch pwned4)"}'), home);
-    assert.equal(fs.readFileSync(path.join(home, HOSTILE, 'audit.log'), 'utf8'), '{"n":1}\n{"n":"$(touch pwned4)"}\n');
-    assert.deepEqual(fs.readdirSync(home).filter((f) => f.startsWith('pwned')), []);
   });
 
   it('the remote dir must be a real folder of the user, writable by nobody else; it is made 0700', () => {

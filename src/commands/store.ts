@@ -1,0 +1,58 @@
+/**
+ * The tool's memory as swarm configs: kept in the Raft store, so every manager sees the same objects and losing
+ * one manager loses none of them. `docker config create NAME` fails when NAME exists, on whichever manager: the
+ * lock is that one atomic, cluster-wide step. Configs are readable back (`docker config inspect`), so nothing
+ * secret is ever put into one — only ids, outcomes, the rendered stack file and prod.env (which every service's
+ * spec shows anyway).
+ */
+import { onManager, type Command } from './command.js';
+import { STACK_LABEL } from './secrets.js';
+
+export const KIND_LABEL = 'com.honeydue.deploy.kind';
+export const ID_LABEL = 'com.honeydue.deploy.id';
+
+export type ObjectKind = 'lock' | 'release' | 'mark' | 'audit';
+
+/** Docker refuses configs of 500 KiB and more (as for secrets). */
+export const CONFIG_MAX_BYTES = 500 * 1024;
+
+export function objectName(stack: string, kind: ObjectKind, suffix?: string): string {
+  return `${stack}_hd-${kind}${suffix ? `_${suffix}` : ''}`;
+}
+
+/** Creates one object; the bytes travel on stdin. Fails (exit 1, "already exists") when the name is taken. */
+export function createObject(stack: string, kind: ObjectKind, name: string, label: string, data: string, deployId?: string): Command {
+  return onManager(
+    ['docker', 'config', 'create', '--label', `${STACK_LABEL}=${stack}`, '--label', `${KIND_LABEL}=${kind}`, ...(deployId ? ['--label', `${ID_LABEL}=${deployId}`] : []), name, '-'],
+    { stdin: { secret: false, label, data } },
+  );
+}
+
+/**
+ * Every object of the stack (of one kind, or all), one JSON spec per line ({Name, Labels, Data (base64)}), in one
+ * remote command; nothing at all when there is none.
+ */
+export function readObjects(stack: string, kind?: ObjectKind): Command {
+  return onManager([
+    'sh', '-c',
+    'ids=$(docker config ls -q --filter "label=$1=$2" ${4:+--filter "label=$3=$4"}) || exit $?\n[ -z "$ids" ] || exec docker config inspect --format "{{json .Spec}}" $ids',
+    'sh', STACK_LABEL, stack, KIND_LABEL, kind ?? '',
+  ]);
+}
+
+export function readObject(name: string): Command {
+  return onManager(['docker', 'config', 'inspect', '--format', '{{json .Spec}}', name]);
+}
+
+export function removeObjects(names: readonly string[]): Command {
+  return onManager(['docker', 'config', 'rm', ...names]);
+}
+
+/** Removes the lock only while this run's deploy id holds it (its id label); exit 0 also when it is already gone. */
+export function releaseLockObject(name: string, deployId: string): Command {
+  return onManager([
+    'sh', '-c',
+    'held=$(docker config inspect --format "{{index .Spec.Labels \\"$2\\"}}" "$1" 2>/dev/null) || exit 0\nif [ "$held" = "$3" ]; then exec docker config rm "$1"; fi',
+    'sh', name, ID_LABEL, deployId,
+  ]);
+}

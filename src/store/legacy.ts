@@ -1,0 +1,102 @@
+/**
+ * The upgrade: earlier versions kept their memory in files in DEPLOY_REMOTE_DIR on one manager (current,
+ * history, releases/<id>/{release.json,swarm-stack.yml,prod.env}, audit.log, lock/). This reads them — read-only —
+ * and copies them into the store once; the files are left where they are.
+ */
+import type { AuditRecord } from '../audit.js';
+import { onManager, type Command } from '../commands/command.js';
+import { ENV_FILE, RELEASE_FILE, STACK_FILE } from '../commands/stack.js';
+import type { StoreRunner } from './swarm.js';
+import { describeOwner, type ReleaseRecord, type Store } from './store.js';
+
+/** Everything in one remote command, each part introduced by a line `\036 KIND NAME`. */
+export function readLegacyDir(remoteDir: string): Command {
+  return onManager([
+    'sh', '-c',
+    [
+      'd="$1"',
+      '[ -d "$d" ] || exit 0',
+      'for f in current history audit.log lock/owner.json; do if [ -f "$d/$f" ]; then printf "\\036 file %s\\n" "$f"; cat "$d/$f"; printf "\\n"; fi; done',
+      'if [ -d "$d/lock" ]; then printf "\\036 lockdir -\\n"; fi',
+      `for r in "$d"/releases/*/; do [ -f "\${r}${RELEASE_FILE}" ] || continue; id=$(basename "$r"); for f in ${RELEASE_FILE} ${STACK_FILE} ${ENV_FILE}; do if [ -f "\${r}$f" ]; then printf "\\036 %s %s\\n" "$f" "$id"; cat "\${r}$f"; printf "\\n"; fi; done; done`,
+    ].join('\n'),
+    'sh', remoteDir,
+  ]);
+}
+
+export interface LegacyState {
+  current?: string;
+  history: string[];
+  releases: ReleaseRecord[];
+  audit: AuditRecord[];
+  /** an earlier version's run holds its lock: who, in words */
+  lockHolder?: string;
+}
+
+/** The parts of readLegacyDir's output (the newline the reader adds after each file is dropped: the bytes are exact). */
+export function parseLegacy(text: string): LegacyState | undefined {
+  if (!text.includes('\u001e ')) return undefined;
+  const parts = text.split(/^\u001e /m).slice(1);
+  const files = new Map<string, string>();
+  const byRelease = new Map<string, Record<string, string>>();
+  let lockDir = false;
+  for (const part of parts) {
+    const nl = part.indexOf('\n');
+    const [kind, name] = part.slice(0, nl).split(' ');
+    const body = part.slice(nl + 1).replace(/\n$/, '');
+    if (kind === 'file') files.set(name!, body);
+    else if (kind === 'lockdir') lockDir = true;
+    else {
+      const r = byRelease.get(name!) ?? {};
+      r[kind!] = body;
+      byRelease.set(name!, r);
+    }
+  }
+  const lines = (t: string | undefined) => (t ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const releases = [...byRelease.entries()].flatMap(([id, f]) => {
+    try {
+      const rec = JSON.parse(f[RELEASE_FILE] ?? '') as ReleaseRecord;
+      return [{ ...rec, deployId: rec.deployId ?? id, stackFile: f[STACK_FILE], envFile: f[ENV_FILE] }];
+    } catch {
+      return [];
+    }
+  });
+  const audit = lines(files.get('audit.log')).flatMap((l) => {
+    try {
+      return [JSON.parse(l) as AuditRecord];
+    } catch {
+      return [];
+    }
+  });
+  return {
+    current: lines(files.get('current'))[0],
+    history: lines(files.get('history')),
+    releases,
+    audit,
+    lockHolder: lockDir ? describeOwner(files.get('lock/owner.json') ?? '') : undefined,
+  };
+}
+
+export async function readLegacy(runner: StoreRunner, remoteDir: string): Promise<LegacyState | undefined> {
+  const r = await runner.run(readLegacyDir(remoteDir));
+  return r.exitCode === 0 ? parseLegacy(r.stdout) : undefined;
+}
+
+/**
+ * Copies the legacy state into an empty store: every release record with its files, the history (as marks, in
+ * order, the current one last), the audit records. Returns what it imported, in words.
+ */
+export async function importLegacy(store: Store, legacy: LegacyState, now = new Date()): Promise<string> {
+  for (const r of legacy.releases) await store.recordRelease(r);
+  const known = new Set(legacy.releases.map((r) => r.deployId));
+  const order = legacy.history.filter((id) => known.has(id));
+  if (legacy.current && known.has(legacy.current)) order.push(legacy.current);
+  // one mark per entry, a millisecond apart in the order they happened: the newest is the current one
+  const base = now.getTime() - order.length;
+  for (let i = 0; i < order.length; i++) {
+    const isCurrentAgain = i === order.length - 1 && legacy.current !== undefined && order.indexOf(legacy.current) < i;
+    await store.markCurrent(order[i]!, isCurrentAgain ? 'rollback' : 'import', new Date(base + i));
+  }
+  for (const a of legacy.audit) await store.appendAudit(a);
+  return `${legacy.releases.length} release record(s), ${legacy.history.length} history entr${legacy.history.length === 1 ? 'y' : 'ies'}, ${legacy.audit.length} audit record(s)`;
+}

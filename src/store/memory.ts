@@ -1,0 +1,57 @@
+/** The store in memory: the same contract as the swarm one, for tests of what builds on it. */
+import type { AuditRecord } from '../audit.js';
+import { describeOwner, stateFromMarks, type LockAttempt, type LockOwner, type Mark, type ReleaseRecord, type Store, type StoreState } from './store.js';
+
+export class MemoryStore implements Store {
+  readonly where = 'memory';
+  lock?: LockOwner;
+  releases = new Map<string, ReleaseRecord>();
+  marks: Mark[] = [];
+  audit: AuditRecord[] = [];
+
+  async acquireLock(owner: LockOwner): Promise<LockAttempt> {
+    if (this.lock) return { acquired: false, holder: describeOwner(this.lock) };
+    this.lock = owner;
+    return { acquired: true };
+  }
+  async releaseLock(deployId: string): Promise<void> {
+    if (this.lock?.deployId === deployId) this.lock = undefined;
+  }
+  async inspectLock(): Promise<string | undefined> {
+    return this.lock ? describeOwner(this.lock) : undefined;
+  }
+  async forceUnlock(): Promise<boolean> {
+    const had = this.lock !== undefined;
+    this.lock = undefined;
+    return had;
+  }
+  async recordRelease(record: ReleaseRecord): Promise<void> {
+    this.releases.set(record.deployId, record);
+  }
+  async listReleases(): Promise<ReleaseRecord[]> {
+    return [...this.releases.values()];
+  }
+  async readRelease(deployId: string): Promise<ReleaseRecord | undefined> {
+    return this.releases.get(deployId);
+  }
+  async removeReleases(deployIds: readonly string[]): Promise<void> {
+    for (const id of deployIds) this.releases.delete(id);
+  }
+  async markCurrent(deployId: string, event: Mark['event'], at = new Date()): Promise<void> {
+    this.marks.push({ deployId, event, at: at.toISOString() });
+  }
+  async readState(): Promise<StoreState> {
+    return stateFromMarks(this.marks);
+  }
+  async appendAudit(record: AuditRecord): Promise<void> {
+    this.audit.push(record);
+  }
+  async readAudit(): Promise<AuditRecord[]> {
+    return [...this.audit];
+  }
+  async compact(keepAudit: number): Promise<void> {
+    const newest = stateFromMarks(this.marks).marks.at(-1);
+    this.marks = this.marks.filter((m) => m === newest || this.releases.has(m.deployId));
+    this.audit = this.audit.slice(Math.max(0, this.audit.length - keepAudit));
+  }
+}

@@ -1,0 +1,112 @@
+/**
+ * Everything the tool remembers between runs — the deploy lock, the release records, the known-good pointer and
+ * history, the audit trail — behind one interface. The swarm implementation (swarm.ts) keeps it in the cluster's
+ * own replicated store; memory.ts serves the unit tests; legacy.ts only reads what earlier versions left in the
+ * remote dir, for the upgrade.
+ */
+import type { AuditRecord } from '../audit.js';
+
+export interface LockOwner {
+  who: string;
+  pid: number;
+  deployId: string;
+  gitSha: string | null;
+  tag: string;
+  startedAt: string;
+  /** the manager the run came through (several-manager clusters) */
+  via?: string;
+}
+
+/** A release as recorded when it was deployed: everything a rollback to it needs, through any manager. */
+export interface ReleaseRecord {
+  deployId: string;
+  tag: string;
+  gitSha?: string | null;
+  dirty?: boolean;
+  images: Record<string, string>;
+  serviceImages: Record<string, string>;
+  secretNames: Record<string, string>;
+  stack?: string;
+  deployedBy?: string;
+  deployedAt?: string;
+  healthUrl?: string | null;
+  healthExpect?: string | null;
+  /** the rendered stack file and the services' environment file, byte for byte as deployed */
+  stackFile?: string;
+  envFile?: string;
+}
+
+/** A release became the serving known-good one: by a deploy that passed its checks, a rollback, or the upgrade import. */
+export interface Mark {
+  deployId: string;
+  event: 'deploy' | 'rollback' | 'import';
+  at: string;
+}
+
+export interface StoreState {
+  /** the known-good release serving now (the newest mark) */
+  current?: string;
+  /** the releases that became known-good by a deploy, oldest first (what `rollback` walks back through) */
+  history: string[];
+  marks: Mark[];
+}
+
+export type LockAttempt = { acquired: true } | { acquired: false; holder: string };
+
+export interface Store {
+  /** where the state lives, in words (for the plan and messages) */
+  readonly where: string;
+  acquireLock(owner: LockOwner): Promise<LockAttempt>;
+  /** Removes the lock if this deploy id holds it. */
+  releaseLock(deployId: string): Promise<void>;
+  /** The holder in words, or undefined when the lock is free. */
+  inspectLock(): Promise<string | undefined>;
+  /** Removes the lock whoever holds it; false when there was none. */
+  forceUnlock(): Promise<boolean>;
+  recordRelease(record: ReleaseRecord): Promise<void>;
+  listReleases(): Promise<ReleaseRecord[]>;
+  readRelease(deployId: string): Promise<ReleaseRecord | undefined>;
+  removeReleases(deployIds: readonly string[]): Promise<void>;
+  markCurrent(deployId: string, event: Mark['event'], at?: Date): Promise<void>;
+  readState(): Promise<StoreState>;
+  appendAudit(record: AuditRecord): Promise<void>;
+  readAudit(): Promise<AuditRecord[]>;
+  /** Drops what is no longer needed: marks of releases that are gone, audit records beyond the newest `keepAudit`. */
+  compact(keepAudit: number): Promise<void>;
+}
+
+export function describeOwner(owner: LockOwner | string | undefined): string {
+  if (owner === undefined) return 'an unknown owner (no owner record)';
+  if (typeof owner === 'string') {
+    try {
+      return describeOwner(JSON.parse(owner) as LockOwner);
+    } catch {
+      return owner.trim() ? `an unreadable owner record: ${owner.trim().slice(0, 200)}` : 'an unknown owner (no owner record)';
+    }
+  }
+  return `${owner.who} (pid ${owner.pid}, deploy ${owner.deployId}, git ${owner.gitSha ?? 'n/a'}, since ${owner.startedAt}${owner.via ? `, through ${owner.via}` : ''})`;
+}
+
+/** The state from the marks, oldest first: current is the newest mark, history the releases deploys made known-good. */
+export function stateFromMarks(marks: readonly Mark[]): StoreState {
+  const sorted = [...marks].sort((a, b) => a.at.localeCompare(b.at));
+  const history: string[] = [];
+  for (const m of sorted) if (m.event !== 'rollback' && !history.includes(m.deployId)) history.push(m.deployId);
+  return { current: sorted.at(-1)?.deployId, history, marks: sorted };
+}
+
+/** Deploy ids end in _yyyymmddHHMMSS: newest first by that stamp. */
+export function byStampNewestFirst(a: string, b: string): number {
+  const stamp = (id: string) => /_(\d{14})$/.exec(id)?.[1] ?? '';
+  return stamp(b).localeCompare(stamp(a));
+}
+
+/**
+ * The release records to remove: beyond the newest `keep`, never one in `protect` (the known-good release, the
+ * previous one, the run in progress) and never one whose secrets a kept release still needs — the decision is made
+ * from the cluster-wide record, whichever manager the run came through.
+ */
+export function selectOldReleases(ids: readonly string[], keep: number, protect: ReadonlySet<string>): string[] {
+  const stamped = ids.filter((id) => /_(\d{14})$/.test(id)).sort(byStampNewestFirst);
+  return stamped.slice(keep).filter((id) => !protect.has(id));
+}

@@ -1,0 +1,204 @@
+/**
+ * The store in the swarm: one config per lock, release record, mark and audit record, each labelled with the
+ * stack and its kind. Any manager reads and writes the same objects; a config name that exists cannot be created
+ * again, which makes the lock atomic across managers.
+ */
+import crypto from 'node:crypto';
+import type { AuditRecord } from '../audit.js';
+import { display, type Command } from '../commands/command.js';
+import { CONFIG_MAX_BYTES, ID_LABEL, KIND_LABEL, createObject, objectName, readObject, readObjects, releaseLockObject, removeObjects, type ObjectKind } from '../commands/store.js';
+import { CommandFailed, PreflightError } from '../errors.js';
+import { tail, type RunResult } from '../io/runner.js';
+import { describeOwner, stateFromMarks, type LockAttempt, type LockOwner, type Mark, type ReleaseRecord, type Store, type StoreState } from './store.js';
+
+export interface StoredObject {
+  name: string;
+  labels: Record<string, string>;
+  data: string;
+}
+
+/** One JSON spec per line, as `docker config inspect --format '{{json .Spec}}'` prints them. */
+export function parseObjects(text: string): StoredObject[] {
+  return text
+    .split('\n')
+    .filter((l) => l.trim().startsWith('{'))
+    .map((l) => {
+      const spec = JSON.parse(l) as { Name: string; Labels?: Record<string, string>; Data?: string };
+      return { name: spec.Name, labels: spec.Labels ?? {}, data: Buffer.from(spec.Data ?? '', 'base64').toString('utf8') };
+    });
+}
+
+let lastStamp = 0;
+
+/**
+ * yyyymmddHHMMSSmmm and four random hex digits: names that sort by time and never collide. Within one process the
+ * milliseconds only go up, so two records written in the same millisecond keep their order.
+ */
+export function timeSuffix(at: Date, monotonic = true): string {
+  const ms = monotonic ? Math.max(at.getTime(), lastStamp + 1) : at.getTime();
+  if (monotonic) lastStamp = ms;
+  return `${new Date(ms).toISOString().replace(/[-:T.Z]/g, '').slice(0, 17)}_${crypto.randomBytes(2).toString('hex')}`;
+}
+
+const EXISTS = /already exists|AlreadyExists/i;
+
+export interface StoreRunner {
+  run(cmd: Command): Promise<RunResult>;
+}
+
+export class SwarmStore implements Store {
+  readonly where: string;
+  constructor(
+    private readonly runner: StoreRunner,
+    private readonly stack: string,
+  ) {
+    this.where = `swarm configs labelled ${KIND_LABEL} (stack ${stack})`;
+  }
+
+  private async checked(cmd: Command, what: string): Promise<RunResult> {
+    const r = await this.runner.run(cmd);
+    if (r.exitCode !== 0) throw new CommandFailed(display(cmd), r.exitCode, tail(r.stderr || r.stdout), what);
+    return r;
+  }
+
+  private async objects(kind: ObjectKind): Promise<StoredObject[]> {
+    const r = await this.checked(readObjects(this.stack, kind), `reading the ${kind} records from the swarm`);
+    try {
+      return parseObjects(r.stdout);
+    } catch (e) {
+      throw new PreflightError(`the ${kind} records of ${this.stack} in the swarm (configs labelled ${KIND_LABEL}=${kind}) cannot be read: ${(e as Error).message} — inspect them with \`docker config ls --filter label=${KIND_LABEL}=${kind}\``);
+    }
+  }
+
+  private async create(kind: ObjectKind, name: string, label: string, data: string, deployId?: string): Promise<RunResult> {
+    if (Buffer.byteLength(data) >= CONFIG_MAX_BYTES) {
+      throw new PreflightError(`the ${label} is ${Buffer.byteLength(data)} bytes; swarm keeps at most ${CONFIG_MAX_BYTES - 1} bytes in one config — shorten the stack file or prod.env`);
+    }
+    return this.runner.run(createObject(this.stack, kind, name, label, data, deployId));
+  }
+
+  private lockName(): string {
+    return objectName(this.stack, 'lock');
+  }
+
+  async acquireLock(owner: LockOwner): Promise<LockAttempt> {
+    const r = await this.create('lock', this.lockName(), 'lock owner record (JSON)', `${JSON.stringify(owner)}\n`, owner.deployId);
+    if (r.exitCode === 0) return { acquired: true };
+    if (!EXISTS.test(r.stderr)) throw new CommandFailed(display(createObject(this.stack, 'lock', this.lockName(), 'lock owner record (JSON)', '', owner.deployId)), r.exitCode, tail(r.stderr), 'taking the deploy lock');
+    const holder = await this.inspectLock();
+    // released between our attempt and the look: the caller tries again
+    return { acquired: false, holder: holder ?? 'a run that has just finished' };
+  }
+
+  async releaseLock(deployId: string): Promise<void> {
+    await this.checked(releaseLockObject(this.lockName(), deployId), 'releasing the deploy lock');
+  }
+
+  async inspectLock(): Promise<string | undefined> {
+    const r = await this.runner.run(readObject(this.lockName()));
+    if (r.exitCode !== 0) {
+      if (/no such config|not found/i.test(r.stderr)) return undefined;
+      throw new CommandFailed(display(readObject(this.lockName())), r.exitCode, tail(r.stderr), 'reading the deploy lock');
+    }
+    const [obj] = parseObjects(r.stdout);
+    return describeOwner(obj?.data);
+  }
+
+  async forceUnlock(): Promise<boolean> {
+    const r = await this.runner.run(removeObjects([this.lockName()]));
+    if (r.exitCode === 0) return true;
+    if (/no such config|not found/i.test(r.stderr)) return false;
+    throw new CommandFailed(display(removeObjects([this.lockName()])), r.exitCode, tail(r.stderr), 'removing the deploy lock');
+  }
+
+  releaseName(deployId: string): string {
+    return objectName(this.stack, 'release', deployId);
+  }
+
+  async recordRelease(record: ReleaseRecord): Promise<void> {
+    const r = await this.create('release', this.releaseName(record.deployId), `release record of ${record.deployId} (JSON: ids, images, secret names, stack file, prod.env)`, JSON.stringify(record), record.deployId);
+    if (r.exitCode === 0) return;
+    // the same record again (a run that resumed through another manager): already there
+    if (EXISTS.test(r.stderr) && (await this.readRelease(record.deployId))) return;
+    throw new CommandFailed(`docker config create … ${this.releaseName(record.deployId)} -`, r.exitCode, tail(r.stderr), 'recording the release');
+  }
+
+  async listReleases(): Promise<ReleaseRecord[]> {
+    return (await this.objects('release')).flatMap((o) => {
+      try {
+        return [JSON.parse(o.data) as ReleaseRecord];
+      } catch {
+        throw new PreflightError(`the release record ${o.name} in the swarm is not valid JSON — remove it with \`docker config rm ${o.name}\` (that release can then no longer be rolled back to)`);
+      }
+    });
+  }
+
+  async readRelease(deployId: string): Promise<ReleaseRecord | undefined> {
+    const r = await this.runner.run(readObject(this.releaseName(deployId)));
+    if (r.exitCode !== 0) return undefined;
+    const [obj] = parseObjects(r.stdout);
+    if (!obj) return undefined;
+    try {
+      return JSON.parse(obj.data) as ReleaseRecord;
+    } catch {
+      throw new PreflightError(`the release record ${obj.name} in the swarm is not valid JSON — remove it with \`docker config rm ${obj.name}\` (that release can then no longer be rolled back to)`);
+    }
+  }
+
+  async removeReleases(deployIds: readonly string[]): Promise<void> {
+    if (deployIds.length) await this.checked(removeObjects(deployIds.map((id) => this.releaseName(id))), 'removing old release records');
+  }
+
+  async markCurrent(deployId: string, event: Mark['event'], at = new Date()): Promise<void> {
+    const mark: Mark = { deployId, event, at: at.toISOString() };
+    const r = await this.create('mark', objectName(this.stack, 'mark', timeSuffix(at, false)), `known-good mark (${event} of ${deployId})`, JSON.stringify(mark), deployId);
+    if (r.exitCode !== 0) throw new CommandFailed(`docker config create … ${objectName(this.stack, 'mark', '…')} -`, r.exitCode, tail(r.stderr), 'marking the release known-good');
+  }
+
+  private async marks(): Promise<Array<Mark & { name: string }>> {
+    return (await this.objects('mark')).flatMap((o) => {
+      try {
+        return [{ ...(JSON.parse(o.data) as Mark), name: o.name }];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  async readState(): Promise<StoreState> {
+    return stateFromMarks(await this.marks());
+  }
+
+  async appendAudit(record: AuditRecord): Promise<void> {
+    const at = new Date();
+    const r = await this.create('audit', objectName(this.stack, 'audit', timeSuffix(at)), 'one audit record (JSON)', JSON.stringify(record), record.deployId);
+    if (r.exitCode !== 0) throw new CommandFailed('docker config create … audit record', r.exitCode, tail(r.stderr), 'appending the audit record');
+  }
+
+  private async auditObjects(): Promise<StoredObject[]> {
+    return (await this.objects('audit')).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  async readAudit(): Promise<AuditRecord[]> {
+    return (await this.auditObjects()).flatMap((o) => {
+      try {
+        return [JSON.parse(o.data) as AuditRecord];
+      } catch {
+        return [];
+      }
+    });
+  }
+
+  async compact(keepAudit: number): Promise<void> {
+    const releases = new Set((await this.objects('release')).map((o) => o.labels[ID_LABEL]));
+    const marks = await this.marks();
+    const state = stateFromMarks(marks);
+    // the newest mark says what serves: kept whatever it names
+    const newest = state.marks.at(-1);
+    const staleMarks = marks.filter((m) => !releases.has(m.deployId) && m !== newest && m.name !== (newest as { name?: string } | undefined)?.name).map((m) => m.name);
+    const audits = await this.auditObjects();
+    const staleAudits = audits.slice(0, Math.max(0, audits.length - keepAudit)).map((o) => o.name);
+    const stale = [...staleMarks, ...staleAudits];
+    if (stale.length) await this.checked(removeObjects(stale), 'removing old marks and audit records');
+  }
+}

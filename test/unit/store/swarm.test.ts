@@ -1,0 +1,149 @@
+/**
+ * The swarm store against a stand-in for `docker config` that keeps objects by name exactly as swarm does (a name
+ * that exists cannot be created again): the command values the store builds are what it interprets.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Command } from '../../../src/commands/command.js';
+import { STACK_LABEL } from '../../../src/commands/secrets.js';
+import { ID_LABEL, KIND_LABEL } from '../../../src/commands/store.js';
+import type { RunResult } from '../../../src/io/runner.js';
+import { MemoryStore } from '../../../src/store/memory.js';
+import { selectOldReleases, type Store } from '../../../src/store/store.js';
+import { SwarmStore } from '../../../src/store/swarm.js';
+
+class FakeConfigs {
+  objects = new Map<string, { labels: Record<string, string>; data: string }>();
+  calls: string[][] = [];
+  async run(c: Command): Promise<RunResult> {
+    this.calls.push([...c.argv]);
+    const a = c.argv;
+    const ok = (stdout = ''): RunResult => ({ exitCode: 0, stdout, stderr: '' });
+    const spec = (name: string) => JSON.stringify({ Name: name, Labels: this.objects.get(name)!.labels, Data: Buffer.from(this.objects.get(name)!.data).toString('base64') });
+    if (a[0] === 'docker' && a[2] === 'create') {
+      const labels: Record<string, string> = {};
+      for (let i = 3; i < a.length - 2; i += 2) {
+        const [k, ...v] = a[i + 1]!.split('=');
+        labels[k!] = v.join('=');
+      }
+      const name = a.at(-2)!;
+      if (this.objects.has(name)) return { exitCode: 1, stdout: '', stderr: `Error response from daemon: rpc error: code = AlreadyExists desc = config ${name} already exists` };
+      this.objects.set(name, { labels, data: String(c.stdin!.data) });
+      return ok(`${name}\n`);
+    }
+    if (a[0] === 'docker' && a[2] === 'inspect') {
+      const name = a.at(-1)!;
+      return this.objects.has(name) ? ok(`${spec(name)}\n`) : { exitCode: 1, stdout: '', stderr: `Error: No such config: ${name}` };
+    }
+    if (a[0] === 'docker' && a[2] === 'rm') {
+      const missing = a.slice(3).filter((n) => !this.objects.has(n));
+      for (const n of a.slice(3)) this.objects.delete(n);
+      return missing.length ? { exitCode: 1, stdout: '', stderr: `Error: No such config: ${missing[0]}` } : ok();
+    }
+    if (a[0] === 'sh' && a[4] === STACK_LABEL) {
+      const [, , , , , stack, kindLabel, kind] = a;
+      const names = [...this.objects.keys()].filter((n) => this.objects.get(n)!.labels[STACK_LABEL] === stack && (!kind || this.objects.get(n)!.labels[kindLabel!] === kind));
+      return ok(names.map((n) => `${spec(n)}\n`).join(''));
+    }
+    if (a[0] === 'sh' && a[5] === ID_LABEL) {
+      const [, , , , name, label, id] = a;
+      const o = this.objects.get(name!);
+      if (o && o.labels[label!] === id) this.objects.delete(name!);
+      return ok();
+    }
+    throw new Error(`unexpected command ${a.join(' ')}`);
+  }
+}
+
+const owner = (id: string) => ({ who: 'me@laptop', pid: 42, deployId: id, gitSha: null, tag: 't', startedAt: '2026-12-01T10:00:00.000Z', via: 'manager2' });
+const record = (id: string) => ({ deployId: id, tag: id.split('_')[0]!, images: { api: `r/api:${id}` }, serviceImages: { api: `r/api:${id}` }, secretNames: { secret_key: `s_secret_key_${id}` }, stackFile: 'services: {}\n', envFile: 'A=1\n' });
+
+function contract(name: string, make: () => Store) {
+  describe(`${name}: the store contract`, () => {
+    it('the lock: one holder; a second run is told who holds it; only the holder releases it; force removes any', async () => {
+      const s = make();
+      assert.deepEqual(await s.acquireLock(owner('a_20261201100000')), { acquired: true });
+      assert.deepEqual(await s.acquireLock(owner('b_20261201100001')), { acquired: false, holder: 'me@laptop (pid 42, deploy a_20261201100000, git n/a, since 2026-12-01T10:00:00.000Z, through manager2)' });
+      await s.releaseLock('b_20261201100001');
+      assert.match((await s.inspectLock())!, /deploy a_20261201100000/);
+      await s.releaseLock('a_20261201100000');
+      assert.equal(await s.inspectLock(), undefined);
+      await s.acquireLock(owner('c_20261201100002'));
+      assert.equal(await s.forceUnlock(), true);
+      assert.equal(await s.forceUnlock(), false);
+      assert.deepEqual(await s.acquireLock(owner('d_20261201100003')), { acquired: true });
+    });
+    it('two runs racing for the lock: exactly one wins', async () => {
+      const s = make();
+      const results = await Promise.all(['a', 'b', 'c', 'd'].map((x, i) => s.acquireLock(owner(`${x}_2026120110000${i}`))));
+      assert.equal(results.filter((r) => r.acquired).length, 1);
+    });
+    it('records, marks and history: current is the newest mark; a rollback moves current but not the history', async () => {
+      const s = make();
+      for (const id of ['a_20261201100000', 'b_20261201110000', 'c_20261201120000']) await s.recordRelease(record(id));
+      await s.markCurrent('a_20261201100000', 'deploy', new Date('2026-12-01T10:00:00Z'));
+      await s.markCurrent('b_20261201110000', 'deploy', new Date('2026-12-01T11:00:00Z'));
+      await s.markCurrent('c_20261201120000', 'deploy', new Date('2026-12-01T12:00:00Z'));
+      await s.markCurrent('b_20261201110000', 'rollback', new Date('2026-12-01T13:00:00Z'));
+      const st = await s.readState();
+      assert.equal(st.current, 'b_20261201110000');
+      assert.deepEqual(st.history, ['a_20261201100000', 'b_20261201110000', 'c_20261201120000']);
+      assert.deepEqual((await s.readRelease('c_20261201120000'))?.stackFile, 'services: {}\n');
+      assert.equal(await s.readRelease('zz_20261201120000'), undefined);
+      await s.removeReleases(['a_20261201100000']);
+      assert.deepEqual((await s.listReleases()).map((r) => r.deployId).sort(), ['b_20261201110000', 'c_20261201120000']);
+    });
+    it('the audit trail keeps order; compact keeps the newest records and the marks of kept releases', async () => {
+      const s = make();
+      for (let i = 0; i < 5; i++) await s.appendAudit({ event: 'deploy', who: 'me', from: 'laptop', start: `t${i}`, durationMs: i, outcome: 'healthy' });
+      await s.recordRelease(record('b_20261201110000'));
+      await s.markCurrent('gone_20261201100000', 'deploy', new Date('2026-12-01T10:00:00Z'));
+      await s.markCurrent('b_20261201110000', 'deploy', new Date('2026-12-01T11:00:00Z'));
+      await s.compact(3);
+      assert.deepEqual((await s.readAudit()).map((r) => r.start), ['t2', 't3', 't4']);
+      assert.deepEqual((await s.readState()).marks.map((m) => m.deployId), ['b_20261201110000']);
+    });
+  });
+}
+
+contract('memory', () => new MemoryStore());
+contract('swarm configs', () => new SwarmStore(new FakeConfigs(), 'hd'));
+
+describe('the swarm store', () => {
+  it('keeps each thing as a labelled config of the stack; nothing is read back from a name it did not make', async () => {
+    const fake = new FakeConfigs();
+    const s = new SwarmStore(fake, 'hd');
+    await s.acquireLock(owner('a_20261201100000'));
+    await s.recordRelease(record('a_20261201100000'));
+    await s.markCurrent('a_20261201100000', 'deploy', new Date('2026-12-01T10:00:00.123Z'));
+    const names = [...fake.objects.keys()];
+    assert.deepEqual(names.slice(0, 2), ['hd_hd-lock', 'hd_hd-release_a_20261201100000']);
+    assert.match(names[2]!, /^hd_hd-mark_20261201100000123_[0-9a-f]{4}$/);
+    assert.deepEqual(fake.objects.get('hd_hd-release_a_20261201100000')!.labels, { [STACK_LABEL]: 'hd', [KIND_LABEL]: 'release', [ID_LABEL]: 'a_20261201100000' });
+    // another stack's objects are never read as this one's
+    await new SwarmStore(fake, 'other').recordRelease(record('x_20261201100000'));
+    assert.deepEqual((await s.listReleases()).map((r) => r.deployId), ['a_20261201100000']);
+  });
+  it('recording the same release again (a run resumed through another manager) is fine', async () => {
+    const s = new SwarmStore(new FakeConfigs(), 'hd');
+    await s.recordRelease(record('a_20261201100000'));
+    await s.recordRelease(record('a_20261201100000'));
+  });
+  it('refuses a record swarm cannot keep, saying what to shorten', async () => {
+    const s = new SwarmStore(new FakeConfigs(), 'hd');
+    await assert.rejects(s.recordRelease({ ...record('a_20261201100000'), stackFile: 'x'.repeat(600 * 1024) }), /is \d+ bytes; swarm keeps at most 511999 bytes in one config — shorten the stack file or prod\.env/);
+  });
+  it('a broken record names itself and what to do', async () => {
+    const fake = new FakeConfigs();
+    fake.objects.set('hd_hd-release_a_20261201100000', { labels: { [STACK_LABEL]: 'hd', [KIND_LABEL]: 'release', [ID_LABEL]: 'a_20261201100000' }, data: '{"deployId": "a_2026' });
+    await assert.rejects(new SwarmStore(fake, 'hd').listReleases(), { message: 'the release record hd_hd-release_a_20261201100000 in the swarm is not valid JSON — remove it with `docker config rm hd_hd-release_a_20261201100000` (that release can then no longer be rolled back to)' });
+  });
+});
+
+describe('pruning protection', () => {
+  it('never the known-good, the previous or the run in progress, whatever their age', () => {
+    const ids = ['a_20261201100000', 'b_20261201110000', 'c_20261201120000', 'd_20261201130000', 'e_20261201140000'];
+    assert.deepEqual(selectOldReleases(ids, 2, new Set(['a_20261201100000'])), ['c_20261201120000', 'b_20261201110000']);
+    assert.deepEqual(selectOldReleases(ids, 0, new Set(ids)), []);
+  });
+});
