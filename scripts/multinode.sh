@@ -2,10 +2,14 @@
 # A three-node Docker Swarm on this one machine, for the multi-node end-to-end suite: one manager and two
 # workers, each a dockerd in its own network namespace (and UTS namespace, for its own hostname) on a private
 # bridge; a registry with TLS (a self-signed CA) and htpasswd auth on the bridge address; and sshd for the deploy
-# user inside the manager's namespace, its docker pointed at the manager's daemon. Idempotent; needs root and the
-# single-node sandbox (scripts/sandbox.sh: packages, deploy user, keys) first.
+# user inside each node's namespace, its docker pointed at that node's daemon. Node 1's sshd uses the deploy
+# user's real home; nodes 2 and 3 each get a home of their own (a private mount namespace binds it over the real
+# one), as separate machines have separate disks. `managers 3` promotes nodes 2 and 3 (three managers),
+# `managers 1` demotes them again. Idempotent; needs root and the single-node sandbox (scripts/sandbox.sh:
+# packages, deploy user, keys) first.
 #
 #   scripts/multinode.sh up      create what is missing, start what is not running, print the state file
+#   scripts/multinode.sh managers 1|3   one manager (node 1) or three
 #   scripts/multinode.sh down    stop everything it started and remove the namespaces and the bridge
 #   scripts/multinode.sh env     print the state file
 #
@@ -135,6 +139,34 @@ sshd_manager() {
   wait_for 20 sshd bash -c "exec 3<>/dev/tcp/$(addr 1)/$SSH_PORT"
 }
 
+# sshd for the deploy user on node N (2, 3) with its own home: what it writes there node 1 never sees
+sshd_node() {
+  local n="$1" d="$DIR/sshd$1" real_home home
+  real_home="$(getent passwd "$DEPLOY_USER" | cut -d: -f6)"
+  home="$d/home"
+  mkdir -p "$d"
+  sshd_config_in "$d" "$SSH_PORT" "$(addr "$n")" "$DEPLOY_USER" 'AllowTcpForwarding yes' "SetEnv DOCKER_HOST=unix://$(sock "$n")"
+  if [ ! -d "$home/.ssh" ]; then
+    install -d -m 755 -o "$DEPLOY_USER" -g "$DEPLOY_USER" "$home"
+    install -d -m 700 -o "$DEPLOY_USER" -g "$DEPLOY_USER" "$home/.ssh"
+    install -m 600 -o "$DEPLOY_USER" -g "$DEPLOY_USER" "$real_home/.ssh/authorized_keys" "$home/.ssh/authorized_keys"
+  fi
+  if [ -f "$d/sshd.pid" ] && kill -0 "$(cat "$d/sshd.pid")" 2>/dev/null; then return; fi
+  log "starting sshd on $(addr "$n"):$SSH_PORT inside $(ns "$n"), the deploy user's home being $home"
+  nsenter --net="/var/run/netns/$(ns "$n")" unshare --mount --propagation private sh -c "mount --bind '$home' '$real_home' && exec /usr/sbin/sshd -f '$d/sshd_config' -E '$d/sshd.log'"
+  wait_for 20 "sshd on node$n" bash -c "exec 3<>/dev/tcp/$(addr "$n")/$SSH_PORT"
+}
+
+set_managers() { # set_managers 1|3
+  case "$1" in
+    3) dk 1 node promote hdnode2 hdnode3 >/dev/null
+       wait_for 60 "three reachable managers" sh -c "[ \"\$(docker -H unix://$(sock 1) node ls --format '{{.ManagerStatus}}' | grep -cE 'Leader|Reachable')\" = 3 ]" ;;
+    1) for n in 2 3; do dk 1 node demote "hdnode$n" >/dev/null 2>&1 || true; done
+       wait_for 60 "one manager" sh -c "[ \"\$(docker -H unix://$(sock 1) node ls --format '{{.ManagerStatus}}' | grep -cE 'Leader|Reachable')\" = 1 ]" ;;
+    *) die "usage: $0 managers 1|3" ;;
+  esac
+}
+
 write_state() {
   cat >"$STATE" <<CONF
 HD_MN_DIR=$DIR
@@ -145,7 +177,11 @@ HD_MN_KNOWN_HOSTS=$DIR/known_hosts
 HD_MN_SSHD_LOG=$DIR/sshd.log
 HD_MN_REGISTRY=$REGISTRY
 HD_MN_NODES=$(for n in "${NODES[@]}"; do printf '%s ' "$(ns "$n"):$(addr "$n"):$(sock "$n"):$DIR/node$n/docker.pid"; done)
+HD_MN_SSHD_HOMES=$(getent passwd "$DEPLOY_USER" | cut -d: -f6) $DIR/sshd2/home $DIR/sshd3/home
+HD_MN_SSHD_LOGS=$DIR/sshd.log $DIR/sshd2/sshd.log $DIR/sshd3/sshd.log
+HD_MN_ALL_KNOWN_HOSTS=$DIR/known_hosts_all
 CONF
+  cat "$DIR/known_hosts" "$DIR/sshd2/known_hosts" "$DIR/sshd3/known_hosts" >"$DIR/known_hosts_all"
   chmod 600 "$STATE"
 }
 
@@ -170,12 +206,14 @@ case "${1:-up}" in
     for n in "${NODES[@]}"; do start_node "$n"; done
     swarm
     sshd_manager
+    for n in 2 3; do sshd_node "$n"; done
     write_state
     cat "$STATE"
     ;;
   down)
     [ "$(id -u)" = 0 ] || die "must run as root"
     stop_pidfile "$DIR/sshd.pid"
+    for n in 2 3; do stop_pidfile "$DIR/sshd$n/sshd.pid"; done
     for n in "${NODES[@]}"; do stop_pidfile "$DIR/node$n/docker.pid"; done
     pkill -f "containerd --config $DIR/node" 2>/dev/null || true
     stop_pidfile "$DIR/registry.pid"
@@ -184,5 +222,6 @@ case "${1:-up}" in
     ip link del "$BRIDGE" 2>/dev/null || true
     ;;
   env) cat "$STATE" ;;
-  *) die "usage: $0 up|down|env" ;;
+  managers) [ "$(id -u)" = 0 ] || die "must run as root"; set_managers "${2:-}" ;;
+  *) die "usage: $0 up|down|env|managers 1|3" ;;
 esac

@@ -122,7 +122,8 @@ async function recover(ctx: Ctx, err: unknown): Promise<{ summary: Summary; fact
   const refused = err instanceof ConfigError || err instanceof PreflightError;
   const base: Facts = { ...NO_FACTS, interrupted, refused, stackTouched: ctx.state.stackTouched, targetHealthy: ctx.state.knownGood };
   if (!interrupted) ctx.reporter.error(`error: ${errorMessage(err)}`);
-  if (!(await failover(ctx))) {
+  // never connected: nothing was touched (the table says so); connected once: the run needs a manager to go on
+  if (ctx.session && !(await failover(ctx))) {
     const facts = { ...base, reachable: false };
     return { facts, summary: summarize(facts, 'unknown: no listed manager can be reached', manualAfterLostConnection(ctx)) };
   }

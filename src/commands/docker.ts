@@ -152,6 +152,11 @@ export function stackConfig(stackFile: string): Command {
 }
 
 /** Every node of the swarm, one JSON line each (ID, hostname, address, role, state, availability). */
+/** The spec of every service in the swarm (every stack's), one JSON line each; nothing when there is none. */
+export function allServiceSpecs(): Command {
+  return onManager(['sh', '-c', 'ids=$(docker service ls -q) || exit $?\n[ -z "$ids" ] || exec docker service inspect --format "{{json .Spec}}" $ids']);
+}
+
 export function inspectNodes(): Command {
   return onManager(['sh', '-c', 'docker node inspect --format "{{json .}}" $(docker node ls --quiet)']);
 }

@@ -15,13 +15,15 @@ export interface NodeView {
   availability: string;
   /** managers: reachable or unreachable */
   reachability?: string;
+  /** the node's labels (docker node update --label-add) */
+  labels?: Record<string, string>;
 }
 
 interface NodeJson {
   ID?: string;
   Description?: { Hostname?: string };
   Status?: { State?: string; Addr?: string };
-  Spec?: { Role?: string; Availability?: string };
+  Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> };
   ManagerStatus?: { Addr?: string; Reachability?: string };
 }
 
@@ -40,6 +42,7 @@ export function parseNodes(text: string): NodeView[] {
       state: n.Status?.State ?? 'unknown',
       availability: n.Spec?.Availability ?? 'unknown',
       ...(n.ManagerStatus?.Reachability ? { reachability: n.ManagerStatus.Reachability } : {}),
+      ...(n.Spec?.Labels && Object.keys(n.Spec.Labels).length ? { labels: n.Spec.Labels } : {}),
     }));
 }
 
@@ -89,6 +92,98 @@ export function impossiblePlacements(needs: PlacementNeed[], nodes: NodeView[]):
     if (n.replicas > 0 && n.replicas > capacity) {
       const limit = n.maxPerNode ? ` with at most ${n.maxPerNode} per node (max_replicas_per_node, or a port published in host mode)` : '';
       problems.push(`${n.service}: ${n.replicas} replica(s)${limit} need more than the ${candidates.length} ready and active ${n.role ?? ''}${n.role ? ' ' : ''}node(s) can take (at most ${capacity})`);
+    }
+  }
+  return problems;
+}
+
+/** A port a stack file publishes in host mode: bound on the node itself. */
+export interface HostPort {
+  service: string;
+  port: number;
+  protocol: string;
+}
+
+/** The host-mode ports the rendered stack file publishes (long syntax; the short syntax is always ingress). */
+export function hostPorts(stackFile: string): HostPort[] {
+  const doc = YAML.parse(stackFile, { merge: true }) as { services?: Record<string, { ports?: unknown }> };
+  const out: HostPort[] = [];
+  for (const [service, svc] of Object.entries(doc?.services ?? {})) {
+    for (const p of Array.isArray(svc?.ports) ? svc.ports : []) {
+      const q = p as { mode?: string; published?: unknown; protocol?: string };
+      if (typeof p === 'object' && p !== null && q.mode === 'host' && q.published !== undefined) out.push({ service, port: Number(q.published), protocol: q.protocol ?? 'tcp' });
+    }
+  }
+  return out;
+}
+
+interface ServiceSpecJson {
+  Name?: string;
+  Labels?: Record<string, string>;
+  EndpointSpec?: { Ports?: Array<{ PublishedPort?: number; Protocol?: string; PublishMode?: string }> };
+}
+
+/**
+ * Host-mode ports of this stack that a service of another stack (or no stack) already holds: swarm would wait
+ * forever on "host-mode port already in use". One line each, naming that service.
+ */
+export function hostPortConflicts(stack: string, stackFile: string, specsJson: string): string[] {
+  const wanted = hostPorts(stackFile);
+  const problems: string[] = [];
+  for (const line of specsJson.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{'))) {
+    const spec = JSON.parse(line) as ServiceSpecJson;
+    if (spec.Labels?.['com.docker.stack.namespace'] === stack) continue;
+    for (const p of spec.EndpointSpec?.Ports ?? []) {
+      if (p.PublishMode !== 'host') continue;
+      for (const w of wanted.filter((x) => x.port === p.PublishedPort && x.protocol === (p.Protocol ?? 'tcp'))) {
+        const owner = spec.Labels?.['com.docker.stack.namespace'];
+        problems.push(`${w.service}: publishes ${w.port}/${w.protocol} in host mode, which the service ${spec.Name}${owner ? ` (stack ${owner})` : ''} already holds on the nodes — swarm would never place the task; free the port (docker service update --publish-rm ${w.port} ${spec.Name}, or remove that service) or publish another one`);
+      }
+    }
+  }
+  return problems;
+}
+
+/** A service pinned by a node label: `node.labels.KEY == VALUE`; `volume` when it keeps data on a named volume. */
+export interface LabelPin {
+  service: string;
+  key: string;
+  value: string;
+  volume: boolean;
+}
+
+export function labelPins(stackFile: string): LabelPin[] {
+  const doc = YAML.parse(stackFile, { merge: true }) as { services?: Record<string, { volumes?: unknown; deploy?: { placement?: { constraints?: unknown } } }> };
+  const pins: LabelPin[] = [];
+  for (const [service, svc] of Object.entries(doc?.services ?? {})) {
+    const constraints = Array.isArray(svc?.deploy?.placement?.constraints) ? svc.deploy.placement.constraints.map(String) : [];
+    const volume = Array.isArray(svc?.volumes) && svc.volumes.some((v) => (typeof v === 'string' ? !/^[./~]/.test(v.split(':')[0]!) && v.includes(':') : (v as { type?: string }).type === 'volume'));
+    for (const c of constraints) {
+      const m = /^node\.labels\.([A-Za-z0-9_.-]+)\s*==\s*(\S+)$/.exec(c.trim());
+      if (m) pins.push({ service, key: m[1]!, value: m[2]!, volume });
+    }
+  }
+  return pins;
+}
+
+/**
+ * Label constraints no node satisfies (swarm would wait forever), and services with a volume pinned to a label
+ * that more than one node carries (their data would move with the next task): one line each, with the command.
+ */
+export function labelProblems(pins: LabelPin[], nodes: NodeView[]): string[] {
+  const problems: string[] = [];
+  for (const p of pins) {
+    const carriers = nodes.filter((n) => n.labels?.[p.key] === p.value);
+    const usableCarriers = carriers.filter(usable);
+    const suggest = nodes.find((n) => n.role === 'manager' && usable(n)) ?? nodes.find(usable);
+    if (!usableCarriers.length) {
+      problems.push(
+        `${p.service}: placed by node.labels.${p.key} == ${p.value}, and no ready, active node has that label${carriers.length ? ` (${carriers.map(describeNode).join(', ')} has it but is ${carriers[0]!.state}/${carriers[0]!.availability})` : ''} — ${p.volume ? 'choose the node that keeps its data and ' : ''}run \`docker node update --label-add ${p.key}=${p.value} ${suggest ? suggest.id.slice(0, 12) : '<node>'}\`${suggest ? ` (${suggest.hostname})` : ''} on a manager`,
+      );
+    } else if (p.volume && carriers.length > 1) {
+      problems.push(
+        `${p.service}: keeps its data on a volume, which is per node, and node.labels.${p.key} == ${p.value} is on ${carriers.length} nodes (${carriers.map(describeNode).join(', ')}) — keep the label on the node that holds the data and remove it from the others: ${carriers.slice(1).map((n) => `docker node update --label-rm ${p.key} ${n.id.slice(0, 12)}`).join('; ')}`,
+      );
     }
   }
   return problems;

@@ -1,10 +1,10 @@
 import path from 'node:path';
-import { inspectNodes } from '../commands/docker.js';
+import { allServiceSpecs, inspectNodes } from '../commands/docker.js';
 import { PreflightError } from '../errors.js';
 import { cmd, execChecked, note, type Ctx, type StepPlan } from './context.js';
-import { describeNode, impossiblePlacements, parseNodes, placementNeeds, usable, type NodeView } from './nodes-eval.js';
+import { describeNode, hostPortConflicts, hostPorts, impossiblePlacements, labelPins, labelProblems, parseNodes, placementNeeds, usable, type NodeView } from './nodes-eval.js';
 
-export function plan(ctx: Pick<Ctx, 'cfg'>): StepPlan {
+export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
   const localMulti = ctx.cfg.storage === 'local' && ctx.cfg.cluster.API_REPLICAS > 1;
   return {
     title: 'Check the swarm nodes',
@@ -12,6 +12,10 @@ export function plan(ctx: Pick<Ctx, 'cfg'>): StepPlan {
       cmd(inspectNodes()),
       note('nodes that are not Ready and Active are listed (no task is placed on them)'),
       note('stop (exit 2) when a service\'s replicas cannot be placed on the Ready and Active nodes (replicas x max_replicas_per_node, role constraints)'),
+      ...labelPins(ctx.release.stackFile).map((p) => note(`${p.service} is placed by node.labels.${p.key} == ${p.value}: stop (exit 2) unless a ready, active node has that label${p.volume ? ' — exactly one, since its data is on a volume of that node' : ''} (the command to add it is printed)`)),
+      ...(hostPorts(ctx.release.stackFile).length
+        ? [cmd(allServiceSpecs()), note(`stop (exit 2) when a service of another stack already holds a host-mode port this stack publishes (${hostPorts(ctx.release.stackFile).map((p) => `${p.port}/${p.protocol}`).join(', ')}): swarm would never place the task`)]
+        : []),
       ...(localMulti
         ? [note(`API_REPLICAS=${ctx.cfg.cluster.API_REPLICAS} with the local uploads volume: allowed on a one-node swarm only — checked here against the manager's node list (exit 2 on more nodes)`)]
         : []),
@@ -40,5 +44,10 @@ export async function run(ctx: Ctx): Promise<void> {
   const problems = [localVolumeProblem(ctx, nodes), ...impossiblePlacements(placementNeeds(ctx.release.stackFile), nodes).map((p) => `placement: ${p} — bring nodes back (docker node update --availability active, or restart their docker), or lower the replicas`)].filter(
     (p): p is string => p !== undefined,
   );
+  problems.push(...labelProblems(labelPins(ctx.release.stackFile), nodes).map((p) => `placement: ${p}`));
+  if (hostPorts(ctx.release.stackFile).length) {
+    const specs = await execChecked(ctx, allServiceSpecs(), 'listing the services of the swarm');
+    problems.push(...hostPortConflicts(ctx.release.stackName, ctx.release.stackFile, specs.stdout).map((p) => `ports: ${p}`));
+  }
   if (problems.length) throw new PreflightError(problems.join('\n'));
 }

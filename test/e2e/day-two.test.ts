@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { cleanup, docker, loadSandbox, makeFixture, remoteFile, runCli, serviceImage, startCli, type Fixture } from './harness.js';
+import { lockOwner, currentId, cleanup, docker, loadSandbox, makeFixture, runCli, serviceImage, startCli, type Fixture } from './harness.js';
 
 const { sandbox, reason } = loadSandbox();
 
@@ -38,7 +38,7 @@ describe('day-two operations', { skip: sandbox ? false : `e2e skipped: ${reason}
       // a distinct image per release (deleting one manifest by digest must not delete the others)
       const r = await runCli(fx, ['--context', fx.context, '--tag', tag, '--keep-secrets', '2', '--build-arg', `HEALTH=ok-${tag}`]);
       assert.equal(r.code, 0, r.output);
-      ids[tag] = remoteFile(fx, 'current')!.trim();
+      ids[tag] = currentId(fx.stack)!;
     }
     const rel = await runCli(fx, ['releases']);
     assert.equal(rel.code, 0, rel.output);
@@ -82,7 +82,7 @@ describe('day-two operations', { skip: sandbox ? false : `e2e skipped: ${reason}
     assert.equal(gone.code, 2, gone.output);
     assert.match(gone.output, new RegExp(`image ${image('api', 't2').replace(/[.]/g, '\\.')} \\(not in the registry`));
     assert.equal(serviceImage(fx.stack, 'api'), image('api', 't3'), 'nothing changed');
-    assert.equal(remoteFile(fx, 'lock/owner.json'), undefined);
+    assert.equal(lockOwner(fx.stack), undefined);
   });
 
   it('rollback to a chosen older release: verified, made current', async () => {
@@ -92,7 +92,7 @@ describe('day-two operations', { skip: sandbox ? false : `e2e skipped: ${reason}
     assert.equal(r.code, 0, r.output);
     assert.match(lastLine(r.output), new RegExp(`^result: ok \\(exit 0\\): rolled back: ${ids.t3} \\(tag t3\\) is serving and healthy$`));
     for (const svc of ['api', 'worker', 'admin']) assert.equal(serviceImage(fx.stack, svc), image(svc, 't3'));
-    assert.equal(remoteFile(fx, 'current')!.trim(), ids.t3);
+    assert.equal(currentId(fx.stack)!, ids.t3);
   });
 
   it('logs: a secret a service prints is shown redacted', async () => {
@@ -149,7 +149,7 @@ describe('day-two operations', { skip: sandbox ? false : `e2e skipped: ${reason}
     assert.match(open.stdout, /^fail +published ports +admin publishes 19999 \(host mode\) on all interfaces: Dozzle shows every log line/m);
     // someone removed the stack and a secret of the current release by hand
     docker(['stack', 'rm', fx.stack]);
-    const current = remoteFile(fx, 'current')!.trim();
+    const current = currentId(fx.stack)!;
     for (let i = 0; i < 60 && docker(['secret', 'rm', `${fx.stack}_secret_key_${current}`], { allowFail: true }) === ''; i++) await new Promise((res) => setTimeout(res, 500));
     const missing = await runCli(fx, ['doctor', '--json']);
     assert.equal(missing.code, 1, missing.output);

@@ -2,10 +2,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  acceptedLogins, auditLines, cleanup, docker, dockerBuffer, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, remoteFile,
-  runCli, runningContainer, secretNames, serviceImage, sha256, type Fixture,
-} from './harness.js';
+import { storedRelease, lockOwner, currentId, acceptedLogins, auditLines, cleanup, docker, dockerBuffer, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, runCli, runningContainer, secretNames, serviceImage, sha256, type Fixture } from './harness.js';
 
 const { sandbox, reason } = loadSandbox();
 
@@ -51,21 +48,24 @@ describe('a real deploy into the sandbox swarm', { skip: sandbox ? false : `e2e 
     const creds = registryCredentialsLeft(fx);
     assert.deepEqual(creds, { laptop: false, manager: false });
 
-    // the release bundle and the known-good pointer
-    const current = remoteFile(fx, 'current')!.trim();
+    // the release record and the known-good mark, in the swarm
+    const current = currentId(fx.stack)!;
     assert.match(current, /^v1_\d{14}$/);
-    const release = JSON.parse(remoteFile(fx, `releases/${current}/release.json`)!) as { tag: string };
+    const release = storedRelease(fx.stack, current)! as { tag: string; stackFile: string; envFile: string };
     assert.equal(release.tag, 'v1');
+    assert.equal(release.stackFile, fs.readFileSync(path.join(fx.remoteDirAbs, 'releases', current, 'swarm-stack.yml'), 'utf8'), 'the record holds the deployed stack file byte for byte');
+    assert.equal(release.envFile, fs.readFileSync(path.join(fx.remoteDirAbs, 'releases', current, 'prod.env'), 'utf8'));
     const audit = auditLines(fx);
     assert.equal(audit.at(-1)!.outcome, 'healthy');
-    assert.equal(remoteFile(fx, 'lock/owner.json'), undefined, 'the lock must be released');
+    assert.equal(lockOwner(fx.stack), undefined, 'the lock must be released');
 
-    // remote state is owner-only (every remote command runs under umask 077)
+    // the working folder is owner-only (every remote command runs under umask 077); the state is not on its disk
     const mode = (rel: string) => (fs.statSync(path.join(fx.remoteDirAbs, rel)).mode & 0o777).toString(8);
     assert.deepEqual(
-      ['.', 'releases', `releases/${current}`, 'audit.log', 'current', 'history', `releases/${current}/release.json`].map((rel) => `${rel} ${mode(rel)}`),
-      ['. 700', 'releases 700', `releases/${current} 700`, 'audit.log 600', 'current 600', 'history 600', `releases/${current}/release.json 600`],
+      ['.', 'releases', `releases/${current}`, `releases/${current}/swarm-stack.yml`, `releases/${current}/prod.env`].map((rel) => `${rel} ${mode(rel)}`),
+      ['. 700', 'releases 700', `releases/${current} 700`, `releases/${current}/swarm-stack.yml 600`, `releases/${current}/prod.env 600`],
     );
+    for (const legacy of ['current', 'history', 'audit.log', 'lock']) assert.equal(fs.existsSync(path.join(fx.remoteDirAbs, legacy)), false, legacy);
 
     // no secret value in anything printed
     for (const data of Object.values(fx.secrets)) {
@@ -75,13 +75,13 @@ describe('a real deploy into the sandbox swarm', { skip: sandbox ? false : `e2e 
   });
 
   it('a second deploy makes new secret versions and prunes down to the keep rule, keeping the previous release', async () => {
-    const first = remoteFile(fx, 'current')!.trim();
-    const prevSecrets = JSON.parse(remoteFile(fx, `releases/${first}/release.json`)!).secretNames as Record<string, string>;
+    const first = currentId(fx.stack)!;
+    const prevSecrets = storedRelease(fx.stack, first)!.secretNames as Record<string, string>;
     for (const tag of ['v2', 'v3', 'v4']) {
       const r = await runCli(fx, ['--context', fx.context, '--tag', tag, '--keep-secrets', '2']);
       assert.equal(r.code, 0, r.output);
     }
-    const current = remoteFile(fx, 'current')!.trim();
+    const current = currentId(fx.stack)!;
     assert.match(current, /^v4_/);
     const names = secretNames(fx.stack);
     // keep 2 per secret: v4 (current) and v3 (previous known-good)
@@ -104,6 +104,6 @@ describe('a real deploy into the sandbox swarm', { skip: sandbox ? false : `e2e 
     assert.equal(docker(['service', 'inspect', `${fx.stack}_api`, '--format', '{{json .Spec}}']), specBefore);
     assert.deepEqual(secretNames(fx.stack), secretsBefore);
     assert.deepEqual(registryCredentialsLeft(fx), { laptop: false, manager: false });
-    assert.equal(remoteFile(fx, 'lock/owner.json'), undefined);
+    assert.equal(lockOwner(fx.stack), undefined);
   });
 });

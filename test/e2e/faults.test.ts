@@ -8,10 +8,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import {
-  acceptedLogins, auditLines, cleanup, localAuditLines, cutSessions, docker, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, remoteFile, runCli,
-  secretNames, serviceImage, startCli, startFailingRegistryProxy, startRegistry, startSshd, stopRegistry, stopSshd, type CliResult, type Fixture,
-} from './harness.js';
+import { lockOwner, currentId, acceptedLogins, auditLines, cleanup, localAuditLines, cutSessions, docker, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, runCli, secretNames, serviceImage, startCli, startFailingRegistryProxy, startRegistry, startSshd, stopRegistry, stopSshd, type CliResult, type Fixture } from './harness.js';
 
 const { sandbox, reason } = loadSandbox();
 
@@ -24,11 +21,10 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
 
   function assertPreviousServes(): void {
     for (const svc of ['api', 'worker', 'admin']) assert.equal(serviceImage(fx.stack, svc), image(svc, 'good1'), `${svc} is not on good1`);
-    assert.equal(remoteFile(fx, 'current')!.trim(), goodId);
+    assert.equal(currentId(fx.stack)!, goodId);
   }
   function assertClean(outcome: string, opts: { managerAudit?: boolean } = {}): void {
-    assert.equal(remoteFile(fx, 'lock/owner.json'), undefined, 'the lock must be free');
-    assert.equal(fs.existsSync(path.join(fx.remoteDirAbs, 'lock')), false, 'the lock folder must be gone');
+    assert.equal(lockOwner(fx.stack), undefined, 'the lock must be free');
     assert.deepEqual(registryCredentialsLeft(fx), { laptop: false, manager: false });
     assert.equal(localAudit().at(-1)!.outcome, outcome);
     if (opts.managerAudit !== false) assert.equal(auditLines(fx).at(-1)!.outcome, outcome);
@@ -52,7 +48,7 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
     fx = makeFixture(sandbox!, { stack: 'e2efaults', apiPort: 18704, convergeTimeout: 60 });
     const r = await runCli(fx, ['--context', fx.context, '--tag', 'good1']);
     assert.equal(r.code, 0, r.output);
-    goodId = remoteFile(fx, 'current')!.trim();
+    goodId = currentId(fx.stack)!;
   });
   after(async () => {
     await startSshd(sandbox!);
@@ -101,7 +97,7 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
       assert.match(lastLine(r), /^result: deploy failed \(exit 1\): the deploy failed before the stack was changed: the previous release good1_\d+ \(tag good1\) is still serving$/);
       assertPreviousServes();
       assert.deepEqual(secretNames(fx.stack), secrets, 'no secret may be created');
-      assert.equal(remoteFile(fx, 'lock/owner.json'), undefined);
+      assert.equal(lockOwner(fx.stack), undefined);
       assert.equal(localAudit().at(-1)!.outcome, 'failed-before-change');
       assert.equal(auditLines(fx).at(-1)!.outcome, 'failed-before-change');
       // no credential for the proxy's address on either side
@@ -150,7 +146,7 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
       }
       assert.ok(!execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).includes('failfast'), 'no build may be left running');
       assertPreviousServes();
-      assert.equal(remoteFile(fx, 'lock/owner.json'), undefined);
+      assert.equal(lockOwner(fx.stack), undefined);
       assert.equal(localAudit().at(-1)!.outcome, 'failed-before-change');
     });
   });
@@ -172,32 +168,36 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
     await first.waitFor(/==> Read the known-good release/);
     const second = await runCli(fx, ['--context', fx.context, '--tag', 'lockB']);
     assert.equal(second.code, 2, second.output);
-    assert.match(second.output, /another deploy holds the lock e2e\/e2efaults\/lock on the manager: \S+@\S+ \(pid \d+, deploy lockA_\d{14}, git n\/a, since \S+\) — wait for it to finish \(or pass --lock-wait SECONDS\); if that run is dead, run `honeydue-deploy unlock --force`/);
+    assert.match(second.output, /another run holds the deploy lock of e2efaults \(e2efaults_hd-lock in the swarm\): \S+@\S+ \(pid \d+, deploy lockA_\d{14}, git n\/a, since \S+, through 127\.0\.0\.1\) — wait for it to finish \(or pass --lock-wait SECONDS\); if that run is dead, run `honeydue-deploy unlock --force`/);
     const waiting = startCli(fx, ['--context', fx.context, '--tag', 'lockC', '--lock-wait', '120']);
     await waiting.waitFor(/waiting for the deploy lock held by/);
     assert.equal((await first.done).code, 0);
     const third = await waiting.done;
     assert.equal(third.code, 0, third.output);
     assert.equal(serviceImage(fx.stack, 'api'), image('api', 'lockC'));
-    assert.equal(remoteFile(fx, 'lock/owner.json'), undefined);
+    assert.equal(lockOwner(fx.stack), undefined);
     // back to good1 for the tests that follow
     const back = await runCli(fx, ['--tag', 'good1'], { SKIP_BUILD: '1' });
     assert.equal(back.code, 0, back.output);
-    goodId = remoteFile(fx, 'current')!.trim();
+    goodId = currentId(fx.stack)!;
   });
 
-  it('the connection is cut during convergence: reconnects once, rolls back, exit 1', async () => {
+  it('the connection is cut during convergence: the run reconnects and finishes the deploy, exit 0', async () => {
     const logins = acceptedLogins(sandbox!);
     const run = startCli(fx, ['--context', fx.context, '--tag', 'cut3']);
     await run.waitFor(/==> Wait for convergence/);
     cutSessions(sandbox!);
     const r = await run.done;
-    assert.equal(r.code, 1, r.output);
-    assert.match(r.output, /reconnecting once for rollback and cleanup/);
-    assert.match(lastLine(r), /^result: deploy failed \(exit 1\): rolled back: the previous release good1_\d+ \(tag good1\) is serving again$/);
+    assert.equal(r.code, 0, r.output);
+    assert.match(r.output, /the connection to the manager \S+ was lost: reconnecting/);
+    assert.match(r.output, /Wait for convergence: again, through /);
+    assert.match(lastLine(r), /^result: ok \(exit 0\): the new release cut3_\d+ \(tag cut3\) is serving and healthy$/);
     assert.equal(acceptedLogins(sandbox!) - logins, 2);
-    assertPreviousServes();
-    assertClean('rolled-back');
+    for (const svc of ['api', 'worker', 'admin']) assert.equal(serviceImage(fx.stack, svc), image(svc, 'cut3'));
+    assertClean('healthy');
+    const back = await runCli(fx, ['--tag', 'good1'], { SKIP_BUILD: '1' });
+    assert.equal(back.code, 0, back.output);
+    goodId = currentId(fx.stack)!;
   });
 
   it('the connection is cut and the manager stays unreachable: exit 3 with the exact commands, which work', async () => {
@@ -208,40 +208,42 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
     const r = await run.done;
     await startSshd(sandbox!);
     assert.equal(r.code, 3, r.output);
-    assert.match(lastLine(r), /^result: NEEDS ATTENTION \(exit 3\): unknown: the manager cannot be reached$/);
+    assert.match(lastLine(r), /^result: NEEDS ATTENTION \(exit 3\): unknown: no listed manager can be reached$/);
     const manual = r.stderr.split('\n').map((l) => l.trim());
-    const login = manual.find((l) => l.startsWith(`export DOCKER_CONFIG=${fx.remoteDirAbs}/docker-config.lost4_`));
-    const redeploy = manual.find((l) => l.startsWith(`cd ${fx.remoteDir}/releases/${goodId} && docker stack deploy`));
-    const forget = manual.find((l) => l.startsWith(`rm -rf -- ${fx.remoteDirAbs}/docker-config.lost4_`));
-    assert.ok(login && redeploy && forget, r.stderr);
-    assert.ok(manual.includes(`rm -rf -- ${fx.remoteDir}/lock`));
+    const unlockLine = manual.find((l) => l.startsWith('honeydue-deploy unlock --force'));
+    const rollbackLine = manual.find((l) => l.startsWith(`honeydue-deploy rollback ${goodId}`));
+    const forget = manual.find((l) => l.startsWith(`ssh -p ${sandbox!.sshPort} ${sandbox!.user}@127.0.0.1 'rm -rf -- ${fx.remoteDirAbs}/docker-config.lost4_`));
+    assert.ok(unlockLine && rollbackLine && forget, r.stderr);
     assert.equal(localAudit().at(-1)!.outcome, 'failed-needs-attention');
 
-    // the lock is still there; unlock --force says whose it was
-    const unlock = await runCli(fx, ['unlock', '--force']);
+    // the printed commands, run as printed once the manager answers, restore the previous release
+    const unlock = await runCli(fx, unlockLine!.replace(/\s+#.*$/, '').split(' ').slice(1));
     assert.equal(unlock.code, 0, unlock.output);
     assert.match(unlock.output, /removed the deploy lock held by \S+ \(pid \d+, deploy lost4_\d{14}/);
     assert.equal(auditLines(fx).at(-1)!.event, 'unlock');
-    // the printed commands, run as printed on the manager, restore the previous release
-    execFileSync('ssh', ['-p', String(sandbox!.sshPort), '-i', sandbox!.key, '-o', `UserKnownHostsFile=${sandbox!.knownHosts}`, '-o', 'BatchMode=yes', `${sandbox!.user}@127.0.0.1`, [login, redeploy, forget].map((l) => l!.replace(/\s+#.*$/, '')).join(' && ')], { stdio: 'pipe' });
-    for (let i = 0; i < 60 && serviceImage(fx.stack, 'api') !== image('api', 'good1'); i++) await new Promise((res) => setTimeout(res, 500));
+    const rollback = await runCli(fx, rollbackLine!.replace(/\s+#.*$/, '').split(' ').slice(1));
+    assert.equal(rollback.code, 0, rollback.output);
     assertPreviousServes();
+    const sshArgs = forget!.replace(/\s+#.*$/, '').match(/^ssh -p (\d+) (\S+) '(.*)'$/)!;
+    execFileSync('ssh', ['-p', sshArgs[1]!, '-i', sandbox!.key, '-o', `UserKnownHostsFile=${sandbox!.knownHosts}`, '-o', 'BatchMode=yes', sshArgs[2]!, sshArgs[3]!.replace(/'\\''/g, "'")], { stdio: 'pipe' });
+    assert.deepEqual(fs.readdirSync(fx.remoteDirAbs).filter((n) => n.startsWith('docker-config.')), []);
     assert.deepEqual(registryCredentialsLeft(fx), { laptop: false, manager: false });
   });
 
   it('unlock without --force only says who holds the lock; with no lock it says so', async () => {
     const none = await runCli(fx, ['unlock']);
     assert.equal(none.code, 0, none.output);
-    assert.match(none.output, /no deploy lock is held on the manager/);
-    fs.mkdirSync(path.join(fx.remoteDirAbs, 'lock'), { recursive: true });
-    fs.writeFileSync(path.join(fx.remoteDirAbs, 'lock', 'owner.json'), JSON.stringify({ who: 'someone@else', pid: 1, deployId: 'x_20260101000000', gitSha: null, tag: 'x', startedAt: 'then' }));
-    execFileSync('chown', ['-R', `${sandbox!.user}:${sandbox!.user}`, path.join(fx.remoteDirAbs, 'lock')]);
+    assert.match(none.output, /no deploy lock of e2efaults is held \(e2efaults_hd-lock in the swarm\); nothing to do/);
+    // a run killed with kill -9 leaves exactly this: the lock config with its owner record
+    docker(['config', 'create', '--label', 'com.honeydue.deploy.stack=e2efaults', '--label', 'com.honeydue.deploy.kind=lock', '--label', 'com.honeydue.deploy.id=x_20260101000000', 'e2efaults_hd-lock', '-'], {
+      input: JSON.stringify({ who: 'someone@else', pid: 1, deployId: 'x_20260101000000', gitSha: null, tag: 'x', startedAt: 'then' }),
+    });
     const refuse = await runCli(fx, ['unlock']);
     assert.equal(refuse.code, 2, refuse.output);
-    assert.match(refuse.output, /the lock is held by someone@else \(pid 1, deploy x_20260101000000, git n\/a, since then\) — make sure that deploy is not running, then run `honeydue-deploy unlock --force`/);
+    assert.match(refuse.output, /the lock is held by someone@else \(pid 1, deploy x_20260101000000, git n\/a, since then\) — make sure that run is not going on, then run `honeydue-deploy unlock --force`/);
     const force = await runCli(fx, ['unlock', '--force']);
     assert.equal(force.code, 0);
-    assert.equal(fs.existsSync(path.join(fx.remoteDirAbs, 'lock')), false);
+    assert.equal(lockOwner(fx.stack), undefined);
     docker(['service', 'ls'], { allowFail: true });
   });
 });

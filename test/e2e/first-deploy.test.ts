@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { cleanup, docker, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, remoteFile, runCli, serviceImage, type Fixture } from './harness.js';
+import { lockOwner, currentId, cleanup, docker, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, runCli, serviceImage, type Fixture } from './harness.js';
 
 const { sandbox, reason } = loadSandbox();
 
@@ -28,8 +28,8 @@ describe('rollback without a known-good release', { skip: sandbox ? false : `e2e
     // "no release is serving" is true when it is said: nothing answers any more
     assert.equal(await httpBody(fx.healthUrl), undefined, 'the removed release still answered');
     assert.equal(docker(['ps', '-q', '--filter', `label=com.docker.stack.namespace=${fx.stack}`]).trim(), '');
-    assert.equal(remoteFile(fx, 'current'), undefined, 'a failed release never becomes known-good');
-    assert.equal(remoteFile(fx, 'lock/owner.json'), undefined);
+    assert.equal(currentId(fx.stack), undefined, 'a failed release never becomes known-good');
+    assert.equal(lockOwner(fx.stack), undefined);
     assert.deepEqual(registryCredentialsLeft(fx), { laptop: false, manager: false });
   });
 
@@ -66,6 +66,6 @@ describe('rollback without a known-good release', { skip: sandbox ? false : `e2e
       assert.equal(serviceImage(fx.stack, svc), `${sandbox!.registry}/e2e-${fx.stack}/honeydue-${svc}:legacy1`);
     }
     assert.match((await httpBody(fx.healthUrl))?.body ?? '', /ok legacy1/);
-    assert.equal(remoteFile(fx, 'lock/owner.json'), undefined);
+    assert.equal(lockOwner(fx.stack), undefined);
   });
 });

@@ -136,8 +136,9 @@ export interface CliRun {
   waitFor(re: RegExp, timeoutMs?: number): Promise<void>;
 }
 
-export function startCli(fx: Fixture, args: string[], extraEnv: NodeJS.ProcessEnv = {}): CliRun {
-  const child = spawn(process.execPath, [CLI, ...args, '--deploy-dir', fx.deployDir], {
+/** `cli`: another build of the tool (the upgrade test runs the previous version). */
+export function startCli(fx: Fixture, args: string[], extraEnv: NodeJS.ProcessEnv = {}, cli = CLI): CliRun {
+  const child = spawn(process.execPath, [cli, ...args, '--deploy-dir', fx.deployDir], {
     env: { ...fx.env, ...extraEnv },
     cwd: fx.root,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -177,11 +178,11 @@ export function startCli(fx: Fixture, args: string[], extraEnv: NodeJS.ProcessEn
  */
 const DOCKERD_SECRET_MOUNT_RACE = /unable to remount dir as readonly: mount tmpfs:\S*\/mounts\/secrets.*device or resource busy/;
 
-export async function runCli(fx: Fixture, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  const first = await startCli(fx, args, extraEnv).done;
+export async function runCli(fx: Fixture, args: string[], extraEnv: NodeJS.ProcessEnv = {}, cli = CLI): Promise<CliResult> {
+  const first = await startCli(fx, args, extraEnv, cli).done;
   if (first.code === 0 || !DOCKERD_SECRET_MOUNT_RACE.test(first.output)) return first;
   process.stderr.write(`e2e: dockerd's secret-mount race failed \`${args.join(' ')}\` (stack ${fx.stack}); running it once more\n`);
-  return startCli(fx, args, extraEnv).done;
+  return startCli(fx, args, extraEnv, cli).done;
 }
 
 export function docker(args: string[], opts: { input?: Buffer | string; allowFail?: boolean } = {}): string {
@@ -235,6 +236,41 @@ export function remoteFile(fx: Fixture, rel: string): string | undefined {
   }
 }
 
+export type DockerFn = (args: string[], opts?: { allowFail?: boolean }) => string;
+
+/** The tool's objects of a stack in the swarm (configs labelled with the stack), of one kind or all, data decoded. */
+export function storeObjects(stack: string, kind?: 'lock' | 'release' | 'mark' | 'audit', run: DockerFn = docker): Array<{ name: string; labels: Record<string, string>; data: string }> {
+  const ids = run(['config', 'ls', '-q', '--filter', `label=com.honeydue.deploy.stack=${stack}`, ...(kind ? ['--filter', `label=com.honeydue.deploy.kind=${kind}`] : [])]).split('\n').filter(Boolean);
+  if (!ids.length) return [];
+  return run(['config', 'inspect', '--format', '{{json .Spec}}', ...ids]).split('\n').filter(Boolean).map((l) => {
+    const spec = JSON.parse(l) as { Name: string; Labels: Record<string, string>; Data: string };
+    return { name: spec.Name, labels: spec.Labels, data: Buffer.from(spec.Data, 'base64').toString('utf8') };
+  }).sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The known-good release the swarm's newest mark names. */
+export function currentId(stack: string, run: DockerFn = docker): string | undefined {
+  const marks = storeObjects(stack, 'mark', run).map((o) => JSON.parse(o.data) as { deployId: string; at: string }).sort((a, b) => a.at.localeCompare(b.at));
+  return marks.at(-1)?.deployId;
+}
+
+/** A release's record in the swarm. */
+export function storedRelease(stack: string, id: string, run: DockerFn = docker): Record<string, unknown> | undefined {
+  const o = storeObjects(stack, 'release', run).find((x) => x.labels['com.honeydue.deploy.id'] === id);
+  return o ? (JSON.parse(o.data) as Record<string, unknown>) : undefined;
+}
+
+/** The cluster's deploy lock of a stack: its owner record, or undefined when free. */
+export function lockOwner(stack: string, run: DockerFn = docker): string | undefined {
+  return storeObjects(stack, 'lock', run)[0]?.data;
+}
+
+/** Removes the tool's objects of a stack from the swarm. */
+export function removeStore(stack: string, run: DockerFn = docker): void {
+  const names = storeObjects(stack, undefined, run).map((o) => o.name);
+  if (names.length) run(['config', 'rm', ...names], { allowFail: true });
+}
+
 export function registryCredentialsLeft(fx: Fixture): { laptop: boolean; manager: boolean } {
   const has = (file: string) => {
     try {
@@ -262,6 +298,7 @@ export async function cleanup(fx: Fixture): Promise<void> {
   }
   const names = secretNames(fx.stack);
   if (names.length) docker(['secret', 'rm', ...names], { allowFail: true });
+  removeStore(fx.stack);
   fs.rmSync(fx.remoteDirAbs, { recursive: true, force: true });
   fs.rmSync(fx.root, { recursive: true, force: true });
 }
@@ -273,10 +310,9 @@ export function localAuditLines(fx: Fixture): Array<Record<string, unknown>> {
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-/** The manager's audit log of the fixture's stack, one record per line. */
+/** The audit trail of the fixture's stack in the swarm, oldest first. */
 export function auditLines(fx: Fixture): Array<Record<string, unknown>> {
-  const text = remoteFile(fx, 'audit.log') ?? '';
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return storeObjects(fx.stack, 'audit').map((o) => JSON.parse(o.data) as Record<string, unknown>);
 }
 
 function alive(pidFile: string): boolean {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { registryCredentialsLeft, localAuditLines, allCommandLines, cleanup, docker, loadSandbox, makeFixture, remoteFile, runningContainer, secretNames, startCli, type Fixture } from './harness.js';
+import { lockOwner, auditLines, storeObjects, currentId, registryCredentialsLeft, localAuditLines, allCommandLines, cleanup, docker, loadSandbox, makeFixture, remoteFile, runningContainer, secretNames, startCli, type Fixture } from './harness.js';
 
 const { sandbox, reason } = loadSandbox();
 
@@ -51,16 +51,17 @@ describe('secret hygiene on a real deploy', { skip: sandbox ? false : `e2e skipp
     assert.ok(![...seen].some((l) => l.includes(sandbox!.registryPassword)), 'the registry token was in an argv');
     assert.ok(!r.output.includes(sandbox!.registryPassword));
 
-    // the release bundle and both audit logs hold no secret
-    const current = remoteFile(fx, 'current')!.trim();
-    const bundle = ['swarm-stack.yml', 'prod.env', 'release.json'].map((f) => remoteFile(fx, `releases/${current}/${f}`)!).join('\n');
-    const audits = `${remoteFile(fx, 'audit.log')}\n${JSON.stringify(localAuditLines(fx))}`;
+    // the release folder, the tool's objects in the swarm (readable back by anyone with docker) and both audit
+    // trails hold no secret
+    const current = currentId(fx.stack)!;
+    const bundle = [...['swarm-stack.yml', 'prod.env'].map((f) => remoteFile(fx, `releases/${current}/${f}`)!), ...storeObjects(fx.stack).map((o) => o.data)].join('\n');
+    const audits = `${JSON.stringify(auditLines(fx))}\n${JSON.stringify(localAuditLines(fx))}`;
     for (const s of secrets) {
       assert.ok(!bundle.includes(s), 'a secret is in the uploaded bundle');
       assert.ok(!audits.includes(s), 'a secret is in an audit log');
     }
     assert.ok(!bundle.includes(sandbox!.registryPassword));
-    for (const f of ['swarm-stack.yml', 'prod.env', 'release.json']) assert.equal(fs.statSync(path.join(fx.remoteDirAbs, 'releases', current, f)).mode & 0o777, 0o600);
+    for (const f of ['swarm-stack.yml', 'prod.env']) assert.equal(fs.statSync(path.join(fx.remoteDirAbs, 'releases', current, f)).mode & 0o777, 0o600);
     assert.equal(fs.statSync(path.join(fx.remoteDirAbs, 'releases', current)).mode & 0o777, 0o700);
 
     // hostile values: nothing ran on the manager or here, and the value arrived literally
@@ -81,7 +82,7 @@ describe('secret hygiene on a real deploy', { skip: sandbox ? false : `e2e skipp
     assert.equal(r.code, 130, r.output);
     assert.match(r.output, /received again: not waiting for the rollback to converge; still logging out and releasing the lock/);
     assert.match(r.output.split('\n').filter((l) => l.startsWith('result:')).pop()!, /^result: interrupted \(exit 130\): unknown: the rollback was started but not awaited \(second signal\)$/);
-    assert.equal(fs.existsSync(path.join(fx.remoteDirAbs, 'lock')), false);
+    assert.equal(lockOwner(fx.stack), undefined);
     assert.deepEqual(registryCredentialsLeft(fx), { laptop: false, manager: false });
     assert.deepEqual(fs.readdirSync(fx.remoteDirAbs).filter((n) => n.startsWith('docker-config.')), [], 'the private docker config on the manager is removed');
   });
@@ -97,7 +98,8 @@ describe('secret hygiene on a real deploy', { skip: sandbox ? false : `e2e skipp
     assert.equal(r.code, 130, r.output);
     assert.deepEqual(secretNames(fx.stack), before, 'secrets of h3 must be gone');
     const releases = fs.readdirSync(path.join(fx.remoteDirAbs, 'releases'));
-    assert.ok(!releases.some((id) => id.startsWith('h3_')), `the bundle of a release that never reached the stack must be removed: ${releases.join(', ')}`);
+    assert.ok(!releases.some((id) => id.startsWith('h3_')), `the folder of a release that never reached the stack must be removed: ${releases.join(', ')}`);
+    assert.ok(!storeObjects(fx.stack, 'release').some((o) => o.labels['com.honeydue.deploy.id']!.startsWith('h3_')), 'and its record in the swarm');
     assert.match(r.output, /stopped before the stack was changed/);
   });
 });

@@ -16,7 +16,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readSandboxState } from '../fixtures/sandbox-deploy.js';
-import { cleanup, httpBody, loadSandbox, makeFixture, remoteFile, runCli, sha256, sleep, startCli, ROOT, type Fixture } from './harness.js';
+import { lockOwner, currentId, removeStore, cleanup, httpBody, loadSandbox, makeFixture, runCli, sha256, sleep, startCli, ROOT, type Fixture } from './harness.js';
 
 const { sandbox, reason: sandboxReason } = loadSandbox();
 const MN_STATE = path.join(process.env.HD_MN_DIR ?? '/var/lib/honeydue-multinode', 'multinode.env');
@@ -50,6 +50,8 @@ function dk(node: Node, args: string[], opts: { allowFail?: boolean } = {}): str
   return r.stdout;
 }
 const manager = () => NODES[0]!;
+/** docker through the manager, for the harness's readers of the tool's objects in the swarm */
+const mdk = (args: string[], opts?: { allowFail?: boolean }) => dk(manager(), args, opts);
 
 /** Tasks swarm wants running, with the node and image of each. */
 function runningTasks(stack: string, service: string): Array<{ node: string; image: string; state: string }> {
@@ -142,18 +144,26 @@ describe('three swarm nodes: the packaged template, node failures', { skip: stat
     for (const n of NODES) nsRun(n, ['iptables', '-D', 'OUTPUT', '-p', 'tcp', '-d', registry.split(':')[0]!, '--dport', registry.split(':')[1]!, '-j', 'REJECT']);
     dk(manager(), ['node', 'update', '--availability', 'active', NODES[2]!.hostname], { allowFail: true });
     dk(manager(), ['stack', 'rm', fx.stack], { allowFail: true });
+    dk(manager(), ['node', 'update', '--label-rm', 'honeydue-redis', manager().hostname], { allowFail: true });
     for (let i = 0; i < 60 && dk(manager(), ['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${fx.stack}`], { allowFail: true }).trim(); i++) await sleep(1000);
     const secrets = dk(manager(), ['secret', 'ls', '-q', '--filter', `label=com.honeydue.deploy.stack=${fx.stack}`], { allowFail: true }).split('\n').filter(Boolean);
     if (secrets.length) dk(manager(), ['secret', 'rm', ...secrets], { allowFail: true });
+    removeStore(fx.stack, mdk);
     fs.rmSync(fx.remoteDirAbs, { recursive: true, force: true });
     fs.rmSync(fx.root, { recursive: true, force: true });
   });
 
   it('(a) the packaged template on three nodes: api spread over them, secrets on a worker, dozzle on the manager\'s loopback only', async () => {
+    // Redis is pinned to the node that keeps its AOF volume: until a node carries the label, preflight says how
+    const unlabelled = await runCli(fx, ['--context', fx.context, '--tag', 'mn1']);
+    assert.equal(unlabelled.code, 2, unlabelled.output);
+    const add = /placement: redis: placed by node\.labels\.honeydue-redis == true, and no ready, active node has that label — choose the node that keeps its data and run `(docker node update --label-add honeydue-redis=true \w{12})` \(hdnode1\) on a manager/.exec(unlabelled.output);
+    assert.ok(add, unlabelled.output);
+    dk(manager(), add[1]!.split(' ').slice(1));
     const r = await runCli(fx, ['--context', fx.context, '--tag', 'mn1']);
     assert.equal(r.code, 0, r.output);
     assert.match(r.output, /storage backend: S3-compatible/);
-    goodId = remoteFile(fx, 'current')!.trim();
+    goodId = currentId(fx.stack, mdk)!;
     const api = runningTasks(fx.stack, 'api');
     assert.equal(api.length, 3, JSON.stringify(api));
     assert.deepEqual(new Set(api.map((t) => t.node)), new Set(NODES.map((n) => n.hostname)), 'one api task on each node');
@@ -244,8 +254,8 @@ describe('three swarm nodes: the packaged template, node failures', { skip: stat
     assert.match(lastLine(r.output), new RegExp(
       `^result: deploy failed \\(exit 1\\): rolled back: the previous release ${goodId} \\(tag mn1\\) is serving again on fewer replicas \\(api 2/3[^)]*\\): node \\w{12} \\(${victim.hostname}, ${victim.addr.replace(/\./g, '\\.')}\\) is down — bring it back`,
     ));
-    assert.equal(remoteFile(fx, 'lock/owner.json'), undefined, 'the lock is released');
-    assert.equal(remoteFile(fx, 'current')!.trim(), goodId);
+    assert.equal(lockOwner(fx.stack, mdk), undefined, 'the lock is released');
+    assert.equal(currentId(fx.stack, mdk)!, goodId);
     assert.equal((await httpBody(`http://${NODES[1]!.addr}:8000/cgi-bin/health`))?.body.trim(), 'ok mn1');
     // the node comes back (its daemon restarted): the next deploy converges normally on all three
     execFileSync('bash', [path.join(ROOT, 'scripts/multinode.sh'), 'up'], { stdio: 'ignore' });

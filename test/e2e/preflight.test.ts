@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { acceptedLogins, cleanup, docker, loadSandbox, makeFixture, registryCredentialsLeft, runCli, secretNames, type Fixture } from './harness.js';
+import { lockOwner, acceptedLogins, cleanup, docker, loadSandbox, makeFixture, registryCredentialsLeft, runCli, secretNames, type Fixture } from './harness.js';
 
 const { sandbox, reason } = loadSandbox();
 
@@ -48,8 +48,8 @@ describe('preflight: the cluster is not touched', { skip: sandbox ? false : `e2e
     try {
       const r = await runCli(fx, ['--tag', 'sym1'], { SKIP_BUILD: '1' });
       assert.equal(r.code, 2, r.output);
-      assert.ok(r.output.includes(`cluster.env: DEPLOY_REMOTE_DIR: ${fx.remoteDir} on the manager is a symbolic link — it holds the release records`), r.output);
-      assert.equal(fs.existsSync(path.join(target, 'lock')), false);
+      assert.ok(r.output.includes(`cluster.env: DEPLOY_REMOTE_DIR: ${fx.remoteDir} on the manager is a symbolic link — it holds the release folders`), r.output);
+      assert.equal(lockOwner(fx.stack), undefined);
     } finally {
       fs.rmSync(fx.remoteDirAbs);
       fs.rmSync(target, { recursive: true, force: true });
@@ -105,5 +105,26 @@ describe('preflight: the cluster is not touched', { skip: sandbox ? false : `e2e
       assert.deepEqual(secretNames(fx.stack), []);
       assert.deepEqual(registryCredentialsLeft(fx), { laptop: false, manager: false });
     });
+  });
+  it('a host-mode port that a service of another stack holds: exit 2 naming that service, before anything is touched', async () => {
+    // another stack's service, really holding the api's host port on the node
+    const holder = 'e2eportholder_web';
+    const img = `${sandbox!.registry}/e2e-portholder/holder:1`;
+    const dir = fs.mkdtempSync(path.join(fx.root, 'holder-'));
+    fs.copyFileSync('/bin/busybox', path.join(dir, 'busybox'));
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), 'FROM scratch\nCOPY busybox /bin/busybox\nCMD ["/bin/busybox", "sleep", "3600"]\n');
+    docker(['build', '-q', '-t', img, dir]);
+    docker(['service', 'create', '--detach', '--no-resolve-image', '--name', holder, '--label', 'com.docker.stack.namespace=e2eportholder', '--publish', `mode=host,published=${fx.apiPort},target=8000`, img]);
+    try {
+      for (let i = 0; i < 60 && !/Running/.test(docker(['service', 'ps', holder, '--format', '{{.CurrentState}}'])); i++) await new Promise((r) => setTimeout(r, 500));
+      const r = await runCli(fx, ['--context', fx.context, '--tag', 'port1']);
+      assert.equal(r.code, 2, r.output);
+      assert.ok(r.output.includes(`ports: api: publishes ${fx.apiPort}/tcp in host mode, which the service ${holder} (stack e2eportholder) already holds on the nodes`), r.output);
+      assert.equal(docker(['service', 'ls', '--filter', `label=com.docker.stack.namespace=${fx.stack}`, '-q']).trim(), '');
+      assert.deepEqual(secretNames(fx.stack), []);
+      assert.equal(lockOwner(fx.stack), undefined);
+    } finally {
+      docker(['service', 'rm', holder], { allowFail: true });
+    }
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { auditLines, cleanup, docker, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, remoteFile, runCli, secretNames, serviceImage, type Fixture } from './harness.js';
+import { storedRelease, lockOwner, currentId, auditLines, cleanup, docker, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, runCli, secretNames, serviceImage, type Fixture } from './harness.js';
 
 const { sandbox, reason } = loadSandbox();
 
@@ -19,8 +19,8 @@ describe('failed releases are rolled back to the previous release', { skip: sand
 
   function assertPreviousServes(): void {
     for (const svc of ['api', 'worker', 'admin']) assert.equal(serviceImage(fx.stack, svc), image(svc, 'good1'), `${svc} is not back on good1`);
-    assert.match(remoteFile(fx, 'current')!, /^good1_/);
-    assert.equal(remoteFile(fx, 'lock/owner.json'), undefined, 'the lock must be free');
+    assert.match(currentId(fx.stack)!, /^good1_/);
+    assert.equal(lockOwner(fx.stack), undefined, 'the lock must be free');
     assert.deepEqual(registryCredentialsLeft(fx), { laptop: false, manager: false });
   }
 
@@ -35,8 +35,8 @@ describe('failed releases are rolled back to the previous release', { skip: sand
     assert.match(body!.body, /ok good1/);
     assert.equal(auditLines(fx).at(-1)!.outcome, 'rolled-back');
     // the failed release's secrets stay until pruning; the known-good ones are untouched
-    const goodId = remoteFile(fx, 'current')!.trim();
-    const goodSecrets = Object.values(JSON.parse(remoteFile(fx, `releases/${goodId}/release.json`)!).secretNames as Record<string, string>);
+    const goodId = currentId(fx.stack)!;
+    const goodSecrets = Object.values(storedRelease(fx.stack, goodId)!.secretNames as Record<string, string>);
     for (const n of goodSecrets) assert.ok(secretNames(fx.stack).includes(n));
   });
 
@@ -67,7 +67,7 @@ describe('failed releases are rolled back to the previous release', { skip: sand
     assert.equal(last.outcome, 'healthy');
     const again = await runCli(fx, ['rollback']);
     assert.equal(again.code, 2, again.output);
-    assert.match(again.output, /no earlier known-good release of e2erollback is left on the manager — nothing to roll back to \(current: good1_\d+\)/);
-    assert.equal(remoteFile(fx, 'lock/owner.json'), undefined);
+    assert.match(again.output, /no earlier known-good release of e2erollback is recorded — nothing to roll back to \(current: good1_\d+\)/);
+    assert.equal(lockOwner(fx.stack), undefined);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describeNode, impossiblePlacements, parseNodes, placementNeeds } from '../../../src/steps/nodes-eval.js';
+import { describeNode, hostPortConflicts, hostPorts, impossiblePlacements, labelPins, labelProblems, parseNodes, placementNeeds } from '../../../src/steps/nodes-eval.js';
 
 const node = (id: string, host: string, addr: string, role: string, state: string, availability: string) =>
   JSON.stringify({ ID: id, Description: { Hostname: host }, Status: { State: state, Addr: addr }, Spec: { Role: role, Availability: availability } });
@@ -33,5 +33,32 @@ describe('swarm nodes', () => {
     assert.deepEqual(placementNeeds(stack), [{ service: 'api', replicas: 3, maxPerNode: 1, role: undefined }]);
     assert.equal(impossiblePlacements(placementNeeds(stack), NODES).length, 1);
     assert.equal(placementNeeds(stack.replace('mode: host', 'mode: ingress'))[0]!.maxPerNode, undefined);
+  });
+  it('a host-mode port another stack\'s service holds is named with that service; this stack\'s own services and ingress ports are not', () => {
+    const stackFile = 'services:\n  api:\n    ports:\n      - { target: 8000, published: 8000, protocol: tcp, mode: host }\n      - "9000:9000"\n  admin:\n    ports:\n      - { target: 80, published: 8080, mode: host }\n';
+    assert.deepEqual(hostPorts(stackFile), [{ service: 'api', port: 8000, protocol: 'tcp' }, { service: 'admin', port: 8080, protocol: 'tcp' }]);
+    const spec = (name: string, stack: string | undefined, port: number, mode = 'host', protocol = 'tcp') =>
+      JSON.stringify({ Name: name, Labels: stack ? { 'com.docker.stack.namespace': stack } : {}, EndpointSpec: { Ports: [{ PublishedPort: port, Protocol: protocol, PublishMode: mode }] } });
+    const specs = [spec('hd_api', 'hd', 8000), spec('other_web', 'other', 8000), spec('loose', undefined, 8080), spec('mesh', 'x', 9000, 'ingress'), spec('udp', 'y', 8080, 'host', 'udp')].join('\n');
+    assert.deepEqual(hostPortConflicts('hd', stackFile, specs), [
+      'api: publishes 8000/tcp in host mode, which the service other_web (stack other) already holds on the nodes — swarm would never place the task; free the port (docker service update --publish-rm 8000 other_web, or remove that service) or publish another one',
+      'admin: publishes 8080/tcp in host mode, which the service loose already holds on the nodes — swarm would never place the task; free the port (docker service update --publish-rm 8080 loose, or remove that service) or publish another one',
+    ]);
+  });
+  it('a label constraint no ready node has is named with the command that adds it; a volume service pinned to a label on two nodes is refused', () => {
+    const stackFile = 'services:\n  redis:\n    volumes: ["redis-data:/data"]\n    deploy:\n      placement:\n        constraints: ["node.labels.honeydue-redis == true"]\n  web:\n    volumes: ["./conf:/conf"]\n    deploy:\n      placement:\n        constraints: ["node.labels.zone == a"]\n';
+    const pins = labelPins(stackFile);
+    assert.deepEqual(pins, [{ service: 'redis', key: 'honeydue-redis', value: 'true', volume: true }, { service: 'web', key: 'zone', value: 'a', volume: false }]);
+    const node = (id: string, hostname: string, labels?: Record<string, string>, role: 'manager' | 'worker' = 'worker') => ({ id, hostname, addr: '10.0.0.1', role, state: 'ready', availability: 'active', ...(labels ? { labels } : {}) });
+    const none = [node('aaaaaaaaaaaaaaaa', 'm1', undefined, 'manager'), node('bbbbbbbbbbbbbbbb', 'w1')];
+    assert.deepEqual(labelProblems(pins, none), [
+      'redis: placed by node.labels.honeydue-redis == true, and no ready, active node has that label — choose the node that keeps its data and run `docker node update --label-add honeydue-redis=true aaaaaaaaaaaa` (m1) on a manager',
+      'web: placed by node.labels.zone == a, and no ready, active node has that label — run `docker node update --label-add zone=a aaaaaaaaaaaa` (m1) on a manager',
+    ]);
+    const two = [node('aaaaaaaaaaaaaaaa', 'm1', { 'honeydue-redis': 'true', zone: 'a' }, 'manager'), node('bbbbbbbbbbbbbbbb', 'w1', { 'honeydue-redis': 'true', zone: 'a' })];
+    assert.deepEqual(labelProblems(pins, two), [
+      'redis: keeps its data on a volume, which is per node, and node.labels.honeydue-redis == true is on 2 nodes (aaaaaaaaaaaa (m1, 10.0.0.1), bbbbbbbbbbbb (w1, 10.0.0.1)) — keep the label on the node that holds the data and remove it from the others: docker node update --label-rm honeydue-redis bbbbbbbbbbbb',
+    ]);
+    assert.deepEqual(labelProblems(pins, [two[0]!, node('bbbbbbbbbbbbbbbb', 'w1')]), []);
   });
 });
