@@ -122,8 +122,10 @@ async function recover(ctx: Ctx, err: unknown): Promise<{ summary: Summary; fact
   const refused = err instanceof ConfigError || err instanceof PreflightError;
   const base: Facts = { ...NO_FACTS, interrupted, refused, stackTouched: ctx.state.stackTouched, targetHealthy: ctx.state.knownGood };
   if (!interrupted) ctx.reporter.error(`error: ${errorMessage(err)}`);
-  // never connected: nothing was touched (the table says so); connected once: the run needs a manager to go on
-  if (ctx.session && !(await failover(ctx))) {
+  // never connected, or nothing of this run is on the cluster yet: nothing to finish there (the table decides);
+  // otherwise the run needs a manager to go on
+  const holdsSomething = ctx.state.stackTouched || ctx.state.lockHeld || ctx.state.createdSecrets.length > 0;
+  if (ctx.session && !(await failover(ctx)) && holdsSomething) {
     const facts = { ...base, reachable: false };
     return { facts, summary: summarize(facts, 'unknown: no listed manager can be reached', manualAfterLostConnection(ctx)) };
   }

@@ -32,7 +32,7 @@ export interface SshEndpoint {
 }
 
 /** A manager whose sshd answers but whose docker daemon or swarm role is gone: the run goes on elsewhere. */
-export const MANAGER_GONE = /Cannot connect to the Docker daemon|Is the docker daemon running\?|error during connect|swarm does not have a leader|rpc error: code = (?:Unavailable|DeadlineExceeded)/;
+export const MANAGER_GONE = /Cannot connect to the Docker daemon|Is the docker daemon running\?|error during connect|swarm does not have a leader|node lost leader status|raft: failed to process the request|rpc error: code = (?:Unavailable|DeadlineExceeded)/;
 
 /** Whether a connected manager can serve the run: undefined when it can, else why not. */
 export type Accept = (session: ManagerSession) => Promise<string | undefined>;

@@ -10,7 +10,7 @@ export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
     title: 'Check the swarm nodes',
     entries: [
       cmd(inspectNodes()),
-      note('nodes that are not Ready and Active are listed (no task is placed on them)'),
+      note('nodes that are not Ready and Active are listed (no task is placed on them); an even number of managers is a warning (no more fault tolerance than one fewer)'),
       note('stop (exit 2) when a service\'s replicas cannot be placed on the Ready and Active nodes (replicas x max_replicas_per_node, role constraints)'),
       ...labelPins(ctx.release.stackFile).map((p) => note(`${p.service} is placed by node.labels.${p.key} == ${p.value}: stop (exit 2) unless a ready, active node has that label${p.volume ? ' — exactly one, since its data is on a volume of that node' : ''} (the command to add it is printed)`)),
       ...(hostPorts(ctx.release.stackFile).length
@@ -35,12 +35,21 @@ export function localVolumeProblem(ctx: Pick<Ctx, 'cfg'>, nodes: NodeView[]): st
   return `${clusterEnv(ctx)}: API_REPLICAS: ${n} replicas with the local uploads volume on a swarm of ${nodes.length} nodes would lose uploads (volumes are per node: a file written on one node is a 404 on the others) — set all four B2_* in prod.env for S3-compatible storage, or set API_REPLICAS=1`;
 }
 
+/** An even number of managers tolerates no more failures than one manager fewer: worth a warning, not a stop. */
+export function evenManagers(nodes: NodeView[]): string | undefined {
+  const managers = nodes.filter((n) => n.role === 'manager').length;
+  if (managers === 0 || managers % 2 === 1) return undefined;
+  return `the swarm has ${managers} managers: an even number survives no more manager failures than ${managers - 1} (quorum needs ${Math.floor(managers / 2) + 1}) — promote one more (docker node promote <node>) or demote one (docker node demote <node>)`;
+}
+
 export async function run(ctx: Ctx): Promise<void> {
   const nodes = parseNodes((await execChecked(ctx, inspectNodes(), 'listing the swarm nodes')).stdout);
   ctx.state.nodes = nodes;
   for (const n of nodes.filter((x) => !usable(x))) {
     ctx.reporter.warn(`node ${describeNode(n)} is ${n.state}/${n.availability}: no task is placed on it`);
   }
+  const even = evenManagers(nodes);
+  if (even) ctx.reporter.warn(even);
   const problems = [localVolumeProblem(ctx, nodes), ...impossiblePlacements(placementNeeds(ctx.release.stackFile), nodes).map((p) => `placement: ${p} — bring nodes back (docker node update --availability active, or restart their docker), or lower the replicas`)].filter(
     (p): p is string => p !== undefined,
   );
