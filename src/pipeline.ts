@@ -58,27 +58,29 @@ export const STEPS: readonly PipelineStep[] = [
     },
   },
   {
-    plan: releases.markPlan,
+    plan: (c) => {
+      const mark = releases.markPlan(c);
+      const prune = secrets.prunePlan(c);
+      return { title: 'Mark the release known-good; then prune old releases and secret versions side by side', entries: [...mark.entries, ...prune.entries] };
+    },
     resumable: true,
     run: async (c, h) => {
       await releases.markKnownGood(c);
-      const removed = await releases.pruneReleases(c).catch((e: Error) => {
-        c.reporter.warn(`old release folders were not pruned: ${errorMessage(e)}`);
-        return [];
-      });
-      h.progress(`current -> ${c.release.deployId}${removed.length ? `; removed ${removed.length} old release record(s)` : ''}`);
-    },
-  },
-  {
-    plan: secrets.prunePlan,
-    resumable: true,
-    run: async (c) => {
-      const { removed, skipped } = await secrets.prune(c).catch((e: Error) => {
-        c.reporter.warn(`secrets were not pruned: ${errorMessage(e)}`);
-        return { removed: [], skipped: [] };
-      });
-      for (const r of removed) c.reporter.info(`removed ${r}`);
-      for (const s of skipped) c.reporter.warn(`kept ${s}: docker refused to remove it; the next deploy tries again`);
+      h.progress(`current -> ${c.release.deployId}`);
+      // housekeeping of a healthy release: never fails the deploy, each part reports what it could not do
+      const [removed, pruned] = await Promise.all([
+        releases.pruneReleases(c).catch((e: Error) => {
+          c.reporter.warn(`old releases were not pruned: ${errorMessage(e)}`);
+          return [];
+        }),
+        secrets.prune(c).catch((e: Error) => {
+          c.reporter.warn(`secrets were not pruned: ${errorMessage(e)}`);
+          return { removed: [], skipped: [] };
+        }),
+      ]);
+      if (removed.length) c.reporter.info(`removed ${removed.length} old release record(s)`);
+      for (const r of pruned.removed) c.reporter.info(`removed ${r}`);
+      for (const s of pruned.skipped) c.reporter.warn(`kept ${s}: docker refused to remove it; the next deploy tries again`);
     },
   },
 ];

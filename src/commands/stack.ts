@@ -82,3 +82,26 @@ export function stackRemove(stack: string): Command {
 export function stackServiceNames(stack: string): Command {
   return onManager(['docker', 'stack', 'services', '--format', '{{.Name}}', stack]);
 }
+
+/** What separates the parts of observeStack's output. */
+export const OBSERVE_SEPARATOR = '--- honeydue-deploy: next part ---';
+
+/**
+ * One look at the cluster in one remote command: the nodes (`docker node inspect`), the stack's services
+ * (`docker service inspect`) and its tasks (`docker stack ps`), each part after a separator line. Exits with the
+ * first failing part's code; `docker stack ps` finding nothing yet is not a failure.
+ */
+export function observeStack(stack: string): Command {
+  return onManager([
+    'sh', '-c',
+    [
+      'docker node inspect --format "{{json .}}" $(docker node ls --quiet) || exit $?',
+      'echo "$2"',
+      'ids=$(docker stack services --quiet "$1") || exit $?',
+      'if [ -n "$ids" ]; then docker service inspect --format "{{json .}}" $ids || exit $?; fi',
+      'echo "$2"',
+      'if [ -n "$ids" ]; then docker stack ps "$1" --no-trunc --format "{{json .}}" 2>/dev/null || true; fi',
+    ].join('\n'),
+    'sh', stack, OBSERVE_SEPARATOR,
+  ]);
+}

@@ -40,6 +40,11 @@ export function readObjects(stack: string, kind?: ObjectKind): Command {
   ]);
 }
 
+/** The names of the stack's objects of one kind, one per line (no data: cheap for long audit trails). */
+export function listObjectNames(stack: string, kind: ObjectKind): Command {
+  return onManager(['docker', 'config', 'ls', '--filter', `label=${STACK_LABEL}=${stack}`, '--filter', `label=${KIND_LABEL}=${kind}`, '--format', '{{.Name}}']);
+}
+
 export function readObject(name: string): Command {
   return onManager(['docker', 'config', 'inspect', '--format', '{{json .Spec}}', name]);
 }

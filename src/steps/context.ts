@@ -9,7 +9,7 @@ import type { Release } from '../release.js';
 import type { Reporter } from '../ui/reporter.js';
 import type { Interrupt } from '../interrupt.js';
 import type { NodeView } from './nodes-eval.js';
-import type { ReleaseRecord, Store } from '../store/store.js';
+import type { ReleaseRecord, Store, StoreState } from '../store/store.js';
 
 /** A release that passed its health check before: what the store's known-good mark names (its record, files and all). */
 export type KnownGoodRelease = ReleaseRecord;
@@ -35,6 +35,10 @@ export class RunState {
   tasksBefore = new Set<string>();
   previous?: KnownGoodRelease;
   knownGood = false;
+  /** the store as read right after the lock was taken (nobody else writes while it is held) */
+  snapshot?: { releases: ReleaseRecord[]; state: StoreState };
+  /** the known-good mark was attempted (a resumed run checks whether it landed before marking again) */
+  markTried = false;
   /** the swarm's nodes as preflight saw them */
   nodes: NodeView[] = [];
 }

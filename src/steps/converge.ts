@@ -1,25 +1,23 @@
 import { inspectNodes } from '../commands/docker.js';
-import { inspectServices, serviceUpdateAllAtOnce, stackServiceIds, stackTasks } from '../commands/stack.js';
+import { OBSERVE_SEPARATOR, inspectServices, observeStack, serviceUpdateAllAtOnce, stackServiceIds, stackTasks } from '../commands/stack.js';
 import { describeNode, parseNodes, type NodeView } from './nodes-eval.js';
 import { DeployFailed } from '../errors.js';
 import type { StepHandle } from '../ui/reporter.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
 import { judgeAll, parseServices, parseTasks, type JudgeOptions, type ServiceJudgement, type ServiceView, type TaskView } from './converge-eval.js';
 
-export const POLL_MS = 1000;
+/** How often convergence looks (one round trip each). */
+export const POLL_MS = 300;
 
 export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
   const s = ctx.release.stackName;
   return {
     title: 'Wait for convergence',
     entries: [
-      cmd(stackServiceIds(s)),
-      cmd(inspectServices(['<service ids>'])),
-      cmd(stackTasks(s)),
-      note(`every ${POLL_MS / 1000}s, all services at once, for at most DEPLOY_CONVERGE_TIMEOUT=${ctx.cfg.cluster.DEPLOY_CONVERGE_TIMEOUT}s`),
+      cmd(observeStack(s)),
+      note(`every ${POLL_MS / 1000}s (nodes, services and tasks in one command), all services at once, for at most DEPLOY_CONVERGE_TIMEOUT=${ctx.cfg.cluster.DEPLOY_CONVERGE_TIMEOUT}s`),
       note('converged: spec image is this release\'s, running tasks = desired replicas, all on that image, UpdateStatus completed or none'),
       note('failed at once: UpdateStatus rollback_* or paused (swarm rolled back by itself, even when REPLICAS reads N/N)'),
-      cmd(inspectNodes()),
       note('rolling back with a node down, a rolling update that waits for a replica it cannot place is told to replace the other tasks at once (docker service update --update-parallelism 0 <service>; the next deploy sets it back)'),
       note('nodes that are down: their tasks do not count; replicas that cannot be placed while nodes are down fail the deploy at once as lost capacity (a cluster failure), and the rollback accepts the previous release on the replicas the remaining nodes can run'),
       note('failed at once: a crash loop — 3 tasks of the new image failed, or one error twice (whatever the stack\'s failure_action; first deploys too)'),
@@ -32,12 +30,6 @@ export function intendedImages(stack: string, serviceImages: Record<string, stri
   return Object.fromEntries(Object.entries(serviceImages).map(([svc, image]) => [`${stack}_${svc}`, image]));
 }
 
-/** The nodes as the manager sees them now (kept in the run state); undefined if the manager cannot say. */
-async function freshNodes(ctx: Ctx): Promise<NodeView[]> {
-  const r = await exec(ctx, inspectNodes());
-  if (r.exitCode === 0) ctx.state.nodes = parseNodes(r.stdout);
-  return ctx.state.nodes;
-}
 
 /** Node names in messages: ID, hostname and address (hostnames alone are not unique). */
 export function nodeDescriber(nodes: NodeView[]): (hostname: string) => string {
@@ -58,11 +50,18 @@ export async function readStack(ctx: Ctx): Promise<{ services: ServiceView[]; ta
   return { services, tasks: tasksResult.exitCode === 0 ? parseTasks(tasksResult.stdout) : [] };
 }
 
+/** Nodes, services and tasks in one remote command (a convergence poll is one round trip). */
+export async function readCluster(ctx: Ctx): Promise<{ nodes: NodeView[]; services: ServiceView[]; tasks: TaskView[] }> {
+  const r = await execChecked(ctx, observeStack(ctx.release.stackName), 'looking at the nodes and the stack');
+  const [nodes = '', services = '', tasks = ''] = r.stdout.split(`${OBSERVE_SEPARATOR}\n`);
+  return { nodes: parseNodes(nodes), services: parseServices(services), tasks: parseTasks(tasks) };
+}
+
 export async function observe(ctx: Ctx, intended: Record<string, string>, opts: JudgeOptions = {}): Promise<ServiceJudgement[]> {
-  const nodes = await freshNodes(ctx);
-  const down = new Set(nodes.filter((n) => n.state !== 'ready').map((n) => n.hostname));
-  opts = { ...opts, downNodes: down, describe: nodeDescriber(nodes) };
-  const { services, tasks } = await readStack(ctx);
+  const { nodes, services, tasks } = await readCluster(ctx);
+  if (nodes.length) ctx.state.nodes = nodes;
+  const down = new Set(ctx.state.nodes.filter((n) => n.state !== 'ready').map((n) => n.hostname));
+  opts = { ...opts, downNodes: down, describe: nodeDescriber(ctx.state.nodes) };
   return judgeAll(services, tasks, intended, opts);
 }
 

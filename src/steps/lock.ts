@@ -51,11 +51,21 @@ async function checkWorkingFolder(ctx: Ctx): Promise<void> {
 export { checkWorkingFolder };
 
 export async function acquire(ctx: Ctx): Promise<void> {
-  await checkWorkingFolder(ctx);
   const deadline = Date.now() + ctx.settings.lockWaitSeconds * 1000;
   let announced = false;
-  for (;;) {
-    const r = await store(ctx).acquireLock(owner(ctx));
+  for (let first = true; ; first = false) {
+    // the first attempt goes side by side with the check of the working folder; a lock taken while the folder is
+    // refused is given back at once (by the caller's cleanup: it is marked held)
+    const [attempt, folder] = await Promise.allSettled([
+      store(ctx).acquireLock(owner(ctx)).then((a) => {
+        if (a.acquired) ctx.state.lockHeld = true;
+        return a;
+      }),
+      first ? checkWorkingFolder(ctx) : Promise.resolve(),
+    ]);
+    if (folder.status === 'rejected') throw folder.reason;
+    if (attempt.status === 'rejected') throw attempt.reason;
+    const r = attempt.value;
     if (r.acquired) {
       ctx.state.lockHeld = true;
       break;
@@ -80,6 +90,8 @@ export async function acquire(ctx: Ctx): Promise<void> {
 async function upgradeFromLegacy(ctx: Ctx): Promise<void> {
   const s = store(ctx);
   const [releases, state] = await Promise.all([s.listReleases(), s.readState()]);
+  // under the lock nobody else writes: the known-good release is read from this look, not from another
+  ctx.state.snapshot = { releases, state };
   if (releases.length || state.marks.length) return;
   const legacy = await readLegacy(ctx.session!, ctx.release.remoteDir);
   if (!legacy) return;
@@ -88,6 +100,7 @@ async function upgradeFromLegacy(ctx: Ctx): Promise<void> {
   }
   if (!legacy.releases.length && !legacy.current) return;
   const what = await importLegacy(s, legacy);
+  ctx.state.snapshot = undefined;
   ctx.reporter.info(`imported what an earlier version kept in ${ctx.release.remoteDir} on this manager into the swarm: ${what} (the files are left as they were)`);
 }
 

@@ -65,8 +65,9 @@ export async function run(ctx: Ctx): Promise<void> {
   useLocalDockerConfig(ctx);
   // remember the login before trying: a half-succeeded login must still be cleaned up
   ctx.state.loggedInLocal = true;
-  await loginOn(ctx, 'local');
-  await loginManager(ctx);
+  // the laptop's and the manager's logins are independent: side by side; the first failure is reported
+  const [laptop, mgr] = await Promise.allSettled([loginOn(ctx, 'local'), loginManager(ctx)]);
+  for (const r of [laptop, mgr]) if (r.status === 'rejected') throw r.reason;
 }
 
 export function logoutPlan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
@@ -83,34 +84,36 @@ export function logoutPlan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
 
 /** Never throws: reports what it could not do. Returns the problems. */
 export async function logout(ctx: Ctx): Promise<string[]> {
-  const problems: string[] = [];
-  const registry = ctx.cfg.registry.REGISTRY;
+  // the laptop's side and the manager's side are independent: side by side
+  const [laptop, mgr] = await Promise.all([logoutLocal(ctx), logoutManager(ctx)]);
+  return [...laptop, ...mgr];
+}
+
+async function logoutLocal(ctx: Ctx): Promise<string[]> {
   const localDir = ctx.state.localDockerConfig;
-  if (localDir) {
-    if (ctx.state.loggedInLocal) await ctx.local.run(registryLogout('local', registry)).catch(() => undefined);
-    try {
-      removeLocalDockerConfig(localDir);
-      ctx.state.localDockerConfig = undefined;
-      ctx.state.loggedInLocal = false;
-      delete ctx.local.env.DOCKER_CONFIG;
-    } catch (e) {
-      problems.push(`laptop: the private docker config ${localDir} could not be removed (${errorMessage(e)}) — remove it: ${byHand(local(['rm', '-rf', '--', localDir]))}`);
-    }
+  if (!localDir) return [];
+  if (ctx.state.loggedInLocal) await ctx.local.run(registryLogout('local', ctx.cfg.registry.REGISTRY)).catch(() => undefined);
+  try {
+    removeLocalDockerConfig(localDir);
+    ctx.state.localDockerConfig = undefined;
+    ctx.state.loggedInLocal = false;
+    delete ctx.local.env.DOCKER_CONFIG;
+    return [];
+  } catch (e) {
+    return [`laptop: the private docker config ${localDir} could not be removed (${errorMessage(e)}) — remove it: ${byHand(local(['rm', '-rf', '--', localDir]))}`];
   }
+}
+
+async function logoutManager(ctx: Ctx): Promise<string[]> {
   const dir = ctx.state.remoteDockerConfig;
-  if (dir) {
-    const removal = byHand(removeRemoteDockerConfig(dir));
-    if (!ctx.session?.alive) {
-      problems.push(`manager: the private docker config holding the registry login was not removed (no connection) — run \`${removal}\` there`);
-    } else {
-      if (ctx.state.loggedInManager) await ctx.session.run(registryLogout('manager', registry)).catch(() => undefined);
-      const r = await ctx.session.run(removeRemoteDockerConfig(dir)).catch((e: Error) => ({ exitCode: 1, stderr: e.message, stdout: '' }));
-      if (r.exitCode === 0) {
-        ctx.state.remoteDockerConfig = undefined;
-        ctx.state.loggedInManager = false;
-        ctx.session.dockerConfig = undefined;
-      } else problems.push(`manager: \`${removal}\` failed: ${r.stderr.trim()}`);
-    }
-  }
-  return problems;
+  if (!dir) return [];
+  const removal = byHand(removeRemoteDockerConfig(dir));
+  if (!ctx.session?.alive) return [`manager: the private docker config holding the registry login was not removed (no connection) — run \`${removal}\` there`];
+  if (ctx.state.loggedInManager) await ctx.session.run(registryLogout('manager', ctx.cfg.registry.REGISTRY)).catch(() => undefined);
+  const r = await ctx.session.run(removeRemoteDockerConfig(dir)).catch((e: Error) => ({ exitCode: 1, stderr: e.message, stdout: '' }));
+  if (r.exitCode !== 0) return [`manager: \`${removal}\` failed: ${r.stderr.trim()}`];
+  ctx.state.remoteDockerConfig = undefined;
+  ctx.state.loggedInManager = false;
+  ctx.session.dockerConfig = undefined;
+  return [];
 }

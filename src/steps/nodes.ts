@@ -43,7 +43,12 @@ export function evenManagers(nodes: NodeView[]): string | undefined {
 }
 
 export async function run(ctx: Ctx): Promise<void> {
-  const nodes = parseNodes((await execChecked(ctx, inspectNodes(), 'listing the swarm nodes')).stdout);
+  // the node list and the services' ports, side by side
+  const [nodeList, specs] = await Promise.all([
+    execChecked(ctx, inspectNodes(), 'listing the swarm nodes'),
+    hostPorts(ctx.release.stackFile).length ? execChecked(ctx, allServiceSpecs(), 'listing the services of the swarm') : undefined,
+  ]);
+  const nodes = parseNodes(nodeList.stdout);
   ctx.state.nodes = nodes;
   for (const n of nodes.filter((x) => !usable(x))) {
     ctx.reporter.warn(`node ${describeNode(n)} is ${n.state}/${n.availability}: no task is placed on it`);
@@ -54,8 +59,7 @@ export async function run(ctx: Ctx): Promise<void> {
     (p): p is string => p !== undefined,
   );
   problems.push(...labelProblems(labelPins(ctx.release.stackFile), nodes).map((p) => `placement: ${p}`));
-  if (hostPorts(ctx.release.stackFile).length) {
-    const specs = await execChecked(ctx, allServiceSpecs(), 'listing the services of the swarm');
+  if (specs) {
     problems.push(...hostPortConflicts(ctx.release.stackName, ctx.release.stackFile, specs.stdout).map((p) => `ports: ${p}`));
   }
   if (problems.length) throw new PreflightError(problems.join('\n'));

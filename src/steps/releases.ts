@@ -25,9 +25,10 @@ export async function readReleaseRecord(ctx: Ctx, id: string): Promise<KnownGood
 }
 
 export async function readKnownGood(ctx: Ctx): Promise<KnownGoodRelease | undefined> {
-  const { current } = await store(ctx).readState();
+  const snap = ctx.state.snapshot;
+  const { current } = snap ? snap.state : await store(ctx).readState();
   if (!current) return undefined;
-  const record = await store(ctx).readRelease(current);
+  const record = snap ? snap.releases.find((r) => r.deployId === current) : await store(ctx).readRelease(current);
   if (!record) ctx.reporter.warn(`the known-good release ${current} has no record in the swarm any more: treating this as a first deploy`);
   return record;
 }
@@ -46,9 +47,13 @@ export function markPlan(ctx: Pick<Ctx, 'release' | 'cfg'>): StepPlan {
 }
 
 export async function markKnownGood(ctx: Ctx): Promise<void> {
-  const { current } = await store(ctx).readState();
   // a run that resumed through another manager may have marked it already
-  if (current !== ctx.release.deployId) await store(ctx).markCurrent(ctx.release.deployId, 'deploy');
+  if (ctx.state.markTried && (await store(ctx).readState()).current === ctx.release.deployId) {
+    ctx.state.knownGood = true;
+    return;
+  }
+  ctx.state.markTried = true;
+  await store(ctx).markCurrent(ctx.release.deployId, 'deploy');
   ctx.state.knownGood = true;
 }
 
@@ -65,13 +70,14 @@ export function rollbackTarget(history: readonly string[], current: string, avai
 /** Release records beyond DEPLOY_KEEP_RELEASES, then this manager's release folders of the releases that are gone. */
 export async function pruneReleases(ctx: Ctx): Promise<string[]> {
   const s = store(ctx);
-  const ids = (await s.listReleases()).map((r) => r.deployId);
+  const [records, folderList] = await Promise.all([s.listReleases(), execChecked(ctx, listReleases(ctx.release.remoteDir), 'listing release folders')]);
+  const ids = records.map((r) => r.deployId);
   const protect = new Set([ctx.release.deployId, ...(ctx.state.previous ? [ctx.state.previous.deployId] : [])]);
   const old = selectOldReleases(ids, ctx.cfg.cluster.DEPLOY_KEEP_RELEASES!, protect);
   if (old.length) await s.removeReleases(old);
   await s.compact(KEEP_AUDIT_RECORDS);
   const kept = new Set(ids.filter((id) => !old.includes(id)));
-  const folders = (await execChecked(ctx, listReleases(ctx.release.remoteDir), 'listing release folders')).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
+  const folders = folderList.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
   const staleFolders = folders.filter((f) => !kept.has(f));
   if (staleFolders.length) await execChecked(ctx, removeReleaseDirs(ctx.release.remoteDir, staleFolders), 'removing old release folders');
   return old;

@@ -19,12 +19,18 @@ export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
   };
 }
 
+/** All at once over the one connection; every one that was created is remembered, also when another fails. */
 export async function run(ctx: Ctx): Promise<void> {
-  for (const c of creates(ctx)) {
-    ctx.interrupt.check();
-    await execChecked(ctx, c, 'creating a secret');
-    ctx.state.createdSecrets.push(c.argv[c.argv.length - 2]!);
-  }
+  ctx.interrupt.check();
+  const results = await Promise.allSettled(
+    creates(ctx).map(async (c) => {
+      await execChecked(ctx, c, 'creating a secret');
+      ctx.state.createdSecrets.push(c.argv[c.argv.length - 2]!);
+    }),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  ctx.interrupt.check();
 }
 
 /** Removes this run's secrets when the release never reached the stack. Returns what it could not remove. */
@@ -95,10 +101,9 @@ export function prunePlan(ctx: Pick<Ctx, 'settings' | 'release'>): StepPlan {
 
 /** Never fails the deploy: a secret docker refuses to delete is reported and left for the next run. */
 export async function prune(ctx: Ctx): Promise<{ removed: string[]; skipped: string[] }> {
-  const list = await execChecked(ctx, listSecrets(), 'listing secrets');
   // decided from the cluster-wide record: the release the swarm's newest mark names (whoever marked it), the
   // previous known-good one, and this run's
-  const { current } = await store(ctx).readState();
+  const [list, { current }] = await Promise.all([execChecked(ctx, listSecrets(), 'listing secrets'), store(ctx).readState()]);
   const serving = current && current !== ctx.release.deployId ? await store(ctx).readRelease(current) : undefined;
   const protect = new Set<string>([
     ...Object.values(ctx.release.secretNames),
@@ -106,12 +111,10 @@ export async function prune(ctx: Ctx): Promise<{ removed: string[]; skipped: str
     ...Object.values(serving?.secretNames ?? {}),
   ]);
   const candidates = selectForPruning(parseOwnSecrets(list.stdout), ctx.release.stackName, ctx.settings.keepSecrets, protect);
-  const removed: string[] = [];
-  const skipped: string[] = [];
-  for (const name of candidates) {
-    const r = await exec(ctx, removeSecrets([name]));
-    if (r.exitCode === 0) removed.push(name);
-    else skipped.push(`${name} (${r.stderr.trim().split('\n').pop()})`);
-  }
-  return { removed, skipped };
+  // one by one (a refusal names its secret) but side by side
+  const results = await Promise.all(candidates.map(async (name) => ({ name, r: await exec(ctx, removeSecrets([name])) })));
+  return {
+    removed: results.filter((x) => x.r.exitCode === 0).map((x) => x.name),
+    skipped: results.filter((x) => x.r.exitCode !== 0).map((x) => `${x.name} (${x.r.stderr.trim().split('\n').pop()})`),
+  };
 }

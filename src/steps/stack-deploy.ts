@@ -40,11 +40,10 @@ const OUT_OF_SEQUENCE = /update out of sequence/;
 export async function run(ctx: Ctx): Promise<void> {
   // run again through another manager after a lost connection: what existed before is what the first try saw
   if (!ctx.state.stackTouched) {
-    const before = await execChecked(ctx, stackServiceNames(ctx.release.stackName), 'listing the stack services');
+    // side by side; `docker stack ps` exits 1 with "nothing found" on a first deploy: no tasks before
+    const [before, tasks] = await Promise.all([execChecked(ctx, stackServiceNames(ctx.release.stackName), 'listing the stack services'), exec(ctx, stackTasks(ctx.release.stackName))]);
     ctx.state.servicesBefore = new Set(before.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('Nothing found')));
-    // `docker stack ps` exits 1 with "nothing found" on a first deploy: no tasks before
-    const tasks = ctx.state.servicesBefore.size ? await exec(ctx, stackTasks(ctx.release.stackName)) : undefined;
-    ctx.state.tasksBefore = new Set(tasks?.exitCode === 0 ? parseTasks(tasks.stdout).flatMap((t) => (t.id ? [t.id] : [])) : []);
+    ctx.state.tasksBefore = new Set(ctx.state.servicesBefore.size && tasks.exitCode === 0 ? parseTasks(tasks.stdout).flatMap((t) => (t.id ? [t.id] : [])) : []);
     ctx.interrupt.check();
     ctx.state.stackTouched = true;
   }

@@ -41,10 +41,11 @@ export async function materialize(ctx: Ctx, record: ReleaseRecord): Promise<void
 }
 
 export async function run(ctx: Ctx): Promise<void> {
+  // the record in the swarm and the folder on this manager, side by side
   ctx.state.recorded = true;
-  await store(ctx).recordRelease(releaseRecord(ctx.release));
   ctx.state.uploaded = true;
-  await materialize(ctx, releaseRecord(ctx.release));
+  const record = releaseRecord(ctx.release);
+  await Promise.all([store(ctx).recordRelease(record), materialize(ctx, record)]);
 }
 
 /** A release that never reached the stack leaves no record and no folder behind (it would crowd out rollback targets). */

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import type { AuditRecord } from '../audit.js';
 import { display, type Command } from '../commands/command.js';
-import { CONFIG_MAX_BYTES, ID_LABEL, KIND_LABEL, createObject, objectName, readObject, readObjects, releaseLockObject, removeObjects, type ObjectKind } from '../commands/store.js';
+import { CONFIG_MAX_BYTES, ID_LABEL, KIND_LABEL, createObject, listObjectNames, objectName, readObject, readObjects, releaseLockObject, removeObjects, type ObjectKind } from '../commands/store.js';
 import { CommandFailed, PreflightError } from '../errors.js';
 import { tail, type RunResult } from '../io/runner.js';
 import { describeOwner, stateFromMarks, type LockAttempt, type LockOwner, type Mark, type ReleaseRecord, type Store, type StoreState } from './store.js';
@@ -190,13 +190,13 @@ export class SwarmStore implements Store {
   }
 
   async compact(keepAudit: number): Promise<void> {
-    const releases = new Set((await this.objects('release')).map((o) => o.labels[ID_LABEL]));
-    const marks = await this.marks();
+    const [releaseObjects, marks, auditList] = await Promise.all([this.objects('release'), this.marks(), this.checked(listObjectNames(this.stack, 'audit'), 'listing the audit records')]);
+    const audits = auditList.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort().map((name) => ({ name }));
+    const releases = new Set(releaseObjects.map((o) => o.labels[ID_LABEL]));
     const state = stateFromMarks(marks);
     // the newest mark says what serves: kept whatever it names
     const newest = state.marks.at(-1);
     const staleMarks = marks.filter((m) => !releases.has(m.deployId) && m !== newest && m.name !== (newest as { name?: string } | undefined)?.name).map((m) => m.name);
-    const audits = await this.auditObjects();
     const staleAudits = audits.slice(0, Math.max(0, audits.length - keepAudit)).map((o) => o.name);
     const stale = [...staleMarks, ...staleAudits];
     if (stale.length) await this.checked(removeObjects(stale), 'removing old marks and audit records');

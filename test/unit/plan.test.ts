@@ -26,7 +26,7 @@ describe('the plan', () => {
     assert.deepEqual(plan.before.map((s) => s.title), [
       'Connect to a manager', 'Check the swarm nodes', 'Take the deploy lock (one for the whole cluster)', 'Read the known-good release', 'Log in to the registry (laptop and manager)', 'Build and push images',
       'Verify the images are in the registry', 'Record the release and upload its folder', 'Create versioned secrets', 'Deploy the stack', 'Wait for convergence', 'Health check',
-      'Mark the release known-good and prune old releases', 'Prune old secret versions (only after the health check passed)',
+      'Mark the release known-good; then prune old releases and secret versions side by side',
     ]);
     assert.deepEqual(plan.always.map((s) => s.title), ['Log out of the registry and remove the private docker configs (always, also after a failure)', 'Append the run to the audit trail (always)', 'Release the deploy lock (always)']);
   });
