@@ -40,6 +40,10 @@ class FakeConfigs {
       for (const n of a.slice(3)) this.objects.delete(n);
       return missing.length ? { exitCode: 1, stdout: '', stderr: `Error: No such config: ${missing[0]}` } : ok();
     }
+    if (a[0] === 'docker' && a[2] === 'ls') {
+      const want = a.filter((x, i) => a[i - 1] === '--filter').map((f) => f.replace(/^label=/, '').split('='));
+      return ok([...this.objects.keys()].filter((n) => want.every(([k, v]) => this.objects.get(n)!.labels[k!] === v)).map((n) => `${n}\n`).join(''));
+    }
     if (a[0] === 'sh' && a[4] === STACK_LABEL) {
       const [, , , , , stack, kindLabel, kind] = a;
       const names = [...this.objects.keys()].filter((n) => this.objects.get(n)!.labels[STACK_LABEL] === stack && (!kind || this.objects.get(n)!.labels[kindLabel!] === kind));
