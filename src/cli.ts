@@ -130,20 +130,24 @@ async function main(argv: string[]): Promise<number> {
   withDeployOptions(program.command('plan').description('validate everything and print the whole plan (same as DRY_RUN=1); changes nothing'))
     .action(act(async (opts) => (await import('./subcommands/deploy.js')).deployAction(opts, process.env, reporter, { plan: true })));
   configCommand('rollback [DEPLOY_ID]', 'go back to a recorded release (default: the known-good one before the current): check its images and secrets, redeploy it, verify it, make it current')
+    .option('--dry-run', 'print the plan; connect to nothing, change nothing (DRY_RUN)')
+    .option('--no-dry-run', 'roll back for real even if DRY_RUN is set')
     .option('--skip-healthcheck', 'skip the health check of the release rolled back to (SKIP_HEALTHCHECK)')
     .option('--lock-wait <seconds>', 'wait up to this long for another deploy\'s lock (DEPLOY_LOCK_WAIT)')
     .action(async (deployId: string | undefined, opts: Flags) =>
       act(async (o) => {
         installSignalHandlers(interrupt, reporter);
-        auditDir = deployDirOf(o);
+        if (!(o.dryRun ?? parseBoolean(process.env.DRY_RUN ?? '') ?? false)) auditDir = deployDirOf(o);
         auditEvent = 'rollback';
         return (await import('./subcommands/rollback.js')).rollbackAction(o, process.env, reporter, interrupt, deployId);
       })(opts),
     );
   configCommand('init', 'create the config files from the examples and stop')
     .action(act(async (opts) => (await import('./subcommands/init.js')).initAction(opts, process.env, reporter)));
-  configCommand('unlock', 'remove a stale deploy lock on the manager (says whose it was)')
+  configCommand('unlock', 'remove a stale deploy lock (the cluster\'s one lock, through any manager; says whose it was)')
     .option('--force', 'really remove it')
+    .option('--dry-run', 'print the plan; connect to nothing, change nothing (DRY_RUN)')
+    .option('--no-dry-run', 'unlock for real even if DRY_RUN is set')
     .action(act(async (opts) => (await import('./subcommands/unlock.js')).unlockAction(opts, process.env, reporter)));
   configCommand('status', 'per service: tag, replicas, update state and where each task runs; the known-good release; the lock. Exit 0 only when every service runs the known-good release')
     .option('--json', 'print it as JSON')

@@ -12,8 +12,10 @@ import { NO_FACTS, type Facts } from './outcome.js';
 import { Interrupt } from './interrupt.js';
 import { expandReleaseVars, operationRelease } from './release.js';
 import * as connect from './steps/connect.js';
-import { RunState, exec, execChecked, store, type Ctx, type KnownGoodRelease } from './steps/context.js';
-import { materialize } from './steps/upload.js';
+import { RunState, cmd, exec, execChecked, note, showEntry, store, upload, type Ctx, type KnownGoodRelease, type StepPlan } from './steps/context.js';
+import { createObject, objectName, readObjects } from './commands/store.js';
+import { observeStack } from './commands/stack.js';
+import { folderUploads, materialize } from './steps/upload.js';
 import { intendedImages, waitForConvergence } from './steps/converge.js';
 import * as health from './steps/health.js';
 import * as lock from './steps/lock.js';
@@ -40,6 +42,59 @@ async function missingFor(ctx: Ctx, record: { images?: Record<string, string>; s
     if (r.exitCode !== 0) missing.push(`image ${image} (not in the registry: ${ctx.reporter.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')})`);
   }
   return missing;
+}
+
+/**
+ * The rollback's own plan, from the same command values the run uses: the target is only known once connected,
+ * so it shows as <target deploy id>. A dry run prints it and connects to nothing.
+ */
+export function rollbackPlan(ctx: Pick<Ctx, 'cfg' | 'release' | 'settings'>, targetId?: string): { before: StepPlan[]; onFailure: StepPlan[]; always: StepPlan[] } {
+  const { release, cfg } = ctx;
+  const target = targetId ?? '<the known-good release before the current one>';
+  const folder = `${release.remoteDir}/releases/${targetId ?? '<target deploy id>'}`;
+  const s = release.stackName;
+  const loginSteps = login.plan(ctx as Ctx).entries.filter((e) => !(e.kind === 'command' && e.command.where === 'local') && !(e.kind === 'note' && /^laptop/.test(e.text)));
+  return {
+    before: [
+      connect.plan(ctx),
+      lock.plan(ctx),
+      { title: `Choose the release: ${target}`, entries: [cmd(readObjects(s, 'mark')), cmd(readObjects(s, 'release')), note(targetId ? 'it must be a recorded release; the current one is redeployed as it was' : 'the newest known-good release older than the current one (the deploys\' marks, in order)')] },
+      { title: 'Log in to the registry on the manager', entries: loginSteps },
+      {
+        title: 'Check that it can be restored',
+        entries: [cmd(listSecrets()), cmd(manifestInspect('<each image of the release>', cfg.registry.REGISTRY, 'manager')), note('its secrets must still exist and its images still be in the registry: otherwise exit 2, nothing changed')],
+      },
+      {
+        title: 'Write its folder from its record and redeploy it',
+        entries: [
+          ...folderUploads(release.remoteDir, { deployId: targetId ?? '<target deploy id>', stackFile: '<its recorded stack file>', envFile: '<its recorded prod.env>' }).map(upload),
+          cmd(stackDeploy(s, folder, { prune: true })),
+        ],
+      },
+      { title: 'Wait for convergence', entries: [cmd(observeStack(s)), note(`on its images, for at most DEPLOY_CONVERGE_TIMEOUT=${cfg.cluster.DEPLOY_CONVERGE_TIMEOUT}s`)] },
+      { title: 'Health check', entries: [note(ctx.settings.skipHealthcheck ? 'skipped (SKIP_HEALTHCHECK)' : cfg.cluster.DEPLOY_HEALTHCHECK_URL ? `${cfg.cluster.DEPLOY_HEALTHCHECK_URL} with the release's own expectation` : 'none (DEPLOY_HEALTHCHECK_URL is not set)')] },
+      { title: 'Make it current', entries: [cmd(createObject(s, 'mark', objectName(s, 'mark', '<time>'), 'known-good mark (rollback)', '', targetId ?? '<target deploy id>'))] },
+    ],
+    onFailure: [{ title: 'If the redeploy fails: restore the release that was serving', entries: rollback.plan(ctx).entries }],
+    always: [login.logoutPlan(ctx), lock.auditPlan(ctx), lock.releasePlan(ctx)],
+  };
+}
+
+export function printRollbackPlan(ctx: Pick<Ctx, 'cfg' | 'release' | 'settings'>, targetId: string | undefined, print: (line: string) => void): void {
+  const plan = rollbackPlan(ctx, targetId);
+  print(`DRY RUN — the plan for rolling back ${ctx.release.stackName}${targetId ? ` to ${targetId}` : ''}. Nothing is connected to or changed.`);
+  let n = 1;
+  const section = (title: string, list: StepPlan[]) => {
+    print('');
+    print(title);
+    for (const st of list) {
+      print(`${String(n++).padStart(2)}. ${st.title}`);
+      for (const e of st.entries) print(`      ${showEntry(e)}`);
+    }
+  };
+  section('Steps:', plan.before);
+  section('If the redeploy fails or the run is interrupted:', plan.onFailure);
+  section('Always, at the end:', plan.always);
 }
 
 export async function runRollback(cfg: Config, settings: Settings, reporter: Reporter, local: LocalRunner, interrupt = new Interrupt(), targetId?: string): Promise<Summary & { to?: string }> {

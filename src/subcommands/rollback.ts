@@ -2,16 +2,25 @@ import { loadConfig } from '../config/index.js';
 import { resolveSettings, type Flags } from '../config/settings.js';
 import type { Interrupt } from '../interrupt.js';
 import { LocalRunner } from '../io/local.js';
-import { runRollback } from '../manual-rollback.js';
+import { printRollbackPlan, runRollback } from '../manual-rollback.js';
+import { operationRelease } from '../release.js';
+import { EXIT } from '../errors.js';
 import { finalLine, printManual, type ActionResult } from '../result.js';
 import type { Reporter } from '../ui/reporter.js';
 import { teachRedactor } from '../ui/redact.js';
 
 /** `rollback [DEPLOY_ID]`: back to the previous or a chosen recorded release, with the checks of manual-rollback.ts. */
 export async function rollbackAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, interrupt: Interrupt, deployId?: string): Promise<ActionResult> {
-  const settings = resolveSettings({ deployDir: flags.deployDir, skipHealthcheck: flags.skipHealthcheck, lockWait: flags.lockWait }, env);
+  const settings = resolveSettings({ deployDir: flags.deployDir, skipHealthcheck: flags.skipHealthcheck, lockWait: flags.lockWait, dryRun: flags.dryRun }, env);
   const cfg = loadConfig(settings.deployDir);
   teachRedactor(reporter, cfg);
+  if (settings.dryRun) {
+    // the same command values the run uses (every listed manager resolved as the plan does); nothing is connected to
+    const lines: string[] = [];
+    printRollbackPlan({ cfg, settings, release: operationRelease(cfg, new Date(), 'rollback') }, deployId, (l) => lines.push(l));
+    reporter.lines([...lines, '']);
+    return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, 'dry run: nothing was changed; the serving release is unchanged') };
+  }
   const summary = await runRollback(cfg, settings, reporter, new LocalRunner(), interrupt, deployId);
   printManual(reporter, summary.manual);
   return {

@@ -6,15 +6,37 @@ import { operationRelease } from '../release.js';
 import { finalLine, type ActionResult } from '../result.js';
 import { auditRecord } from '../audit.js';
 import { refuseManager, sshTargets } from '../steps/connect.js';
+import * as lock from '../steps/lock.js';
 import { lockName } from '../steps/lock.js';
+import * as connect from '../steps/connect.js';
+import { cmd, showEntry } from '../steps/context.js';
+import { readObject, removeObjects } from '../commands/store.js';
 import { SwarmStore } from '../store/swarm.js';
 import type { Reporter } from '../ui/reporter.js';
 
 /** `unlock [--force]`: shows who holds the cluster's deploy lock; removes it only with --force. Any manager serves. */
 export async function unlockAction(flags: Flags & { force?: boolean }, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<ActionResult> {
-  const settings = resolveSettings({ deployDir: flags.deployDir }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR });
+  const settings = resolveSettings({ deployDir: flags.deployDir, dryRun: flags.dryRun }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR, DRY_RUN: env.DRY_RUN });
   const cfg = loadConfig(settings.deployDir);
-  const stack = operationRelease(cfg, new Date(), 'unlock').stackName;
+  const release = operationRelease(cfg, new Date(), 'unlock');
+  const stack = release.stackName;
+  if (settings.dryRun) {
+    // resolving every listed manager (as the plan does) finds bad ~/.ssh/config input: exit 2
+    const plan = connect.plan({ cfg });
+    reporter.lines([
+      `DRY RUN — the plan for ${flags.force ? 'removing' : 'showing'} the deploy lock of ${stack}. Nothing is connected to or changed.`,
+      '',
+      ` 1. ${plan.title}`,
+      ...plan.entries.map((e) => `      ${showEntry(e)}`),
+      ' 2. Read the lock',
+      `      ${showEntry(cmd(readObject(lockName(stack))))}`,
+      ...(flags.force
+        ? [' 3. Remove it (whoever holds it) and record that in the audit trail', `      ${showEntry(cmd(removeObjects([lockName(stack)])))}`, ...lock.auditPlan({ release }).entries.map((e) => `      ${showEntry(e)}`)]
+        : [`      # without --force: only say who holds it`]),
+      '',
+    ]);
+    return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, 'dry run: nothing was changed; the serving release is unchanged') };
+  }
   const started = Date.now();
   const session = await ManagerSession.connect(sshTargets({ cfg }), { accept: refuseManager });
   const store = new SwarmStore(session, stack);

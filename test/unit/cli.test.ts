@@ -268,3 +268,29 @@ describe('bad input: exact one-line problem, exit 2, no connection', () => {
     assert.match(fs.readFileSync(log, 'utf8'), /^stack config -c .*swarm-stack\.yml$/m);
   });
 });
+
+describe('DRY_RUN means the same for every command that changes something: a plan, no connection', () => {
+  for (const [name, args, env] of [
+    ['DRY_RUN=1 rollback', ['rollback'], { DRY_RUN: '1' }],
+    ['rollback --dry-run to a chosen release', ['rollback', 'abc1234_20261127101112', '--dry-run'], {}],
+    ['DRY_RUN=1 unlock --force', ['unlock', '--force'], { DRY_RUN: '1' }],
+  ] as const) {
+    it(name, async () => {
+      const cfg = makeConfig({ 'cluster.env': { DEPLOY_MANAGER_SSH_PORT: String(port) } });
+      const before = connections;
+      const r = await runCli([...args, '--deploy-dir', 'deploy'], { cwd: cfg.root, env });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.equal(connections, before, 'no connection may be attempted');
+      assert.match(r.stdout + r.stderr, /^DRY RUN — the plan for /m);
+      assert.match(r.stdout + r.stderr, /result: ok \(exit 0\): dry run: nothing was changed; the serving release is unchanged$/m);
+      if (args[0] === 'rollback') {
+        assert.match(r.stdout, /manager\$ cd (?:'honeydue-deploy\/honeydue\/releases\/[^']+'|honeydue-deploy\/honeydue\/releases\/\S+) && docker stack deploy --with-registry-auth --prune -c swarm-stack\.yml honeydue/);
+        assert.match(r.stdout, /manager\$ docker config create .* 'honeydue_hd-mark_<time>' - < known-good mark \(rollback\)/);
+        if (args[1]?.startsWith('abc')) assert.match(r.stdout, /cd honeydue-deploy\/honeydue\/releases\/abc1234_20261127101112 && docker stack deploy/);
+      } else {
+        assert.match(r.stdout, /manager\$ docker config rm honeydue_hd-lock/);
+      }
+      fs.rmSync(cfg.root, { recursive: true, force: true });
+    });
+  }
+});
