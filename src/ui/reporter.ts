@@ -11,6 +11,14 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)}s`;
 }
 
+/** Narrower than this (or a terminal that reports 0 columns, as `stty cols 0` and some CI shells do), a spinner cannot redraw itself: plain lines. */
+export const MIN_SPINNER_COLUMNS = 20;
+
+/** A spinner only on a real terminal of a usable width; CI and pipes get plain, greppable lines. */
+export function spinnerFits(out: Pick<NodeJS.WriteStream, 'isTTY' | 'columns'>, env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(out.isTTY) && env.CI !== 'true' && env.TERM !== 'dumb' && (out.columns ?? 0) >= MIN_SPINNER_COLUMNS;
+}
+
 /**
  * The only place that formats output. Everything passes through the redactor. On a TTY each step is an
  * ora spinner with its duration; otherwise (CI, pipes) plain, greppable lines.
@@ -27,7 +35,7 @@ export class Reporter {
     redactor = new Redactor(),
   ) {
     this.redactor = redactor;
-    this.tty = Boolean(out.isTTY) && process.env.CI !== 'true';
+    this.tty = spinnerFits(out);
   }
 
   /** With --json, stdout carries the JSON document alone: everything for people goes to stderr. */
