@@ -14,8 +14,17 @@ export function gitShortSha(dir: string): Command {
   return git(dir, ['rev-parse', '--short=7', 'HEAD']);
 }
 
-export function gitStatus(dir: string): Command {
-  return git(dir, ['status', '--porcelain', '--untracked-files=normal']);
+/** The filter drivers the repository's configuration defines (`filter.<name>.clean` and the like), one key per line. */
+export function gitFilterKeys(dir: string): Command {
+  return git(dir, ['config', '--name-only', '--get-regexp', '^filter\\..*\\.(clean|smudge|process)$']);
+}
+
+/**
+ * `status` compares file contents, which runs the repository's clean filters: each filter driver it defines is
+ * switched off (an empty command is no command to git), and submodules (their own configuration) are not entered.
+ */
+export function gitStatus(dir: string, filterKeys: readonly string[] = []): Command {
+  return local(['git', ...SAFE, ...filterKeys.flatMap((k) => ['-c', `${k}=`]), '-C', dir, 'status', '--porcelain', '--untracked-files=normal', '--ignore-submodules=all']);
 }
 
 /** Which of these paths (relative to dir) the repository tracks, committed or staged; NUL-separated. */

@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { gitShortSha, gitStatus, gitTracked } from '../commands/git.js';
+import { gitFilterKeys, gitShortSha, gitStatus, gitTracked } from '../commands/git.js';
 import type { Runner } from '../io/runner.js';
 import { ENV_FILES, SECRETS } from './files.js';
 
@@ -52,10 +52,12 @@ export interface GitState {
 
 /** Reads git in the build context (read-only, no repository code runs). No repository: sha undefined. */
 export async function readGit(context: string, runner: Runner): Promise<GitState> {
-  // side by side: both are read-only, and outside a repository both fail
-  const [head, status] = await Promise.all([runner.run(gitShortSha(context)), runner.run(gitStatus(context))]);
+  // side by side: all read-only, and outside a repository all fail; status waits for the filter names (no
+  // program the repository configures may run)
+  const status = runner.run(gitFilterKeys(context)).then((keys) => runner.run(gitStatus(context, keys.stdout.split('\n').map((l) => l.trim()).filter(Boolean))));
+  const [head, st] = await Promise.all([runner.run(gitShortSha(context)), status]);
   if (head.exitCode !== 0) return { dirty: false };
-  return { sha: head.stdout.trim(), dirty: status.stdout.trim() !== '' };
+  return { sha: head.stdout.trim(), dirty: st.stdout.trim() !== '' };
 }
 
 // ---- .dockerignore, with the semantics of docker's pattern matcher ----

@@ -96,4 +96,25 @@ describe('the build context\'s git state', () => {
     assert.equal((await readGit(dir, new LocalRunner())).dirty, true);
     assert.deepEqual(await readGit(os.tmpdir(), new LocalRunner()), { dirty: false });
   });
+
+  it('runs no program the repository configures: a clean filter in .git/info/attributes does not run, dirtiness is still seen', async () => {
+    const dir = tempDir('hd-git-');
+    const marker = path.join(dir, '..', `${path.basename(dir)}-filter-ran`);
+    const git = (...a: string[]) => execFileSync('git', ['-C', dir, '-c', 'user.email=t@e', '-c', 'user.name=t', ...a]);
+    git('init', '-q');
+    fs.writeFileSync(path.join(dir, 'f'), '1');
+    git('add', 'f');
+    git('commit', '-qm', 'one');
+    git('config', 'filter.x.clean', `touch ${marker}; cat`);
+    git('config', 'filter.y.process', `touch ${marker}`);
+    fs.writeFileSync(path.join(dir, '.git', 'info', 'attributes'), '* filter=x\n');
+    // a file whose stat changed makes status compare its content: that is when the clean filter would run
+    fs.writeFileSync(path.join(dir, 'f'), '1');
+    fs.utimesSync(path.join(dir, 'f'), new Date(), new Date(Date.now() + 5000));
+    const same = await readGit(dir, new LocalRunner());
+    assert.equal(same.dirty, false);
+    fs.writeFileSync(path.join(dir, 'f'), '2');
+    assert.equal((await readGit(dir, new LocalRunner())).dirty, true);
+    assert.equal(fs.existsSync(marker), false, 'the repository\'s clean filter ran');
+  });
 });

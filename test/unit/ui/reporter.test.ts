@@ -39,7 +39,7 @@ describe('the reporter and the terminal', () => {
       '});',
       "console.log(`done, SIGTERM heard: ${term}`);",
     ].join('\n'));
-    const env = { ...process.env, CI: '', TERM: 'xterm-256color' };
+    const env: NodeJS.ProcessEnv = { ...process.env, TERM: 'xterm-256color' };
     delete env.CI;
     const r = spawnSync('script', ['-qfec', `stty cols 0 rows 0; ${process.execPath} --import tsx ${script}`, '/dev/null'], { cwd: ROOT, env, encoding: 'utf8', timeout: 30_000 });
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
