@@ -51,13 +51,49 @@ export interface RawConfig {
   stack: { path: string; text: string; packaged: boolean };
 }
 
+function kindOf(st: fs.Stats): string {
+  if (st.isFile()) return 'a file';
+  if (st.isDirectory()) return 'a folder';
+  if (st.isFIFO()) return 'a named pipe (FIFO)';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/**
+ * Reads a config file that must be a regular file: a folder, a named pipe (which would block the read forever), a
+ * socket or a device is bad input naming the file. `shown` is how the file is named in the message.
+ */
+export function readRegularFile(p: string, shown: string, what: string): Buffer {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(p);
+  } catch (err) {
+    throw new ConfigError(`${shown}: (file): cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}) — ${what}`);
+  }
+  if (!st.isFile()) throw new ConfigError(`${shown}: (file): is ${kindOf(st)}, not a regular file — ${what}`);
+  try {
+    return fs.readFileSync(p);
+  } catch (err) {
+    throw new ConfigError(`${shown}: (file): cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}) — ${what}`);
+  }
+}
+
+function shownPath(p: string): string {
+  return path.relative(process.cwd(), p) || p;
+}
+
 /** Copies each missing file from its packaged example. Returns the files it created (relative paths). */
 export function createMissingFiles(deployDir: string): string[] {
   const created: string[] = [];
   for (const rel of REQUIRED_FILES) {
     const target = path.join(deployDir, rel);
     if (fs.existsSync(target)) continue;
-    fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o700 });
+    const folder = path.dirname(target);
+    if (fs.existsSync(folder) && !fs.statSync(folder).isDirectory()) {
+      throw new ConfigError(`${shownPath(folder)}: (file): is ${kindOf(fs.statSync(folder))}, not a folder — it must be the folder of the secret files (move it away; \`honeydue-deploy init\` then creates the folder with the examples)`);
+    }
+    fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
     fs.copyFileSync(exampleOf(rel), target, fs.constants.COPYFILE_EXCL);
     // env files hold the registry token and B2 keys; secret files are secrets: owner-only from the start
     fs.chmodSync(target, 0o600);
@@ -93,7 +129,7 @@ export function ensureDeployDir(deployDir: string): void {
 
 function readEnvFile(deployDir: string, file: EnvFileName): RawEnvFile {
   const p = path.join(deployDir, file);
-  const text = fs.readFileSync(p, 'utf8');
+  const text = readRegularFile(p, shownPath(p), `put the ${file} settings in a regular file (see ${file}.example)`).toString('utf8');
   const parsed = dotenv.parse(text);
   const example = dotenv.parse(fs.readFileSync(exampleOf(file)));
   const values: Record<string, string> = {};
@@ -136,10 +172,6 @@ export function loadRawConfig(deployDir: string): RawConfig {
   const secrets = SECRETS.map((s) => readSecretFile(deployDir, s));
   const own = path.join(deployDir, OPTIONAL_STACK_FILE);
   const stackPath = fs.existsSync(own) ? own : PACKAGED_STACK_TEMPLATE;
-  return {
-    deployDir,
-    env,
-    secrets,
-    stack: { path: stackPath, text: fs.readFileSync(stackPath, 'utf8'), packaged: stackPath === PACKAGED_STACK_TEMPLATE },
-  };
+  const text = readRegularFile(stackPath, shownPath(stackPath), 'your own stack file must be a regular file (or remove it to use the packaged template)').toString('utf8');
+  return { deployDir, env, secrets, stack: { path: stackPath, text, packaged: stackPath === PACKAGED_STACK_TEMPLATE } };
 }

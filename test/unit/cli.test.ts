@@ -156,6 +156,35 @@ const cases: Case[] = [
   },
   { name: 'a build context that does not exist', args: ['--context', 'no-such-app'], line: 'command line: --context: no-such-app is not a folder — point it at the honeyDue API repository (the one with the Dockerfile), or use SKIP_BUILD' },
   { name: 'a Dockerfile that does not exist', env: { DOCKERFILE: 'deploy/Dockerfile.missing' }, line: 'environment: DOCKERFILE: deploy/Dockerfile.missing does not exist — the build needs a Dockerfile with the targets api, worker and admin' },
+  {
+    name: 'prod.env that is a named pipe (would block the read forever)',
+    setup: (c) => {
+      fs.rmSync(c.path('prod.env'));
+      execFileSync('mkfifo', ['-m', '600', c.path('prod.env')]);
+    },
+    line: 'deploy/prod.env: (file): is a named pipe (FIFO), not a regular file — put the prod.env settings in a regular file (see prod.env.example)',
+  },
+  {
+    name: 'cluster.env that is a folder',
+    setup: (c) => {
+      fs.rmSync(c.path('cluster.env'));
+      fs.mkdirSync(c.path('cluster.env'));
+    },
+    line: 'deploy/cluster.env: (file): is a folder, not a regular file — put the cluster.env settings in a regular file (see cluster.env.example)',
+  },
+  {
+    name: 'an own swarm-stack.yml that is a folder',
+    setup: (c) => fs.mkdirSync(c.path('swarm-stack.yml')),
+    line: 'deploy/swarm-stack.yml: (file): is a folder, not a regular file — your own stack file must be a regular file (or remove it to use the packaged template)',
+  },
+  {
+    name: 'secrets that is a file, not a folder',
+    setup: (c) => {
+      fs.rmSync(c.path('secrets'), { recursive: true });
+      fs.writeFileSync(c.path('secrets'), 'x', { mode: 0o600 });
+    },
+    line: 'deploy/secrets: (file): is a file, not a folder — it must be the folder of the secret files (move it away; `honeydue-deploy init` then creates the folder with the examples)',
+  },
   { name: 'deploy dir that does not exist', args: ['--deploy-dir', 'nowhere'], line: 'nowhere: the deploy directory does not exist — create it with `honeydue-deploy init --deploy-dir nowhere` or pass --deploy-dir' },
 ];
 
