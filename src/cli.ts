@@ -63,6 +63,7 @@ function withDeployOptions(cmd: Command): Command {
     .option('--platform <platforms>', 'target platform(s) for docker buildx, e.g. linux/arm64 (DEPLOY_PLATFORM)')
     .option('--build-arg <KEY=VALUE>', 'a build argument, repeatable (BUILD_ARGS, space-separated)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--lock-wait <seconds>', 'wait up to this long for another deploy\'s lock (DEPLOY_LOCK_WAIT; default 0: refuse at once)')
+    .option('--ssh-timeout <seconds>', 'how long an SSH handshake may take, per manager and jump host (DEPLOY_SSH_TIMEOUT; default 20)')
     .option('--json', 'print the plan as JSON (with plan / --dry-run)');
 }
 
@@ -116,7 +117,11 @@ async function main(argv: string[]): Promise<number> {
   const interrupt = new Interrupt();
   /** A command that reads the deploy dir (every one but deploy and plan, which take the whole deploy option set). */
   const configCommand = (spec: string, description: string) =>
-    program.command(spec).description(description).option('--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)');
+    program
+      .command(spec)
+      .description(description)
+      .option('--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)')
+      .option('--ssh-timeout <seconds>', 'how long an SSH handshake may take, per manager and jump host (DEPLOY_SSH_TIMEOUT; default 20)');
   const deployDirOf = (opts: Flags) => opts.deployDir ?? process.env.HONEYDUE_DEPLOY_DIR ?? 'deploy';
   withDeployOptions(program.command('deploy', { isDefault: true }).description('deploy the current build context (the default command)'))
     .addHelpText('after', EXAMPLES)

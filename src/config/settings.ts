@@ -16,6 +16,7 @@ export interface Flags {
   buildArg?: string[];
   json?: boolean;
   lockWait?: string;
+  sshTimeout?: string;
 }
 
 export interface Settings {
@@ -32,6 +33,8 @@ export interface Settings {
   buildArgs: string[];
   json: boolean;
   lockWaitSeconds: number;
+  /** how long an SSH connection may take to finish its handshake (every hop, every manager tried) */
+  sshTimeoutSeconds: number;
 }
 
 /** Docker's tag grammar; the tag also ends up in secret names, whose alphabet is the same. */
@@ -102,6 +105,7 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv, opts: { pl
     buildArgs: { flag: '--build-arg', env: 'BUILD_ARGS' },
     json: { flag: '--json', env: 'DEPLOY_JSON' },
     lockWait: { flag: '--lock-wait', env: 'DEPLOY_LOCK_WAIT' },
+    sshTimeout: { flag: '--ssh-timeout', env: 'DEPLOY_SSH_TIMEOUT' },
   } satisfies Record<string, Source>;
 
   const dryRun = opts.plan ? true : bool(flags.dryRun, S.dryRun, false);
@@ -116,6 +120,7 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv, opts: { pl
   }
 
   const keepSecrets = wholeNumber(flags.keepSecrets, S.keep, 3, 2, 'must be a whole number of at least 2 — rolling back needs the previous version of every secret');
+  const sshTimeoutSeconds = wholeNumber(flags.sshTimeout, S.sshTimeout, 20, 1, 'is not a number of seconds — use a whole number, 1 or more');
   const lockWaitSeconds = wholeNumber(flags.lockWait, S.lockWait, 0, 0, 'is not a number of seconds — use a whole number, 0 or more');
 
   const deployDir = text(flags.deployDir, S.deployDir).value ?? 'deploy';
@@ -142,7 +147,7 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv, opts: { pl
 
   if (c.problems.length) throw new ConfigError(c.problems);
   return {
-    dryRun, skipBuild, skipHealthcheck, pushLatest, json, keepSecrets, lockWaitSeconds,
+    dryRun, skipBuild, skipHealthcheck, pushLatest, json, keepSecrets, lockWaitSeconds, sshTimeoutSeconds,
     tag: tag.value, deployDir, context, dockerfile, platform, buildArgs,
   };
 }

@@ -184,6 +184,8 @@ export class ManagerSession implements Runner {
   }
   connectCount = 0;
 
+  /** the handshake timeout of every connection this session opens (DEPLOY_SSH_TIMEOUT) */
+  readyTimeoutMs = 20_000;
   /** which of the listed managers the run is connected to */
   index = 0;
   /** managers this run lost on the way (their private docker config may still be there) */
@@ -204,6 +206,7 @@ export class ManagerSession implements Runner {
     const list = Array.isArray(targets) ? (targets as readonly SshTarget[]) : [targets as SshTarget];
     const { chain, index } = await ManagerSession.openFirst(list, 0, opts.readyTimeoutMs ?? 20_000, opts.accept);
     const session = new ManagerSession(chain.at(-1)!, list[index]!, list, opts.accept);
+    session.readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
     session.hops = chain.slice(0, -1);
     session.connectCount = 1;
     session.index = index;
@@ -378,7 +381,7 @@ export class ManagerSession implements Runner {
   async reconnect(): Promise<void> {
     this.endAll();
     const before = this.target;
-    const { chain, index } = await ManagerSession.openFirst(this.targets, this.targets.length > 1 ? this.index + 1 : this.index, 15_000, this.accept);
+    const { chain, index } = await ManagerSession.openFirst(this.targets, this.targets.length > 1 ? this.index + 1 : this.index, this.readyTimeoutMs, this.accept);
     this.client = chain.at(-1)!;
     this.hops = chain.slice(0, -1);
     this.index = index;

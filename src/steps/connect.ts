@@ -76,7 +76,7 @@ export async function refuseManager(session: ManagerSession): Promise<string | u
 export async function run(ctx: Ctx): Promise<void> {
   const targets = sshTargets(ctx);
   try {
-    ctx.session = await ManagerSession.connect(targets, { accept: refuseManager });
+    ctx.session = await ManagerSession.connect(targets, { accept: refuseManager, readyTimeoutMs: ctx.settings.sshTimeoutSeconds * 1000 });
   } catch (e) {
     if (e instanceof PreflightError && targets.length === 1 && !/cannot reach|refused|host key|cannot log in|closed before/.test(e.message)) {
       throw new PreflightError(`${ctx.cfg.cluster.DEPLOY_MANAGER_HOST} ${e.message}`);

@@ -103,7 +103,7 @@ async function run(ctx: Ctx): Promise<Check[]> {
         add('pass', 'listed managers', `${session.describe(t)}: connected (a manager of a swarm with quorum)`);
         continue;
       }
-      const other = await ManagerSession.connect(t, { accept: refuseManager, readyTimeoutMs: 10_000 }).catch((e: unknown) => errorMessage(e));
+      const other = await ManagerSession.connect(t, { accept: refuseManager, readyTimeoutMs: ctx.settings.sshTimeoutSeconds * 1000 }).catch((e: unknown) => errorMessage(e));
       if (typeof other === 'string') add('fail', 'listed managers', `${session.describe(t)}: ${other} — a run cannot go on through it if the connected manager is lost`);
       else {
         other.close();

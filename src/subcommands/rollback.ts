@@ -11,7 +11,7 @@ import { teachRedactor } from '../ui/redact.js';
 
 /** `rollback [DEPLOY_ID]`: back to the previous or a chosen recorded release, with the checks of manual-rollback.ts. */
 export async function rollbackAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, interrupt: Interrupt, deployId?: string): Promise<ActionResult> {
-  const settings = resolveSettings({ deployDir: flags.deployDir, skipHealthcheck: flags.skipHealthcheck, lockWait: flags.lockWait, dryRun: flags.dryRun }, env);
+  const settings = resolveSettings({ deployDir: flags.deployDir, skipHealthcheck: flags.skipHealthcheck, lockWait: flags.lockWait, dryRun: flags.dryRun, sshTimeout: flags.sshTimeout }, env);
   const cfg = loadConfig(settings.deployDir);
   teachRedactor(reporter, cfg);
   if (settings.dryRun) {

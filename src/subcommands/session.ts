@@ -15,10 +15,10 @@ import { teachRedactor } from '../ui/redact.js';
 import type { Reporter } from '../ui/reporter.js';
 
 export async function openCtx(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, what: string): Promise<Ctx> {
-  const settings = resolveSettings({ deployDir: flags.deployDir }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR });
+  const settings = resolveSettings({ deployDir: flags.deployDir, sshTimeout: flags.sshTimeout }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR, DEPLOY_SSH_TIMEOUT: env.DEPLOY_SSH_TIMEOUT });
   const cfg = loadConfig(settings.deployDir);
   teachRedactor(reporter, cfg);
-  const session = await ManagerSession.connect(sshTargets({ cfg }), { accept: refuseManager });
+  const session = await ManagerSession.connect(sshTargets({ cfg }), { accept: refuseManager, readyTimeoutMs: settings.sshTimeoutSeconds * 1000 });
   const release = operationRelease(cfg, new Date(), what);
   return { cfg, settings, release, reporter, local: new LocalRunner(), interrupt: new Interrupt(), state: new RunState(), session, store: new SwarmStore(session, release.stackName) };
 }

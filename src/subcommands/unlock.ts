@@ -16,7 +16,7 @@ import type { Reporter } from '../ui/reporter.js';
 
 /** `unlock [--force]`: shows who holds the cluster's deploy lock; removes it only with --force. Any manager serves. */
 export async function unlockAction(flags: Flags & { force?: boolean }, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<ActionResult> {
-  const settings = resolveSettings({ deployDir: flags.deployDir, dryRun: flags.dryRun }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR, DRY_RUN: env.DRY_RUN });
+  const settings = resolveSettings({ deployDir: flags.deployDir, dryRun: flags.dryRun, sshTimeout: flags.sshTimeout }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR, DRY_RUN: env.DRY_RUN, DEPLOY_SSH_TIMEOUT: env.DEPLOY_SSH_TIMEOUT });
   const cfg = loadConfig(settings.deployDir);
   const release = operationRelease(cfg, new Date(), 'unlock');
   const stack = release.stackName;
@@ -38,7 +38,7 @@ export async function unlockAction(flags: Flags & { force?: boolean }, env: Node
     return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, 'dry run: nothing was changed; the serving release is unchanged') };
   }
   const started = Date.now();
-  const session = await ManagerSession.connect(sshTargets({ cfg }), { accept: refuseManager });
+  const session = await ManagerSession.connect(sshTargets({ cfg }), { accept: refuseManager, readyTimeoutMs: settings.sshTimeoutSeconds * 1000 });
   const store = new SwarmStore(session, stack);
   try {
     const whose = await store.inspectLock();
