@@ -16,7 +16,7 @@ import { RunState, cmd, exec, execChecked, note, showEntry, store, upload, type 
 import { createObject, objectName, readObjects } from './commands/store.js';
 import { observeStack } from './commands/stack.js';
 import { folderUploads, materialize } from './steps/upload.js';
-import { intendedImages, waitForConvergence } from './steps/converge.js';
+import { intendedImages, readCluster, waitForConvergence } from './steps/converge.js';
 import * as health from './steps/health.js';
 import * as lock from './steps/lock.js';
 import * as login from './steps/login.js';
@@ -146,6 +146,10 @@ async function redeployTarget(ctx: Ctx, to: KnownGoodRelease): Promise<void> {
   for (;;) {
     try {
       await materialize(ctx, to);
+      if (!ctx.state.stackTouched) {
+        // the tasks before this redeploy are history: only the redeploy's own tasks can make a crash loop
+        ctx.state.tasksBefore = new Set((await readCluster(ctx)).tasks.flatMap((t) => (t.id ? [t.id] : [])));
+      }
       ctx.state.stackTouched = true;
       await reporter.step(`Redeploy ${to.deployId}`, async () => {
         const r = await deployStack(ctx, stackDeploy(release.stackName, `${release.remoteDir}/releases/${to.deployId}`, { prune: true }));

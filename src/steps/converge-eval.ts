@@ -9,6 +9,8 @@ export interface ServiceView {
   replicas?: number;
   updateState?: string;
   previousSpecImage?: string;
+  /** the digest the spec pins (`…@sha256:…`): the same tag pushed again has a new one */
+  specDigest?: string;
 }
 
 export interface TaskView {
@@ -17,6 +19,8 @@ export interface TaskView {
   node?: string;
   service: string;
   image: string;
+  /** the digest the task runs (`…@sha256:…`), when its image names one */
+  digest?: string;
   running: boolean;
   state: string;
   error: string;
@@ -41,6 +45,11 @@ export interface ServiceJudgement {
    * the nodes that are up still run another image: the update must be told to do the rest at once
    */
   stuck?: boolean;
+}
+
+export function digestOf(image: string): string | undefined {
+  const at = image.indexOf('@');
+  return at === -1 ? undefined : image.slice(at + 1);
 }
 
 export function stripDigest(image: string): string {
@@ -84,6 +93,7 @@ export function parseServices(text: string): ServiceView[] {
     replicas: s.Spec?.Mode?.Replicated ? (s.Spec.Mode.Replicated.Replicas ?? 1) : undefined,
     updateState: s.UpdateStatus?.State ?? undefined,
     previousSpecImage: s.PreviousSpec?.TaskTemplate?.ContainerSpec?.Image ? normalizeImage(s.PreviousSpec.TaskTemplate.ContainerSpec.Image) : undefined,
+    ...(digestOf(s.Spec?.TaskTemplate?.ContainerSpec?.Image ?? '') ? { specDigest: digestOf(s.Spec!.TaskTemplate!.ContainerSpec!.Image!) } : {}),
   }));
 }
 
@@ -110,6 +120,7 @@ export function parseTasks(text: string): TaskView[] {
       // task names are <service>.<slot> (replicated) or <service>.<node id> (global)
       service: name.slice(0, name.lastIndexOf('.') === -1 ? name.length : name.lastIndexOf('.')),
       image: normalizeImage(t.Image ?? ''),
+      ...(digestOf(t.Image ?? '') ? { digest: digestOf(t.Image ?? '') } : {}),
       running: /^Running\b/.test(state),
       state: state.split(' ')[0] ?? '',
       error: t.Error ?? '',
@@ -125,7 +136,10 @@ export interface JudgeOptions {
    * known-good stack file after swarm's own auto-rollback changes nothing, so that state stays.
    */
   rollingBack?: boolean;
-  /** task IDs that existed before this run's stack deploy: their failures are not this release's */
+  /**
+   * task IDs that existed before the update being judged (this run's stack deploy): their failures are not this
+   * release's. Without it (status) no crash loop is judged: there is no update, only what runs.
+   */
   tasksBefore?: ReadonlySet<string>;
   /** hostnames of the nodes that are not Ready: their tasks do not count as running */
   downNodes?: ReadonlySet<string>;
@@ -139,7 +153,10 @@ const UNPLACEABLE = /no suitable node/i;
 /** A release whose tasks fail again and again is judged at once: this many failures, or one error seen twice. */
 export const CRASH_LOOP_FAILURES = 3;
 
-/** The failures of this release's tasks of a service: a crash loop when there are 3, or the same error twice. */
+/**
+ * The failures of this release's tasks of a service: a crash loop when there are 3, or the same error twice. Only
+ * the tasks of the update being judged count (not in `before`); history never does.
+ */
 export function crashLoop(mine: TaskView[], intended: string, before: ReadonlySet<string>, describe: (hostname: string) => string = (h) => h): string | undefined {
   const failed = mine.filter((t) => t.failed && t.image === intended && !(t.id && before.has(t.id)));
   if (!failed.length) return undefined;
@@ -159,7 +176,9 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
   // a task on a node that is down does not serve, whatever its last known state
   const running = mine.filter((t) => t.running && !(t.node && down.has(t.node)));
   const unplaceable = mine.filter((t) => t.image === intended && !t.running && UNPLACEABLE.test(t.error));
-  const onImage = running.filter((t) => t.image === intended);
+  // the same tag redeployed with new content: a task of the old content runs the tag, but not the spec's digest
+  const current = (t: TaskView) => t.image === intended && (!svc.specDigest || !t.digest || t.digest === svc.specDigest);
+  const onImage = running.filter(current);
   const want = svc.replicas;
   const count = `${onImage.length}/${want ?? 'global'}`;
   const rolledBackToIntended = opts.rollingBack === true && svc.updateState === 'rollback_completed' && svc.specImage === intended;
@@ -177,7 +196,9 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
     };
   }
   if (!opts.rollingBack) {
-    const loop = crashLoop(all, intended, opts.tasksBefore ?? new Set(), opts.describe);
+    // a crash loop is judged only for an update (its tasks are those not in tasksBefore): a service that was
+    // killed and restarted over its life is not crash-looping now
+    const loop = opts.tasksBefore ? crashLoop(all, intended, opts.tasksBefore, opts.describe) : undefined;
     if (loop) return { name, status: 'failed', text: `${name}: ${loop}` };
     if (unplaceable.length && down.size) {
       const nodes = [...down].map((h) => (opts.describe ?? ((x: string) => x))(h)).join(', ');

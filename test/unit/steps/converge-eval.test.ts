@@ -11,13 +11,18 @@ const failedTask = (id: string, image: string, error: string): TaskView => ({ id
 
 describe('crash loops are judged in seconds', () => {
   it('three failed tasks of the new image, or one error twice, fail the release, whatever the update state', () => {
+    const update = { tasksBefore: new Set<string>() };
     const one = [failedTask('t1', NEW, 'task: non-zero exit (1)')];
-    assert.equal(judgeService(svc({ updateState: 'updating' }), 's_api', NEW, one).status, 'waiting');
+    assert.equal(judgeService(svc({ updateState: 'updating' }), 's_api', NEW, one, update).status, 'waiting');
     const twice = [...one, failedTask('t2', NEW, 'task: non-zero exit (1)')];
-    const j = judgeService(svc(), 's_api', NEW, twice);
+    const j = judgeService(svc(), 's_api', NEW, twice, update);
     assert.deepEqual(j, { name: 's_api', status: 'failed', text: 's_api: 2 tasks of the new image failed (task: non-zero exit (1))' });
     const three = [failedTask('a', NEW, 'x (1)'), failedTask('b', NEW, 'y (2)'), failedTask('c', NEW, 'z (3)')];
-    assert.equal(judgeService(svc(), 's_api', NEW, three).status, 'failed');
+    assert.equal(judgeService(svc(), 's_api', NEW, three, update).status, 'failed');
+  });
+  it('without an update being judged (status) history is never a crash loop: a serving service killed three times over its life is converged', () => {
+    const oomKilled = ['a', 'b', 'c'].map((id) => failedTask(id, NEW, 'task: non-zero exit (137)'));
+    assert.equal(judgeService(svc({ replicas: 1, updateState: 'completed' }), 's_api', NEW, [task(NEW), ...oomKilled]).status, 'converged');
   });
   it('failures of tasks that existed before the deploy, or of another image, do not count; nor while rolling back', () => {
     const old = [failedTask('t1', NEW, 'e'), failedTask('t2', NEW, 'e'), failedTask('t3', NEW, 'e')];
@@ -64,7 +69,7 @@ describe('nodes that are down', () => {
   });
   it('a pull denied on a node is a release failure naming the node', () => {
     const rejected = (id: string): TaskView => ({ ...failedTask(id, NEW, 'No such image: r/honeydue-api:v2'), state: 'Rejected', node: 'hdnode3' });
-    const j = judgeService(svc(), 's_api', NEW, [rejected('r1'), rejected('r2')], { describe: (h) => `id3 (${h}, 10.0.0.3)` });
+    const j = judgeService(svc(), 's_api', NEW, [rejected('r1'), rejected('r2')], { tasksBefore: new Set(), describe: (h) => `id3 (${h}, 10.0.0.3)` });
     assert.equal(j.status, 'failed');
     assert.equal(j.capacity, undefined);
     assert.match(j.text, /2 tasks of the new image failed \(No such image: r\/honeydue-api:v2 on node id3 \(hdnode3, 10\.0\.0\.3\)\)/);
@@ -113,6 +118,16 @@ describe('convergence judgement', () => {
     assert.equal(stripDigest(`${NEW}@sha256:abc`), NEW);
     assert.equal(judgeService(svc({ specImage: stripDigest(`${NEW}@sha256:abc`) }), 's_api', `${NEW}@sha256:def`.replace(/@.*/, ''), [task(NEW), task(NEW)]).status, 'converged');
   });
+  it('the same tag redeployed with new content: tasks of the old digest are not this update\'s, whatever their tag', () => {
+    const spec = svc({ specDigest: 'sha256:new', updateState: 'completed' });
+    const old = (): TaskView => ({ ...task(NEW), digest: 'sha256:old' });
+    const fresh = (): TaskView => ({ ...task(NEW), digest: 'sha256:new' });
+    assert.equal(judgeService(spec, 's_api', NEW, [old(), old()]).status, 'waiting');
+    assert.equal(judgeService(spec, 's_api', NEW, [fresh(), old()]).status, 'waiting');
+    assert.equal(judgeService(spec, 's_api', NEW, [fresh(), fresh()]).status, 'converged');
+    // no digest pinned (a registry that was not asked): the tag decides, as before
+    assert.equal(judgeService(svc(), 's_api', NEW, [old(), old()]).status, 'converged');
+  });
   it('image references compare in a normal form: implicit :latest and Docker Hub prefixes', () => {
     for (const same of ['redis', 'redis:latest', 'docker.io/library/redis:latest@sha256:ab', 'redis@sha256:ab']) assert.equal(normalizeImage(same), 'redis:latest', same);
     assert.equal(normalizeImage('127.0.0.1:5000/ns/honeydue-api'), '127.0.0.1:5000/ns/honeydue-api:latest');
@@ -129,11 +144,11 @@ describe('convergence judgement', () => {
         `${JSON.stringify({ Spec: { Name: 's_g', Mode: { Global: {} }, TaskTemplate: { ContainerSpec: { Image: 'x' } } } })}\n`,
     );
     assert.deepEqual(services, [
-      { name: 's_api', specImage: NEW, replicas: 2, updateState: 'completed', previousSpecImage: OLD },
+      { name: 's_api', specImage: NEW, replicas: 2, updateState: 'completed', previousSpecImage: OLD, specDigest: 'sha256:1' },
       { name: 's_g', specImage: 'x:latest', replicas: undefined, updateState: undefined, previousSpecImage: undefined },
     ]);
     const tasks = parseTasks(`${JSON.stringify({ Name: 's_api.1', Image: `${NEW}@sha256:1`, CurrentState: 'Running 3 seconds ago', Error: '' })}\n${JSON.stringify({ Name: 's_api.2', Image: NEW, CurrentState: 'Preparing 1 second ago', Error: '' })}\n`);
-    assert.deepEqual(tasks.map((t) => [t.service, t.image, t.running]), [['s_api', NEW, true], ['s_api', NEW, false]]);
+    assert.deepEqual(tasks.map((t) => [t.service, t.image, t.digest, t.running]), [['s_api', NEW, 'sha256:1', true], ['s_api', NEW, undefined, false]]);
     assert.deepEqual(judgeAll(services, tasks, { s_api: NEW }).map((j) => j.status), ['waiting']);
   });
 });
