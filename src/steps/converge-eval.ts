@@ -39,7 +39,7 @@ export interface ServiceJudgement {
   /** failed because replicas cannot be placed while nodes are down: a cluster failure, not the release's */
   capacity?: boolean;
   /** converged on fewer replicas than wanted, because nodes are down (accepted only while rolling back) */
-  degraded?: { running: number; want: number };
+  degraded?: { running: number; want: number; why?: string };
   /**
    * rolling back with nodes down, the rolling update waits forever for a replica it cannot place, and tasks on
    * the nodes that are up still run another image: the update must be told to do the rest at once
@@ -145,6 +145,24 @@ export interface JudgeOptions {
   downNodes?: ReadonlySet<string>;
   /** how to name a node by hostname in a message: ID, hostname and address */
   describe?: (hostname: string) => string;
+  /** task id -> when it was first seen waiting for placement ("no suitable node"), and the time now (ms) */
+  unplacedSince?: ReadonlyMap<string, number>;
+  now?: number;
+}
+
+/**
+ * Reasons swarm never resolves by itself while every node is up: the task stays Pending forever. Judged after
+ * PERMANENT_AFTER_MS of the same reason (a port also waits while a task of the service is still being stopped).
+ */
+const NEVER_BY_ITSELF = /unsupported platform|scheduling constraints not satisfied|insufficient resources|host-mode port already in use/i;
+export const PERMANENT_AFTER_MS = 5_000;
+
+/** What to do about a placement swarm will not make, by its reason. */
+export function placementHint(error: string): string {
+  if (/unsupported platform/i.test(error)) return 'the image offers no platform the nodes run — build it for theirs (DEPLOY_PLATFORM, or --platform)';
+  if (/host-mode port already in use/i.test(error)) return 'another service holds that host-mode port on the nodes — free it or publish another port';
+  if (/insufficient resources/i.test(error)) return 'no node has the CPU or memory the service reserves — lower deploy.resources.reservations or add capacity';
+  return 'no node satisfies the placement constraints — fix the constraint or label a node (docker node update --label-add)';
 }
 
 /** swarm's word for a replica it cannot place: "no suitable node (… 1 node not available for new tasks)" */
@@ -176,6 +194,16 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
   // a task on a node that is down does not serve, whatever its last known state
   const running = mine.filter((t) => t.running && !(t.node && down.has(t.node)));
   const unplaceable = mine.filter((t) => t.image === intended && !t.running && UNPLACEABLE.test(t.error));
+  // placements swarm will never make while every node is up: the same reason for a while, and (for a port) no task
+  // of the service still being stopped that could be holding it
+  const stopping = all.some((t) => t.running && t.desiredRunning === false);
+  const permanent = down.size
+    ? []
+    : unplaceable.filter((t) => {
+        const since = t.id ? opts.unplacedSince?.get(t.id) : undefined;
+        const long = since !== undefined && (opts.now ?? Date.now()) - since >= PERMANENT_AFTER_MS;
+        return long && NEVER_BY_ITSELF.test(t.error) && !(/port already in use/i.test(t.error) && stopping);
+      });
   // the same tag redeployed with new content: a task of the old content runs the tag, but not the spec's digest
   const current = (t: TaskView) => t.image === intended && (!svc.specDigest || !t.digest || t.digest === svc.specDigest);
   const onImage = running.filter(current);
@@ -200,6 +228,13 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
     // killed and restarted over its life is not crash-looping now
     const loop = opts.tasksBefore ? crashLoop(all, intended, opts.tasksBefore, opts.describe) : undefined;
     if (loop) return { name, status: 'failed', text: `${name}: ${loop}` };
+    if (permanent.length) {
+      return {
+        name,
+        status: 'failed',
+        text: `${name}: ${permanent.length} replica(s) cannot be placed with every node up (${permanent[0]!.error}) — ${placementHint(permanent[0]!.error)}`,
+      };
+    }
     if (unplaceable.length && down.size) {
       const nodes = [...down].map((h) => (opts.describe ?? ((x: string) => x))(h)).join(', ');
       return {
@@ -217,6 +252,16 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
   // rolling back with nodes down: what can run, runs; the rest waits for the nodes, not for us
   if (opts.rollingBack && down.size && want !== undefined && onImage.length > 0 && running.length === onImage.length && onImage.length + unplaceable.length >= want) {
     return { name, status: 'converged', text: `${name}: ${count} (the rest cannot be placed while nodes are down)`, degraded: { running: onImage.length, want } };
+  }
+  // rolling back with every node up and a placement swarm will never make: say what serves and what blocks the rest
+  if (opts.rollingBack && permanent.length && want !== undefined && running.length === onImage.length && onImage.length + permanent.length >= want) {
+    if (onImage.length === 0) return { name, status: 'failed', text: `${name}: 0/${want}: no replica can be placed (${permanent[0]!.error}) — ${placementHint(permanent[0]!.error)}` };
+    return {
+      name,
+      status: 'converged',
+      text: `${name}: ${count} (the rest cannot be placed: ${permanent[0]!.error})`,
+      degraded: { running: onImage.length, want, why: `${permanent[0]!.error} — ${placementHint(permanent[0]!.error)}` },
+    };
   }
   const err = all.find((t) => t.error && !t.running && !(t.id && opts.tasksBefore?.has(t.id)))?.error;
   const phase = svc.updateState && !settled ? ` ${svc.updateState}` : '';

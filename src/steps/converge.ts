@@ -4,7 +4,7 @@ import { describeNode, parseNodes, type NodeView } from './nodes-eval.js';
 import { DeployFailed } from '../errors.js';
 import type { StepHandle } from '../ui/reporter.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
-import { judgeAll, parseServices, parseTasks, type JudgeOptions, type ServiceJudgement, type ServiceView, type TaskView } from './converge-eval.js';
+import { PERMANENT_AFTER_MS, judgeAll, parseServices, parseTasks, type JudgeOptions, type ServiceJudgement, type ServiceView, type TaskView } from './converge-eval.js';
 
 /** How often convergence looks (one round trip each). */
 export const POLL_MS = 300;
@@ -20,6 +20,7 @@ export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
       note('failed at once: UpdateStatus rollback_* or paused (swarm rolled back by itself, even when REPLICAS reads N/N)'),
       note('rolling back with a node down, a rolling update that waits for a replica it cannot place is told to replace the other tasks at once (docker service update --update-parallelism 0 <service>; the next deploy sets it back)'),
       note('nodes that are down: their tasks do not count; replicas that cannot be placed while nodes are down fail the deploy at once as lost capacity (a cluster failure), and the rollback accepts the previous release on the replicas the remaining nodes can run'),
+      note(`failed in seconds: a replica swarm will never place while every node is up — unsupported platform, a host-mode port another service holds, insufficient resources, an unsatisfiable constraint — once the same reason has stood for ${PERMANENT_AFTER_MS / 1000}s (a port also waits while the service's old task is being stopped); rolling back, the previous release is accepted on the replicas that can run, and the last line says what blocks the rest`),
       note('failed at once: a crash loop — 3 tasks of the new image failed, or one error twice (whatever the stack\'s failure_action; first deploys too)'),
       ...Object.entries(ctx.release.serviceImages).map(([svc, image]) => note(`${s}_${svc} -> ${image}`)),
     ],
@@ -57,8 +58,14 @@ export async function readCluster(ctx: Ctx): Promise<{ nodes: NodeView[]; servic
   return { nodes: parseNodes(nodes), services: parseServices(services), tasks: parseTasks(tasks) };
 }
 
-export async function observe(ctx: Ctx, intended: Record<string, string>, opts: JudgeOptions = {}): Promise<ServiceJudgement[]> {
+export async function observe(ctx: Ctx, intended: Record<string, string>, opts: JudgeOptions = {}, unplacedSince?: Map<string, number>): Promise<ServiceJudgement[]> {
   const { nodes, services, tasks } = await readCluster(ctx);
+  if (unplacedSince) {
+    // the first time each task was seen waiting for a placement, forgotten once it is not
+    const waiting = new Set(tasks.filter((t) => t.id && !t.running && /no suitable node/i.test(t.error)).map((t) => t.id!));
+    for (const id of waiting) if (!unplacedSince.has(id)) unplacedSince.set(id, opts.now ?? Date.now());
+    for (const id of [...unplacedSince.keys()]) if (!waiting.has(id)) unplacedSince.delete(id);
+  }
   if (nodes.length) ctx.state.nodes = nodes;
   const down = new Set(ctx.state.nodes.filter((n) => n.state !== 'ready').map((n) => n.hostname));
   opts = { ...opts, downNodes: down, describe: nodeDescriber(ctx.state.nodes) };
@@ -83,8 +90,11 @@ export type WaitOutcome =
 export async function waitForConvergence(ctx: Ctx, o: WaitOptions): Promise<WaitOutcome> {
   const deadline = Date.now() + o.timeoutSeconds * 1000;
   const unstuck = new Set<string>();
+  /** task id -> first seen waiting for a placement: a reason that stays is a placement swarm will never make */
+  const unplacedSince = new Map<string, number>();
   for (;;) {
-    const judgements = await observe(ctx, o.intended, { rollingBack: o.rollingBack, tasksBefore: ctx.state.tasksBefore });
+    const now = Date.now();
+    const judgements = await observe(ctx, o.intended, { rollingBack: o.rollingBack, tasksBefore: ctx.state.tasksBefore, unplacedSince, now }, unplacedSince);
     o.handle.progress(judgements.map((j) => j.text).join(' | '));
     for (const j of judgements.filter((x) => x.stuck && !unstuck.has(x.name))) {
       unstuck.add(j.name);

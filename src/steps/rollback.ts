@@ -29,6 +29,9 @@ export interface RollbackResult {
 export function degradedText(ctx: Pick<Ctx, 'state' | 'release'>, degraded: ServiceJudgement[]): string | undefined {
   if (!degraded.length) return undefined;
   const replicas = degraded.map((j) => `${j.name.slice(ctx.release.stackName.length + 1)} ${j.degraded!.running}/${j.degraded!.want}`).join(', ');
+  const why = degraded.find((j) => j.degraded!.why)?.degraded!.why;
+  // every node up: a placement swarm will never make blocks the rest, and the judgement says which
+  if (why && !ctx.state.nodes.some((n) => n.state !== 'ready')) return `on fewer replicas (${replicas}): the rest cannot be placed: ${why}`;
   const down = ctx.state.nodes.filter((n) => n.state !== 'ready').map(describeNode).join(', ') || 'a node';
   return `on fewer replicas (${replicas}): node ${down} is down — bring it back (swarm places the missing replicas by itself) or remove it (docker node rm) and lower the replicas; a redeploy cannot help`;
 }

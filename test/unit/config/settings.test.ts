@@ -11,7 +11,7 @@ describe('flags and environment', () => {
   });
   it('defaults', () => {
     assert.deepEqual(resolveSettings({}, {}), {
-      dryRun: false, skipBuild: false, skipHealthcheck: false, pushLatest: false, json: false, keepSecrets: 3, lockWaitSeconds: 0,
+      dryRun: false, skipBuild: false, skipHealthcheck: false, pushLatest: false, json: false, keepSecrets: 3, lockWaitSeconds: 0, sshTimeoutSeconds: 20,
       tag: undefined, deployDir: 'deploy', context: '.', dockerfile: 'Dockerfile', platform: undefined, buildArgs: [],
     });
   });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { judgeAll, judgeService, normalizeImage, parseServices, parseTasks, stripDigest, type ServiceView, type TaskView } from '../../../src/steps/converge-eval.js';
+import { PERMANENT_AFTER_MS, judgeAll, judgeService, normalizeImage, parseServices, parseTasks, placementHint, stripDigest, type ServiceView, type TaskView } from '../../../src/steps/converge-eval.js';
 
 const NEW = 'r/honeydue-api:v2';
 const OLD = 'r/honeydue-api:v1';
@@ -150,5 +150,40 @@ describe('convergence judgement', () => {
     const tasks = parseTasks(`${JSON.stringify({ Name: 's_api.1', Image: `${NEW}@sha256:1`, CurrentState: 'Running 3 seconds ago', Error: '' })}\n${JSON.stringify({ Name: 's_api.2', Image: NEW, CurrentState: 'Preparing 1 second ago', Error: '' })}\n`);
     assert.deepEqual(tasks.map((t) => [t.service, t.image, t.digest, t.running]), [['s_api', NEW, 'sha256:1', true], ['s_api', NEW, undefined, false]]);
     assert.deepEqual(judgeAll(services, tasks, { s_api: NEW }).map((j) => j.status), ['waiting']);
+  });
+});
+
+describe('placements swarm never makes while every node is up', () => {
+  const pending = (id: string, error: string): TaskView => ({ id, service: 's_api', image: NEW, running: false, state: 'Pending', error, desiredRunning: true });
+  const since = (ms: number) => ({ unplacedSince: new Map([['p1', 0]]), now: ms });
+  const reasons = [
+    'no suitable node (unsupported platform on 3 nodes)',
+    'no suitable node (host-mode port already in use on 3 nodes)',
+    'no suitable node (insufficient resources on 3 nodes)',
+    'no suitable node (scheduling constraints not satisfied on 3 nodes)',
+  ];
+  for (const reason of reasons) {
+    it(`${reason}: waiting at first, a failed release once it has stood ${PERMANENT_AFTER_MS / 1000}s, with what to do`, () => {
+      assert.equal(judgeService(svc({ replicas: 1 }), 's_api', NEW, [pending('p1', reason)], since(1000)).status, 'waiting');
+      const j = judgeService(svc({ replicas: 1 }), 's_api', NEW, [pending('p1', reason)], since(PERMANENT_AFTER_MS));
+      assert.equal(j.status, 'failed');
+      assert.equal(j.text, `s_api: 1 replica(s) cannot be placed with every node up (${reason}) — ${placementHint(reason)}`);
+    });
+  }
+  it('a port still held by the service\'s own task being stopped (stop-first) is waited for', () => {
+    const stopping: TaskView = { id: 'old', service: 's_api', image: OLD, running: true, state: 'Running', error: '', desiredRunning: false };
+    assert.equal(judgeService(svc({ replicas: 1 }), 's_api', NEW, [stopping, pending('p1', reasons[1]!)], since(60_000)).status, 'waiting');
+  });
+  it('with a node down the reason is lost capacity, not this', () => {
+    const j = judgeService(svc({ replicas: 1 }), 's_api', NEW, [pending('p1', 'no suitable node (1 node not available for new tasks)')], { ...since(60_000), downNodes: new Set(['n3']) });
+    assert.equal(j.capacity, true);
+  });
+  it('rolling back: the previous release on the replicas that can run is accepted, saying what blocks the rest; none at all is a failure', () => {
+    const prev = svc({ specImage: NEW, replicas: 3, updateState: 'completed' });
+    const tasks = [task(NEW), task(NEW), pending('p1', reasons[1]!)];
+    const j = judgeService(prev, 's_api', NEW, tasks, { ...since(60_000), rollingBack: true });
+    assert.equal(j.status, 'converged');
+    assert.deepEqual(j.degraded, { running: 2, want: 3, why: `${reasons[1]} — ${placementHint(reasons[1]!)}` });
+    assert.equal(judgeService(svc({ replicas: 1 }), 's_api', NEW, [pending('p1', reasons[0]!)], { ...since(60_000), rollingBack: true }).status, 'failed');
   });
 });
