@@ -7,6 +7,7 @@ import { serviceLogs, stackServiceNames } from '../commands/stack.js';
 import type { Flags } from '../config/settings.js';
 import { ConfigError, EXIT } from '../errors.js';
 import { execChecked, manager } from '../steps/context.js';
+import { StringDecoder } from 'node:string_decoder';
 import type { Redactor } from '../ui/redact.js';
 import type { Reporter } from '../ui/reporter.js';
 import { finalLine, type ActionResult } from '../result.js';
@@ -21,15 +22,18 @@ export interface LogFlags extends Flags {
 /** Whole lines, redacted, to `out`; the rest waits for its newline (or for `flush`). */
 export function redactingLineWriter(redactor: Redactor, out: (text: string) => void): { write: (b: Buffer) => void; flush: () => void } {
   let pending = '';
+  // a character whose bytes fall across two chunks is decoded once it is whole
+  const decoder = new StringDecoder('utf8');
   return {
     write: (b) => {
-      pending += b.toString('utf8');
+      pending += decoder.write(b);
       const end = pending.lastIndexOf('\n');
       if (end === -1) return;
       out(redactor.redact(pending.slice(0, end + 1)));
       pending = pending.slice(end + 1);
     },
     flush: () => {
+      pending += decoder.end();
       if (pending) out(redactor.redact(pending));
       pending = '';
     },

@@ -12,8 +12,11 @@ export class Redactor {
     if (value === undefined) return;
     const text = Buffer.isBuffer(value) ? value.toString('utf8') : value;
     const forms = [text, text.trim(), ...text.split(/\r?\n/).map((l) => l.trim())];
-    // the same secret as it appears inside JSON (the plan's --json, audit lines): quotes and backslashes escaped
-    const candidates = [...forms, ...forms.map((f) => JSON.stringify(f).slice(1, -1))];
+    // the same secret as it appears inside JSON (the plan's --json, audit lines): quotes and backslashes escaped;
+    // and as Go's encoding/json writes it (a Go service's log lines): <, >, & and U+2028/9 as \u escapes too
+    const json = forms.map((f) => JSON.stringify(f).slice(1, -1));
+    const goJson = json.map((f) => f.replace(/&/g, '\\u0026').replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029'));
+    const candidates = [...forms, ...json, ...goJson];
     for (const c of candidates) {
       // short fragments (e.g. a PEM "-----END" line) would redact ordinary text
       if (c.length >= MIN_REDACTED_LENGTH && !/^-----(BEGIN|END) [A-Z ]+-----$/.test(c) && !this.needles.includes(c)) this.needles.push(c);
@@ -21,10 +24,30 @@ export class Redactor {
     this.needles.sort((a, b) => b.length - a.length);
   }
 
+  /**
+   * Every place any secret stands in the text, found in the original text, overlapping places merged, each
+   * merged stretch replaced once: two secrets that overlap are redacted whole, not one of them in part.
+   */
   redact(text: string): string {
-    let out = text;
-    for (const n of this.needles) if (out.includes(n)) out = out.split(n).join('[redacted]');
-    return out;
+    const spans: Array<[number, number]> = [];
+    for (const n of this.needles) {
+      for (let at = text.indexOf(n); at !== -1; at = text.indexOf(n, at + 1)) spans.push([at, at + n.length]);
+    }
+    if (!spans.length) return text;
+    spans.sort((a, b) => a[0] - b[0]);
+    const merged: Array<[number, number]> = [];
+    for (const sp of spans) {
+      const last = merged.at(-1);
+      if (last && sp[0] <= last[1]) last[1] = Math.max(last[1], sp[1]);
+      else merged.push([sp[0], sp[1]]);
+    }
+    let out = '';
+    let from = 0;
+    for (const [a, b] of merged) {
+      out += `${text.slice(from, a)}[redacted]`;
+      from = b;
+    }
+    return out + text.slice(from);
   }
 }
 
@@ -52,7 +75,8 @@ export function urlCredentials(url: string | undefined, only?: 'secret'): string
   return parts.filter(Boolean).flatMap((s) => [s, decode(s)]);
 }
 
-const SECRET_KEY_NAME = /(PASSWORD|SECRET|TOKEN|APP_KEY|PRIVATE|CREDENTIAL)/i;
+/** prod.env keys whose names say they hold a secret: redacted like the secret files (and refused when too short). */
+const SECRET_KEY_NAME = /(PASSWORD|PASSWD|_PASS|SECRET|TOKEN|_KEY$|APP_KEY|API_KEY|PRIVATE|CREDENTIAL|_DSN$|^DSN$|^DATABASE_URL$)/i;
 
 export function isSecretSetting(key: string): boolean {
   return SECRET_KEY_NAME.test(key);

@@ -15,6 +15,18 @@ describe('logs', () => {
     w.flush();
     assert.equal(out.join(''), 'worker | key is [redacted]\nnext | partial');
   });
+  it('a secret whose multibyte character falls across two chunks is still redacted', () => {
+    const r = new Redactor();
+    r.add('pässwörd-ÿ-12345');
+    const out: string[] = [];
+    const w = redactingLineWriter(r, (t) => out.push(t));
+    const line = Buffer.from('api | pässwörd-ÿ-12345 in use\n');
+    const cut = line.indexOf(Buffer.from('ä')) + 1; // inside the two bytes of ä
+    w.write(line.subarray(0, cut));
+    w.write(line.subarray(cut));
+    w.flush();
+    assert.equal(out.join(''), 'api | [redacted] in use\n');
+  });
   it('checks --since and --tail', () => {
     assert.deepEqual(logOptionProblems({ since: '10m', tail: '100' }), []);
     assert.deepEqual(logOptionProblems({ since: '2026-11-28T08:00:00Z', tail: 'all' }), []);

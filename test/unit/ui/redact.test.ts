@@ -29,7 +29,18 @@ describe('redaction', () => {
     assert.equal(r.redact('abc abc'), 'abc abc');
   });
   it('knows which prod.env keys hold secrets', () => {
-    for (const k of ['B2_APP_KEY', 'REDIS_PASSWORD', 'API_TOKEN', 'STRIPE_SECRET']) assert.ok(isSecretSetting(k), k);
-    for (const k of ['DB_HOST', 'APNS_KEY_ID', 'B2_BUCKET_NAME']) assert.ok(!isSecretSetting(k), k);
+    for (const k of ['B2_APP_KEY', 'REDIS_PASSWORD', 'API_TOKEN', 'STRIPE_SECRET', 'STRIPE_SECRET_KEY', 'MAPS_KEY', 'SMTP_PASS', 'SMTP_PASSWD', 'SENTRY_DSN', 'DATABASE_URL', 'OPENAI_API_KEY']) assert.ok(isSecretSetting(k), k);
+    for (const k of ['DB_HOST', 'APNS_KEY_ID', 'B2_KEY_ID', 'B2_BUCKET_NAME', 'KEYWORDS', 'DB_SSLMODE']) assert.ok(!isSecretSetting(k), k);
+  });
+  it('overlapping secrets are redacted whole, not one of them in part', () => {
+    const r = new Redactor();
+    r.add('ABCDEFGH12');
+    r.add('FGH12IJKLM');
+    assert.equal(r.redact('x ABCDEFGH12IJKLM y ABCDEFGH12 z FGH12IJKLM'), 'x [redacted] y [redacted] z [redacted]');
+  });
+  it('the secret as Go\'s encoding/json writes it (<, >, & as \\u escapes) is redacted', () => {
+    const r = new Redactor();
+    r.add('a&b<c>d-12345');
+    assert.equal(r.redact('{"msg":"token a\\u0026b\\u003cc\\u003ed-12345 used"}'), '{"msg":"token [redacted] used"}');
   });
 });

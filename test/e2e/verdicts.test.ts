@@ -1,0 +1,74 @@
+/**
+ * Verdicts against the real sandbox: an image set for another CPU architecture is a failed release judged in
+ * seconds (not after the whole convergence timeout), and a serving release whose api container was killed three
+ * times over its life (swarm restarted it each time) is still converged for `status`.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { cleanup, docker, loadSandbox, makeFixture, runCli, runningContainer, serviceImage, sleep, startCli, type Fixture } from './harness.js';
+
+const { sandbox, reason } = loadSandbox();
+
+describe('verdicts: what serves, judged right and in time', { skip: sandbox ? false : `e2e skipped: ${reason}` }, () => {
+  let fx: Fixture;
+  const image = (svc: string, tag: string) => `${sandbox!.registry}/e2e-${fx.stack}/honeydue-${svc}:${tag}`;
+  const lastLine = (out: string) => out.split('\n').filter((l) => l.startsWith('result:')).pop() ?? '';
+
+  before(async () => {
+    fx = makeFixture(sandbox!, { stack: 'e2everdicts', apiPort: 18941, convergeTimeout: 90 });
+    const r = await runCli(fx, ['--context', fx.context, '--tag', 'v1']);
+    assert.equal(r.code, 0, r.output);
+  });
+  after(async () => {
+    if (fx) await cleanup(fx);
+  });
+
+  it('an image set for linux/arm64 on amd64 nodes: judged within 15 s, rolled back, the previous release serving (exit 1)', async () => {
+    // FROM scratch + COPY builds for any platform without emulation; pushed by hand, as with SKIP_BUILD
+    const dir = fs.mkdtempSync(path.join(fx.root, 'arm64-'));
+    fs.copyFileSync('/bin/busybox', path.join(dir, 'busybox'));
+    fs.writeFileSync(path.join(dir, 'Dockerfile'), ['api', 'worker', 'admin'].map((t) => `FROM scratch AS ${t}\nCOPY busybox /bin/busybox\nCMD ["/bin/busybox", "sleep", "3600"]\n`).join('\n'));
+    execFileSync('docker', ['--config', fx.dockerConfig, 'login', sandbox!.registry, '--username', sandbox!.registryUser, '--password-stdin'], { input: sandbox!.registryPassword, stdio: ['pipe', 'ignore', 'ignore'] });
+    try {
+      for (const t of ['api', 'worker', 'admin']) {
+        execFileSync('docker', ['--config', fx.dockerConfig, 'buildx', 'build', '-q', '--platform', 'linux/arm64', '--target', t, '-t', image(t, 'arm1'), '--push', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+      }
+    } finally {
+      execFileSync('docker', ['--config', fx.dockerConfig, 'logout', sandbox!.registry], { stdio: 'ignore' });
+    }
+    const run = startCli(fx, ['--tag', 'arm1'], { SKIP_BUILD: '1' });
+    await run.waitFor(/==> Wait for convergence/);
+    const started = Date.now();
+    await run.waitFor(/==> Wait for convergence[\s\S]*FAILED/, 60_000);
+    const judged = (Date.now() - started) / 1000;
+    const r = await run.done;
+    assert.ok(judged < 15, `judged after ${judged}s:\n${r.output}`);
+    assert.equal(r.code, 1, r.output);
+    assert.match(r.output, /cannot be placed with every node up \(no suitable node \(unsupported platform on 1 node\)\) — the image offers no platform the nodes run/);
+    assert.match(lastLine(r.output), /^result: deploy failed \(exit 1\): rolled back: the previous release v1_\d{14} \(tag v1\) is serving again$/);
+    for (const svc of ['api', 'worker', 'admin']) assert.equal(serviceImage(fx.stack, svc), image(svc, 'v1'));
+  });
+
+  it('a serving api whose container was killed three times over its life (exit 137, restarted by swarm): status exits 0', async () => {
+    for (let k = 0; k < 3; k++) {
+      const id = runningContainer(fx.stack, 'api');
+      docker(['kill', id]);
+      // swarm starts a new task; wait until one runs again
+      for (let i = 0; i < 60; i++) {
+        await sleep(500);
+        const now = runningContainer(fx.stack, 'api');
+        if (now && now !== id) break;
+      }
+    }
+    const failed = docker(['service', 'ps', `${fx.stack}_api`, '--format', '{{.CurrentState}} {{.Error}}']).split('\n').filter((l) => /^(Failed|Shutdown|Complete)/.test(l));
+    assert.ok(failed.length >= 3, `expected three ended api tasks, got:\n${failed.join('\n')}`);
+    let r = await runCli(fx, ['status']);
+    // the last restart may still be settling: its health check passes within seconds
+    for (let i = 0; i < 10 && r.code !== 0; i++, await sleep(1000)) r = await runCli(fx, ['status']);
+    assert.equal(r.code, 0, r.output);
+    assert.match(lastLine(r.output), /^result: ok \(exit 0\): every service runs the known-good release v1_\d{14}$/);
+  });
+});
