@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { lockOwner, currentId, cleanup, docker, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, runCli, serviceImage, type Fixture } from './harness.js';
+import { lockOwner, currentId, removeStore, cleanup, docker, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, runCli, serviceImage, type Fixture } from './harness.js';
 
 const { sandbox, reason } = loadSandbox();
 
@@ -49,14 +49,12 @@ describe('rollback without a known-good release', { skip: sandbox ? false : `e2e
   it('a stack deployed before this tool: `docker service rollback` returns every service to its previous spec, exit 1', async () => {
     const fx = makeFixture(sandbox!, { stack: 'e2elegacy', apiPort: 18707, convergeTimeout: 60 });
     fixtures.push(fx);
-    // the "old script" deploy: a release whose records live elsewhere, so this remote dir has no known-good
-    const cluster = path.join(fx.deployDir, 'cluster.env');
-    const original = fs.readFileSync(cluster, 'utf8');
-    fs.writeFileSync(cluster, original.replace(/^DEPLOY_REMOTE_DIR=.*$/m, 'DEPLOY_REMOTE_DIR=e2e/e2elegacy-old-script'), { mode: 0o600 });
+    // the "old script" deploy: a stack that runs, but of which the tool remembers nothing (no records in the swarm,
+    // nothing in the working folder)
     const old = await runCli(fx, ['--context', fx.context, '--tag', 'legacy1']);
-    fs.writeFileSync(cluster, original, { mode: 0o600 });
-    fs.rmSync(path.join(sandbox!.userHome, 'e2e/e2elegacy-old-script'), { recursive: true, force: true });
     assert.equal(old.code, 0, old.output);
+    removeStore(fx.stack);
+    fs.rmSync(fx.remoteDirAbs, { recursive: true, force: true });
 
     const r = await runCli(fx, ['--context', fx.context, '--tag', 'bad2', '--build-arg', 'HEALTH=fail']);
     assert.equal(r.code, 1, r.output);
