@@ -1,4 +1,3 @@
-import { inspectNodes } from '../commands/docker.js';
 import { OBSERVE_SEPARATOR, inspectServices, observeStack, serviceUpdateAllAtOnce, stackServiceIds, stackTasks } from '../commands/stack.js';
 import { describeNode, parseNodes, type NodeView } from './nodes-eval.js';
 import { DeployFailed } from '../errors.js';

@@ -5,7 +5,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { lockOwner, currentId, removeStore, cleanup, docker, httpBody, loadSandbox, makeFixture, registryCredentialsLeft, runCli, serviceImage, type Fixture } from './harness.js';
 
