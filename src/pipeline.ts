@@ -11,6 +11,7 @@ import * as build from './steps/build.js';
 import * as connect from './steps/connect.js';
 import * as converge from './steps/converge.js';
 import type { Ctx, StepPlan } from './steps/context.js';
+import type { SshTarget } from './io/ssh.js';
 import * as health from './steps/health.js';
 import * as lock from './steps/lock.js';
 import * as nodes from './steps/nodes.js';
@@ -97,6 +98,17 @@ function previousServing(ctx: Ctx): string {
 }
 
 /**
+ * `ssh` to a manager as the run reached it: its key and known_hosts file, each jump host (`-J`, an IPv6 address in
+ * brackets, as ssh wants it).
+ */
+export function sshArgv(t: SshTarget): string[] {
+  const host = (h: string) => (h.includes(':') ? `[${h}]` : h);
+  const jump = t.jumps.length ? ['-J', t.jumps.map((j) => `${j.username}@${host(j.host)}:${j.port}`).join(',')] : [];
+  const key = t.explicitKey ? ['-i', t.explicitKey] : [];
+  return ['ssh', ...key, '-o', `UserKnownHostsFile=${t.knownHostsPath}`, ...jump, '-p', String(t.port), `${t.username}@${t.host}`];
+}
+
+/**
  * What a person runs when no listed manager can be reached: the tool's own commands, which work through any
  * manager that comes back (the state is in the swarm), then what is left on the lost manager.
  */
@@ -111,10 +123,9 @@ export function manualAfterLostConnection(ctx: Ctx): string[] {
     lines.push(`${byHand(removeSecrets(ctx.state.createdSecrets))}   ${when}, on it`);
   }
   if (ctx.state.lockHeld) lines.unshift(`honeydue-deploy unlock --force   ${when} (this run's lock; no other run is going on)`);
-  const t = ctx.session?.target ?? connect.sshTarget(ctx);
   if (ctx.state.remoteDockerConfig) {
-    const jump = t.jumps.length ? ['-J', t.jumps.map((j) => `${j.username}@${j.host.includes(':') ? `[${j.host}]` : j.host}:${j.port}`).join(',')] : []; 
-    lines.push(`${shellLine(['ssh', ...jump, '-p', String(t.port), `${t.username}@${t.host}`])} ${shellQuote(byHand(removeRemoteDockerConfig(ctx.state.remoteDockerConfig)))}   # the run's registry login on that manager`);
+    const t = ctx.session?.target ?? connect.sshTarget(ctx);
+    lines.push(`${shellLine(sshArgv(t))} ${shellQuote(byHand(removeRemoteDockerConfig(ctx.state.remoteDockerConfig)))}   # the run's registry login on that manager`);
   }
   return lines;
 }

@@ -1,4 +1,5 @@
-import { byHand } from '../commands/command.js';
+import { byHand, shellLine } from '../commands/command.js';
+import { registryLogin, registryLogout } from '../commands/docker.js';
 import { inspectServices, serviceRemove, serviceRollback, serviceScaleToZero, serviceTaskStates, stackDeploy, stackPs, stackServiceIds } from '../commands/stack.js';
 import type { StepHandle } from '../ui/reporter.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
@@ -54,11 +55,22 @@ export function plan(ctx: Pick<Ctx, 'release'>): StepPlan {
   };
 }
 
-/** The redeploy a person runs when the tool could not: the same command value the tool runs. */
-export function manualRedeploy(ctx: Pick<Ctx, 'release'>, deployId: string): string[] {
+/**
+ * The redeploy a person runs when the tool could not, two ways that work as printed: the tool's own rollback from
+ * the laptop (it logs in, writes the folder from the record, verifies), or by hand on the manager — logged in first
+ * (--with-registry-auth needs it; the run's own login is gone with its cleanup), the same command values the tool
+ * runs, logged out after.
+ */
+export function manualRedeploy(ctx: Pick<Ctx, 'release' | 'cfg'> & { session?: Ctx['session'] }, deployId: string): string[] {
+  const registry = ctx.cfg.registry.REGISTRY;
+  const where = ctx.session ? ` ${ctx.session.describe()}` : '';
+  const login = registryLogin('manager', registry, ctx.cfg.registry.REGISTRY_USERNAME, '');
   return [
+    `honeydue-deploy rollback ${deployId}   # from this laptop: logs in, writes its folder from the record, redeploys and verifies it; or on the manager${where}:`,
+    `${shellLine(login.argv.filter((a) => a !== '--password-stdin'))}   # asks for the token (registry.env REGISTRY_TOKEN)`,
     byHand(stackDeploy(ctx.release.stackName, `${ctx.release.remoteDir}/releases/${deployId}`, { prune: true })),
     `${byHand(stackPs(ctx.release.stackName))}   # until every task runs the ${deployId} images`,
+    byHand(registryLogout('manager', registry)),
   ];
 }
 

@@ -212,7 +212,7 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
     const manual = r.stderr.split('\n').map((l) => l.trim());
     const unlockLine = manual.find((l) => l.startsWith('honeydue-deploy unlock --force'));
     const rollbackLine = manual.find((l) => l.startsWith(`honeydue-deploy rollback ${goodId}`));
-    const forget = manual.find((l) => l.startsWith(`ssh -p ${sandbox!.sshPort} ${sandbox!.user}@127.0.0.1 'rm -rf -- ${fx.remoteDirAbs}/docker-config.lost4_`));
+    const forget = manual.find((l) => l.startsWith(`ssh -i ${sandbox!.key} -o UserKnownHostsFile=${sandbox!.knownHosts} -p ${sandbox!.sshPort} ${sandbox!.user}@127.0.0.1 'rm -rf -- ${fx.remoteDirAbs}/docker-config.lost4_`));
     assert.ok(unlockLine && rollbackLine && forget, r.stderr);
     assert.equal(localAudit().at(-1)!.outcome, 'failed-needs-attention');
 
@@ -224,8 +224,8 @@ describe('the fault matrix', { skip: sandbox ? false : `e2e skipped: ${reason}` 
     const rollback = await runCli(fx, rollbackLine!.replace(/\s+#.*$/, '').split(' ').slice(1));
     assert.equal(rollback.code, 0, rollback.output);
     assertPreviousServes();
-    const sshArgs = forget!.replace(/\s+#.*$/, '').match(/^ssh -p (\d+) (\S+) '(.*)'$/)!;
-    execFileSync('ssh', ['-p', sshArgs[1]!, '-i', sandbox!.key, '-o', `UserKnownHostsFile=${sandbox!.knownHosts}`, '-o', 'BatchMode=yes', sshArgs[2]!, sshArgs[3]!.replace(/'\\''/g, "'")], { stdio: 'pipe' });
+    // the ssh line, run as printed (its key and known_hosts are in it)
+    execFileSync('sh', ['-c', forget!.replace(/\s+#.*$/, '')], { stdio: 'pipe', env: { ...fx.env, SSH_AUTH_SOCK: '' } });
     assert.deepEqual(fs.readdirSync(fx.remoteDirAbs).filter((n) => n.startsWith('docker-config.')), []);
     assert.deepEqual(registryCredentialsLeft(fx), { laptop: false, manager: false });
   });

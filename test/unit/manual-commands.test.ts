@@ -8,7 +8,8 @@ import { loadConfig } from '../../src/config/index.js';
 import { resolveSettings } from '../../src/config/settings.js';
 import { Interrupt } from '../../src/interrupt.js';
 import { LocalRunner } from '../../src/io/local.js';
-import { manualAfterLostConnection } from '../../src/pipeline.js';
+import { manualAfterLostConnection, sshArgv } from '../../src/pipeline.js';
+import { shellLine } from '../../src/commands/command.js';
 import { buildRelease } from '../../src/release.js';
 import { RunState, type Ctx } from '../../src/steps/context.js';
 import { release as releaseLock } from '../../src/steps/lock.js';
@@ -37,9 +38,9 @@ describe('commands to run by hand', () => {
     assert.deepEqual(manualAfterLostConnection(ctx), [
       "honeydue-deploy unlock --force   # once the manager answers again (this run's lock; no other run is going on)",
       'honeydue-deploy rollback good_20261127090000   # once the manager answers again: redeploys the known-good release from its record in the swarm',
-      `ssh -p 2222 deploy@127.0.0.1 'rm -rf -- '\\''/srv/honeydue prod/docker-config.v9_20261127100000'\\'''   # the run's registry login on that manager`,
+      `ssh -o UserKnownHostsFile=${ctx.cfg.cluster.DEPLOY_KNOWN_HOSTS ?? `${process.env.HOME}/.ssh/known_hosts`} -p 2222 deploy@127.0.0.1 'rm -rf -- '\\''/srv/honeydue prod/docker-config.v9_20261127100000'\\'''   # the run's registry login on that manager`,
     ]);
-    assert.deepEqual(manualRedeploy(ctx, "it's"), [
+    assert.deepEqual(manualRedeploy(ctx, "it's").slice(2, 4), [
       "cd '/srv/honeydue prod/releases/it'\\''s' && docker stack deploy --with-registry-auth --prune -c swarm-stack.yml honeydue",
       "docker stack ps honeydue --filter desired-state=running   # until every task runs the it's images",
     ]);
@@ -57,5 +58,19 @@ describe('commands to run by hand', () => {
     const r = await runCli(['plan', '--deploy-dir', 'deploy', '--tag', 't1'], { cwd: c.root });
     assert.equal(r.code, 2);
     assert.ok(r.stderr.includes("deploy/cluster.env: DEPLOY_REMOTE_DIR: \"~/honeydue\" is not a usable path — write a folder on the manager on one line, relative to the deploy user's home (e.g. honeydue-deploy/honeydue) or absolute; not starting with ~"), r.stderr);
+  });
+
+  it('ssh as the run reached the manager: its key, its known_hosts, an IPv6 jump host in brackets', () => {
+    const t = { alias: 'm', host: 'fd00::2', port: 22, username: 'deploy', knownHostsPath: '/k/known hosts', identityFiles: [], explicitKey: '/k/id_ed25519', jumps: [{ alias: 'fd00::1', host: 'fd00::1', port: 2222, username: 'ops', knownHostsPath: '/k/known hosts', identityFiles: [] }] };
+    assert.equal(shellLine(sshArgv(t)), "ssh -i /k/id_ed25519 -o 'UserKnownHostsFile=/k/known hosts' -J 'ops@[fd00::1]:2222' -p 22 deploy@fd00::2");
+  });
+
+  it('the redeploy by hand logs in first (the run\'s login is gone) and out after; the tool\'s own rollback comes first', () => {
+    const ctx = ctxWith('honeydue-deploy/honeydue');
+    const lines = manualRedeploy(ctx, 'good_20261127090000');
+    assert.match(lines[0]!, /^honeydue-deploy rollback good_20261127090000   # from this laptop/);
+    assert.equal(lines[1], `docker login ${ctx.cfg.registry.REGISTRY} --username ${ctx.cfg.registry.REGISTRY_USERNAME}   # asks for the token (registry.env REGISTRY_TOKEN)`);
+    assert.equal(lines.at(-1), `docker logout ${ctx.cfg.registry.REGISTRY}`);
+    for (const l of lines) assert.ok(!l.includes(ctx.cfg.registry.REGISTRY_TOKEN), 'the token is printed');
   });
 });
