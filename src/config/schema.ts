@@ -125,7 +125,8 @@ export const clusterSchema = strictObject({
   ),
   DEPLOY_STACK_NAME: pattern(/^[a-z0-9][a-z0-9_-]{0,29}$/, 'honeydue', 'is not a stack name — use up to 30 lowercase letters, digits, _ or -, starting with a letter or digit'),
   // `~` would mean the home folder in a person's shell but a folder named ~ to the tool: one meaning only, so refused
-  DEPLOY_REMOTE_DIR: pattern(/^(?!~)[^\n\r\0]+$/, undefined, 'is not a usable path — write a folder on the manager on one line, relative to the deploy user\'s home (e.g. honeydue-deploy/honeydue) or absolute; not starting with ~'),
+  // and not `/` (or `//`): the working folder must be a folder of its own, whose old release folders may be removed
+  DEPLOY_REMOTE_DIR: pattern(/^(?!~)(?!\/+$)[^\n\r\0]+$/, undefined, 'is not a usable path — write a folder on the manager on one line, relative to the deploy user\'s home (e.g. honeydue-deploy/honeydue) or absolute; not starting with ~, and not / itself'),
   API_REPLICAS: replicas(3),
   WORKER_REPLICAS: replicas(1),
   ADMIN_REPLICAS: replicas(1),

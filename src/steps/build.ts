@@ -20,6 +20,16 @@ function spec(ctx: Pick<Ctx, 'settings' | 'release'>, service: AppService): Buil
 }
 
 /**
+ * bake reads its definition as HCL's JSON form, where `${…}` and `%{…}` in a string are interpolated (an unknown
+ * variable fails the build, a known one is replaced): every string the tool puts there is escaped (`$${`, `%%{`)
+ * so that it arrives as written.
+ */
+export function bakeLiteral(text: string): string {
+  // (a function, not a replacement string: there `$$` would mean one `$`)
+  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+}
+
+/**
  * One build graph for the three images: a bake definition with a target each, so the stages they share (the Go
  * module download and compile) are built once. Paths are absolute: bake reads the definition from stdin.
  */
@@ -27,10 +37,10 @@ export function bakeDefinition(ctx: Pick<Ctx, 'settings' | 'release'>): BakeDefi
   const target = Object.fromEntries(
     APP_SERVICES.map((s) => {
       const sp = spec(ctx, s);
-      const args = Object.fromEntries(sp.buildArgs.map((a) => [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]));
+      const args = Object.fromEntries(sp.buildArgs.map((a) => [a.slice(0, a.indexOf('=')), bakeLiteral(a.slice(a.indexOf('=') + 1))]));
       return [s, {
-        context: path.resolve(sp.context),
-        dockerfile: path.resolve(sp.dockerfile),
+        context: bakeLiteral(path.resolve(sp.context)),
+        dockerfile: bakeLiteral(path.resolve(sp.dockerfile)),
         target: s,
         tags: [sp.image, ...(sp.latestImage ? [sp.latestImage] : [])],
         ...(Object.keys(args).length ? { args } : {}),

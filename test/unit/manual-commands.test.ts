@@ -57,7 +57,13 @@ describe('commands to run by hand', () => {
     const c = makeConfig({ 'cluster.env': { DEPLOY_REMOTE_DIR: '~/honeydue' } });
     const r = await runCli(['plan', '--deploy-dir', 'deploy', '--tag', 't1'], { cwd: c.root });
     assert.equal(r.code, 2);
-    assert.ok(r.stderr.includes("deploy/cluster.env: DEPLOY_REMOTE_DIR: \"~/honeydue\" is not a usable path — write a folder on the manager on one line, relative to the deploy user's home (e.g. honeydue-deploy/honeydue) or absolute; not starting with ~"), r.stderr);
+    assert.ok(r.stderr.includes("deploy/cluster.env: DEPLOY_REMOTE_DIR: \"~/honeydue\" is not a usable path — write a folder on the manager on one line, relative to the deploy user's home (e.g. honeydue-deploy/honeydue) or absolute; not starting with ~, and not / itself"), r.stderr);
+    for (const root of ['/', '//']) {
+      const c2 = makeConfig({ 'cluster.env': { DEPLOY_REMOTE_DIR: root } });
+      const r2 = await runCli(['plan', '--deploy-dir', 'deploy', '--tag', 't1'], { cwd: c2.root });
+      assert.equal(r2.code, 2, r2.stdout);
+      assert.ok(r2.stderr.includes(`deploy/cluster.env: DEPLOY_REMOTE_DIR: "${root}" is not a usable path`), r2.stderr);
+    }
   });
 
   it('ssh as the run reached the manager: its key, its known_hosts, an IPv6 jump host in brackets', () => {

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../../../src/config/index.js';
@@ -8,6 +11,14 @@ import { bakeDefinition, firstBakeFailure, plan } from '../../../src/steps/build
 import { builderProblems } from '../../../src/steps/builder.js';
 import { showEntry } from '../../../src/steps/context.js';
 import { makeConfig } from '../../helpers/config.js';
+
+/** A docker config that sees the buildx plugin scripts/install-buildx.sh installs (when it is there). */
+const BUILDX_CONFIG = (() => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-bx-'));
+  const plugins = process.env.HD_BUILDX_DIR ?? '/opt/honeydue-buildx/cli-plugins';
+  if (fs.existsSync(plugins)) fs.symlinkSync(plugins, path.join(dir, 'cli-plugins'));
+  return dir;
+})();
 
 function ctx(flags: Record<string, unknown> = {}) {
   const c = makeConfig();
@@ -26,6 +37,16 @@ describe('the build step', () => {
       tags: ['registry.example.com/honeydue/honeydue-worker:v9', 'registry.example.com/honeydue/honeydue-worker:latest'],
       args: { GOFLAGS: '-mod=mod', X: 'a=b' }, platforms: ['linux/arm64'],
     });
+  });
+  it('bake interpolates ${…} and %{…} in its definition: build arguments and paths are escaped so they arrive as written', () => {
+    const c = ctx({ buildArg: ['A=${HOME}', 'B=100%{x}', 'C=a$b$$c'] });
+    assert.deepEqual(bakeDefinition(c).target.api!.args, { A: '$${HOME}', B: '100%%{x}', C: 'a$b$$c' });
+  });
+  it('bake reads the escaped definition back as written (the real docker buildx bake --print)', { skip: spawnSync('docker', ['buildx', 'version'], { env: { ...process.env, DOCKER_CONFIG: BUILDX_CONFIG } }).status === 0 ? false : 'no buildx here' }, () => {
+    const c = ctx({ buildArg: ['A=${HOME}-x', 'B=100%{ok}'] });
+    const r = spawnSync('docker', ['buildx', 'bake', '--file', '-', '--print', 'api'], { input: JSON.stringify(bakeDefinition(c)), encoding: 'utf8', env: { ...process.env, DOCKER_CONFIG: BUILDX_CONFIG } });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual((JSON.parse(r.stdout) as { target: { api: { args: Record<string, string> } } }).target.api.args, { A: '${HOME}-x', B: '100%{ok}' });
   });
   it('the plan shows the builder that will run, one branch only', () => {
     const c = ctx();
