@@ -70,6 +70,33 @@ function walk(node: unknown, path: string[], fn: (s: Scalar, path: string[]) => 
   }
 }
 
+/**
+ * docker reads the YAML first (aliases become copies), then interpolates and casts by where a value stands: an
+ * alias to an interpolated scalar standing where docker casts (`replicas: *r`) is cast there. The same here: such
+ * an alias is replaced by a copy of its scalar before rendering, so the copy is cast where it stands.
+ */
+function copyCastAliases(doc: YAML.Document.Parsed, node: unknown, path: string[]): void {
+  const copy = (value: unknown, at: string[]): unknown => {
+    if (!isAlias(value) || !castFor(at)) return value;
+    const target = value.resolve(doc);
+    if (!isScalar(target) || typeof target.value !== 'string' || !target.value.includes('$')) return value;
+    const scalar = new YAML.Scalar(target.value);
+    scalar.range = value.range ?? target.range;
+    return scalar;
+  };
+  if (isMap(node)) {
+    for (const item of node.items) {
+      if (!isPair(item)) continue;
+      const key = isScalar(item.key) ? String(item.key.value) : String(item.key);
+      item.value = copy(item.value, [...path, key]) as typeof item.value;
+      copyCastAliases(doc, item.value, [...path, key]);
+    }
+  } else if (isSeq(node)) {
+    node.items = node.items.map((item) => copy(item, [...path, '[]']) as (typeof node.items)[number]);
+    for (const item of node.items) copyCastAliases(doc, item, [...path, '[]']);
+  }
+}
+
 /** A stack file parsed once: rendered for a release, linted, and its syntax errors (problems) named. */
 export interface ParsedStack {
   file: string;
@@ -111,6 +138,7 @@ export function renderParsed(parsed: ParsedStack, vars: Readonly<Record<StackVar
   if (doc.errors.length) return { text: '', images: {}, problems: parsed.problems };
   const problems: string[] = [];
   const provided = new Map<string, string>(Object.entries(vars));
+  copyCastAliases(doc, doc.contents, []);
   walk(doc.contents, [], (node, path) => {
     if (typeof node.value !== 'string' || !node.value.includes('$')) return;
     const result = interpolate(node.value, (name) => provided.get(name));

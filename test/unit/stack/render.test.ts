@@ -57,6 +57,15 @@ describe('the packaged stack template', () => {
     assert.equal(doc.services.admin.deploy.replicas, 2);
   });
 
+  it('an alias to an interpolated value standing where docker casts is cast there, as docker does (and docker accepts it)', () => {
+    const aliased = TEMPLATE.replace('services:\n', 'x-r: &r ${API_REPLICAS}\n\nservices:\n').replace('      replicas: ${API_REPLICAS}\n', '      replicas: *r\n');
+    assert.notEqual(aliased, TEMPLATE);
+    const r = renderStack(aliased, VARS, 'swarm-stack.yml');
+    assert.deepEqual(r.problems, []);
+    assert.equal((YAML.parse(r.text, { merge: true }) as any).services.api.deploy.replicas, 3);
+    if (!noDocker) assert.equal(dockerStackConfig(r.text).code, 0, dockerStackConfig(r.text).stderr);
+  });
+
   it('has limits and reservations on every service, and a 60s grace period on api/worker/admin', () => {
     for (const [name, svc] of Object.entries<any>(doc.services)) {
       assert.ok(svc.deploy.resources.limits.memory && svc.deploy.resources.limits.cpus, `${name} limits`);
