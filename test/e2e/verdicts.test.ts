@@ -4,11 +4,11 @@
  * times over its life (swarm restarted it each time) is still converged for `status`.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cleanup, docker, loadSandbox, makeFixture, runCli, runningContainer, serviceImage, sleep, startCli, type Fixture } from './harness.js';
+import { CLI, acceptedLogins, cleanup, docker, loadSandbox, makeFixture, runCli, runningContainer, serviceImage, sleep, startCli, type Fixture } from './harness.js';
 
 const { sandbox, reason } = loadSandbox();
 
@@ -70,5 +70,38 @@ describe('verdicts: what serves, judged right and in time', { skip: sandbox ? fa
     for (let i = 0; i < 10 && r.code !== 0; i++, await sleep(1000)) r = await runCli(fx, ['status']);
     assert.equal(r.code, 0, r.output);
     assert.match(lastLine(r.output), /^result: ok \(exit 0\): every service runs the known-good release v1_\d{14}$/);
+  });
+
+  it('DRY_RUN=1 rollback and unlock --force print their plan and log in nowhere (the sshd log shows no login)', async () => {
+    const logins = acceptedLogins(sandbox!);
+    for (const args of [['rollback'], ['unlock', '--force']]) {
+      const r = await runCli(fx, args, { DRY_RUN: '1' });
+      assert.equal(r.code, 0, r.output);
+      assert.match(r.output, /^DRY RUN — the plan for /m);
+    }
+    await sleep(500);
+    assert.equal(acceptedLogins(sandbox!), logins);
+    assert.equal(serviceImage(fx.stack, 'api'), image('api', 'v1'));
+  });
+
+  it('a real deploy under a pseudo-terminal of zero columns: plain lines, and SIGTERM is honoured within seconds (exit 130)', async () => {
+    const pidFile = path.join(fx.root, 'cli.pid');
+    const env = Object.entries({ ...fx.env, TERM: 'xterm-256color' }).filter(([k]) => k !== 'CI').map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ');
+    const inner = `stty cols 0 rows 0; env -i ${env} ${process.execPath} ${CLI} --context ${fx.context} --tag pty1 --deploy-dir ${fx.deployDir} & echo $! > ${pidFile}; wait $!`;
+    const child = spawn('script', ['-qfec', inner, '/dev/null'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const done = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    for (let i = 0; i < 240 && !/Wait for convergence/.test(out); i++) await sleep(500);
+    assert.match(out, /==> Wait for convergence/, out.slice(0, 4000));
+    const sent = Date.now();
+    process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGTERM');
+    const code = await done;
+    assert.ok(Date.now() - sent < 60_000, 'SIGTERM was not honoured in time');
+    assert.equal(code, 130, out.slice(-3000));
+    assert.ok(out.length < 200_000, `the output loops: ${out.length} bytes`);
+    assert.match(out, /result: interrupted \(exit 130\): /);
+    for (let i = 0; i < 60 && serviceImage(fx.stack, 'api') !== image('api', 'v1'); i++) await sleep(500);
+    assert.equal(serviceImage(fx.stack, 'api'), image('api', 'v1'));
   });
 });
