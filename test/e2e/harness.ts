@@ -173,10 +173,11 @@ export function startCli(fx: Fixture, args: string[], extraEnv: NodeJS.ProcessEn
 /**
  * dockerd 20.10 now and then fails to start a container that has secrets — "unable to remount dir as readonly:
  * mount tmpfs:…/mounts/secrets …: device or resource busy" — a race inside docker, not the tool's doing (the tool
- * then reports the failed update and rolls back, as it should). A run that failed showing that message is run
- * once more, and the log says so.
+ * then reports the failed update and rolls back, as it should). Likewise a node just promoted to manager that
+ * refuses a task for a moment: "cannot create a swarm scoped network when swarm is not active". A run that failed
+ * showing one of these messages is run once more, and the log says so.
  */
-const DOCKERD_SECRET_MOUNT_RACE = /unable to remount dir as readonly: mount tmpfs:\S*\/mounts\/secrets.*device or resource busy/;
+const DOCKERD_SECRET_MOUNT_RACE = /unable to remount dir as readonly: mount tmpfs:\S*\/mounts\/secrets.*device or resource busy|cannot create a swarm scoped network when swarm is not active/;
 
 export async function runCli(fx: Fixture, args: string[], extraEnv: NodeJS.ProcessEnv = {}, cli = CLI): Promise<CliResult> {
   const first = await startCli(fx, args, extraEnv, cli).done;

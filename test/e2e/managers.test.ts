@@ -43,10 +43,21 @@ function serviceImage(stack: string, svc: string): string {
   return dk(['service', 'inspect', `${stack}_${svc}`, '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}']).trim().replace(/@sha256:.*/, '');
 }
 
+/** Each node's own view: in the swarm, and a manager (control available) exactly when it should be. */
+function nodeSettled(i: number, manager: boolean): boolean {
+  const r = spawnSync('docker', ['-H', `unix://${NODES[i]!.sock}`, 'info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'], { encoding: 'utf8' });
+  return r.stdout.trim() === `active ${manager}`;
+}
+
 async function waitManagers(n: number, seconds = 120): Promise<void> {
   for (let i = 0; i < seconds; i++) {
     const nodes = dk(['node', 'ls', '--format', '{{.Status}} {{.ManagerStatus}}'], { allowFail: true }).split('\n').filter(Boolean);
-    if (nodes.filter((l) => /^Ready/.test(l)).length === 3 && nodes.filter((l) => /Leader|Reachable/.test(l)).length === n) return;
+    const settled = NODES.every((_, k) => nodeSettled(k, k < n));
+    if (settled && nodes.filter((l) => /^Ready/.test(l)).length === 3 && nodes.filter((l) => /Leader|Reachable/.test(l)).length === n) {
+      // a node just promoted may still refuse swarm-scoped networks for a moment ("swarm is not active")
+      await sleep(5000);
+      return;
+    }
     await sleep(1000);
   }
   throw new Error(`not 3 ready nodes with ${n} reachable manager(s) after ${seconds}s`);

@@ -96,8 +96,8 @@ function sandboxPatch(template: string): { text: string; patch: string[] } {
   replace('no IPVS here: no ingress mesh, so the api publishes in host mode (one per node)...', '        published: 8000\n        protocol: tcp\n        mode: ingress\n', '        published: 8000\n        protocol: tcp\n        mode: host\n');
   replace('...and a host-mode port cannot be held by two tasks on a node: stop-first for the api', '      replicas: ${API_REPLICAS}\n      update_config: *app-update\n      rollback_config: *app-rollback\n',
     '      replicas: ${API_REPLICAS}\n      update_config:\n        <<: *app-update\n        order: stop-first\n      rollback_config:\n        <<: *app-rollback\n        order: stop-first\n');
-  replace('no IPVS here: no service VIP, so redis is reached by DNS round robin', '    deploy:\n      replicas: 1\n      update_config:\n        parallelism: 1\n        # one writer',
-    '    deploy:\n      endpoint_mode: dnsrr\n      replicas: 1\n      update_config:\n        parallelism: 1\n        # one writer');
+  replace('no IPVS here: no service VIP, so redis is reached by DNS round robin', '    deploy:\n      replicas: 1\n      # the AOF volume',
+    '    deploy:\n      endpoint_mode: dnsrr\n      replicas: 1\n      # the AOF volume');
   return { text: template, patch };
 }
 
