@@ -53,7 +53,7 @@ describe('SSH login like ssh does', { skip: sandbox ? false : `e2e skipped: ${re
     setCluster((t) => t.replace(/^DEPLOY_MANAGER_HOST=.*$/m, 'DEPLOY_MANAGER_HOST=hd-manager').replace(/^DEPLOY_MANAGER_(SSH_PORT|USER)=.*\n/gm, '').replace(/^DEPLOY_SSH_KEY=.*\n/m, ''));
     const r = await runCli(fx, ['releases']);
     assert.equal(r.code, 0, r.output);
-    assert.match(r.output, /^releases of e2essh on hd-manager /m);
+    assert.match(r.output, /^releases of e2essh, kept in the swarm, through \S+@127\.0\.0\.1:\d+ \(hd-manager\) /m);
     const plan = await runCli(fx, ['plan', '--context', fx.context, '--tag', 'p1']);
     assert.match(plan.output, new RegExp(`to ${sandbox!.user}@127\\.0\\.0\\.1:${sandbox!.sshPort} \\(alias hd-manager\\)`));
     fs.rmSync(path.join(fx.home, '.ssh', 'config'));
