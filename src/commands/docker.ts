@@ -92,8 +92,8 @@ export function dockerPush(image: string): Command {
 }
 
 /** Asks the registry (with the login of the machine it runs on) whether a tag exists, without pulling it. */
-export function manifestInspect(image: string, registry: string, where: Where = 'local'): Command {
-  return on(where, ['docker', 'manifest', 'inspect', ...(isLoopbackRegistry(registry) ? ['--insecure'] : []), image]);
+export function manifestInspect(image: string, registry: string, where: Where = 'local', opts: { verbose?: boolean } = {}): Command {
+  return on(where, ['docker', 'manifest', 'inspect', ...(isLoopbackRegistry(registry) ? ['--insecure'] : []), ...(opts.verbose ? ['--verbose'] : []), image]);
 }
 
 /**

@@ -5,8 +5,10 @@ import { CommandFailed, PreflightError } from '../errors.js';
 import { tail } from '../io/runner.js';
 import { APP_SERVICES, type AppService } from '../release.js';
 import { cmd, exec, execChecked, note, type Ctx, type PlanEntry, type StepPlan } from './context.js';
+import { builderProblems, type Builder } from './builder.js';
+import { buildPlatforms, laptopPlatform, offeredPlatforms, platformProblem } from './platforms.js';
 
-function spec(ctx: Pick<Ctx, 'settings' | 'release'>, service: AppService): BuildSpec {
+function spec(ctx: Pick<Ctx, 'settings' | 'release'> & { state?: Ctx['state'] }, service: AppService): BuildSpec {
   const s = ctx.settings;
   return {
     target: service,
@@ -15,7 +17,8 @@ function spec(ctx: Pick<Ctx, 'settings' | 'release'>, service: AppService): Buil
     context: s.context,
     dockerfile: s.dockerfile,
     buildArgs: s.buildArgs,
-    platform: s.platform,
+    // DEPLOY_PLATFORM, else the nodes' platforms when they are not this machine's (found at preflight)
+    platform: s.platform ?? ctx.state?.buildPlatforms?.join(','),
   };
 }
 
@@ -33,7 +36,7 @@ export function bakeLiteral(text: string): string {
  * One build graph for the three images: a bake definition with a target each, so the stages they share (the Go
  * module download and compile) are built once. Paths are absolute: bake reads the definition from stdin.
  */
-export function bakeDefinition(ctx: Pick<Ctx, 'settings' | 'release'>): BakeDefinition {
+export function bakeDefinition(ctx: Pick<Ctx, 'settings' | 'release'> & { state?: Ctx['state'] }): BakeDefinition {
   const target = Object.fromEntries(
     APP_SERVICES.map((s) => {
       const sp = spec(ctx, s);
@@ -51,7 +54,7 @@ export function bakeDefinition(ctx: Pick<Ctx, 'settings' | 'release'>): BakeDefi
   return { group: { default: { targets: [...APP_SERVICES] } }, target };
 }
 
-function classicCommands(ctx: Pick<Ctx, 'settings' | 'release'>, service: AppService) {
+function classicCommands(ctx: Pick<Ctx, 'settings' | 'release'> & { state?: Ctx['state'] }, service: AppService) {
   const sp = spec(ctx, service);
   return [dockerBuild(sp), dockerPush(sp.image), ...(sp.latestImage ? [dockerPush(sp.latestImage)] : [])];
 }
@@ -72,6 +75,7 @@ export function plan(ctx: Pick<Ctx, 'settings' | 'release'>): StepPlan {
           ...APP_SERVICES.flatMap((s) => classicCommands(ctx, s).map(cmd)),
         ];
   if (ctx.release.dirty) entries.unshift(note(`the working tree is dirty: building it as ${ctx.release.tag}, not as the clean commit's tag`));
+  if (!ctx.settings.platform) entries.push(note(`platform: the nodes' (read at preflight); when they run another than this machine's (${laptopPlatform()}), the build targets theirs (--platform), several as one multi-platform build`));
   return { title: 'Build and push images', entries };
 }
 
@@ -97,9 +101,23 @@ async function classic(ctx: Ctx): Promise<void> {
   if (firstFailure !== undefined) throw firstFailure;
 }
 
+/** Without DEPLOY_PLATFORM: build for the nodes when they run another platform than this machine. */
+function targetNodes(ctx: Ctx, builder: Builder): void {
+  if (ctx.settings.platform) return;
+  const platforms = buildPlatforms(ctx.state.nodes);
+  if (!platforms) return;
+  const problems = builderProblems({ ...ctx.settings, platform: platforms.join(',') }, builder, false).map((p) =>
+    p.replace(/^environment: DEPLOY_PLATFORM: /, `the nodes run ${platforms.join(', ')} (this machine builds ${laptopPlatform()}): `),
+  );
+  if (problems.length) throw new PreflightError(problems.join('\n'));
+  ctx.state.buildPlatforms = platforms;
+  ctx.reporter.info(`building for ${platforms.join(', ')}: the nodes' platform${platforms.length > 1 ? 's' : ''}, not this machine's (${laptopPlatform()}) — set DEPLOY_PLATFORM to choose`);
+}
+
 export async function run(ctx: Ctx): Promise<void> {
   const builder = ctx.release.builder;
   if (!builder) throw new PreflightError('the builder was not probed');
+  targetNodes(ctx, builder);
   if (builder.kind === 'classic') return classic(ctx);
   // one invocation: buildx cancels every other target at the first failure; that failure is the one reported
   const command = buildxBake(bakeDefinition(ctx));
@@ -119,20 +137,29 @@ export function firstBakeFailure(stderr: string): string {
 export function verifyPlan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
   return {
     title: 'Verify the images are in the registry',
-    entries: APP_SERVICES.map((s) => cmd(manifestInspect(ctx.release.images[s], ctx.cfg.registry.REGISTRY))),
+    entries: [
+      ...APP_SERVICES.map((s) => cmd(manifestInspect(ctx.release.images[s], ctx.cfg.registry.REGISTRY, 'local', { verbose: true }))),
+      note('each image must offer every platform the ready nodes run (docker node inspect: Description.Platform): otherwise exit 2 before the stack is touched, naming the image, what it offers and which nodes need what'),
+    ],
   };
 }
 
 /** Every image this release deploys must exist before the cluster is touched. */
 export async function verify(ctx: Ctx): Promise<void> {
   const missing: string[] = [];
+  const wrongPlatform: string[] = [];
   await Promise.all(
     APP_SERVICES.map(async (s) => {
       const image = ctx.release.images[s];
-      const r = await exec(ctx, manifestInspect(image, ctx.cfg.registry.REGISTRY));
+      const r = await exec(ctx, manifestInspect(image, ctx.cfg.registry.REGISTRY, 'local', { verbose: true }));
       if (r.exitCode !== 0) missing.push(`${image} (${r.stderr.trim().split('\n').pop() || `exit ${r.exitCode}`})`);
+      else {
+        const problem = platformProblem(image, offeredPlatforms(r.stdout), ctx.state.nodes);
+        if (problem) wrongPlatform.push(problem);
+      }
     }),
   );
+  if (wrongPlatform.length) throw new PreflightError(wrongPlatform.sort().join('\n'));
   if (missing.length) {
     throw new PreflightError(
       `not in the registry: ${missing.sort().join(', ')} — push the images first (see the multi-arch recipe in the README) or deploy a tag that exists with --tag`,

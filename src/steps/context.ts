@@ -41,6 +41,8 @@ export class RunState {
   markTried = false;
   /** the swarm's nodes as preflight saw them */
   nodes: NodeView[] = [];
+  /** what the build targets when DEPLOY_PLATFORM is not set and the nodes run another platform than this machine */
+  buildPlatforms?: string[];
 }
 
 export interface Ctx {

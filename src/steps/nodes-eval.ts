@@ -17,11 +17,13 @@ export interface NodeView {
   reachability?: string;
   /** the node's labels (docker node update --label-add) */
   labels?: Record<string, string>;
+  /** os/arch as images name it (linux/amd64, linux/arm64): what an image must offer to run there */
+  platform?: string;
 }
 
 interface NodeJson {
   ID?: string;
-  Description?: { Hostname?: string };
+  Description?: { Hostname?: string; Platform?: { Architecture?: string; OS?: string } };
   Status?: { State?: string; Addr?: string };
   Spec?: { Role?: string; Availability?: string; Labels?: Record<string, string> };
   ManagerStatus?: { Addr?: string; Reachability?: string };
@@ -43,7 +45,22 @@ export function parseNodes(text: string): NodeView[] {
       availability: n.Spec?.Availability ?? 'unknown',
       ...(n.ManagerStatus?.Reachability ? { reachability: n.ManagerStatus.Reachability } : {}),
       ...(n.Spec?.Labels && Object.keys(n.Spec.Labels).length ? { labels: n.Spec.Labels } : {}),
+      ...(n.Description?.Platform?.Architecture ? { platform: imagePlatform(n.Description.Platform.OS ?? 'linux', n.Description.Platform.Architecture) } : {}),
     }));
+}
+
+/** The kernel's machine names (uname -m, what nodes report) as image platforms name them. */
+const ARCH: Record<string, string> = { x86_64: 'amd64', amd64: 'amd64', aarch64: 'arm64', arm64: 'arm64', armv7l: 'arm/v7', armv6l: 'arm/v6', i386: '386', i686: '386', ppc64le: 'ppc64le', s390x: 's390x', riscv64: 'riscv64' };
+
+export function imagePlatform(os: string, arch: string): string {
+  return `${os.toLowerCase()}/${ARCH[arch] ?? arch}`;
+}
+
+/** The platforms the ready nodes run, each with the nodes that run it. */
+export function nodePlatforms(nodes: NodeView[]): Map<string, NodeView[]> {
+  const out = new Map<string, NodeView[]>();
+  for (const n of nodes.filter((x) => x.state === 'ready' && x.platform)) out.set(n.platform!, [...(out.get(n.platform!) ?? []), n]);
+  return out;
 }
 
 export function usable(n: NodeView): boolean {

@@ -1,6 +1,7 @@
 /**
- * Verdicts against the real sandbox: an image set for another CPU architecture is a failed release judged in
- * seconds (not after the whole convergence timeout), and a serving release whose api container was killed three
+ * Verdicts against the real sandbox: an image set for another CPU architecture is refused before the stack is
+ * touched, a replica swarm will never place is a failed release judged in seconds (not after the whole convergence
+ * timeout), and a serving release whose api container was killed three
  * times over its life (swarm restarted it each time) is still converged for `status`.
  */
 import assert from 'node:assert/strict';
@@ -8,7 +9,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CLI, acceptedLogins, cleanup, docker, loadSandbox, makeFixture, runCli, runningContainer, serviceImage, sleep, startCli, type Fixture } from './harness.js';
+import { CLI, acceptedLogins, cleanup, docker, loadSandbox, secretNames, makeFixture, runCli, runningContainer, serviceImage, sleep, startCli, type Fixture } from './harness.js';
 
 const { sandbox, reason } = loadSandbox();
 
@@ -26,7 +27,7 @@ describe('verdicts: what serves, judged right and in time', { skip: sandbox ? fa
     if (fx) await cleanup(fx);
   });
 
-  it('an image set for linux/arm64 on amd64 nodes: judged within 15 s, rolled back, the previous release serving (exit 1)', async () => {
+  it('an image set for linux/arm64 on amd64 nodes (SKIP_BUILD): refused in seconds before the stack is touched, naming what it offers and what the nodes need (exit 2)', async () => {
     // FROM scratch + COPY builds for any platform without emulation; pushed by hand, as with SKIP_BUILD
     const dir = fs.mkdtempSync(path.join(fx.root, 'arm64-'));
     fs.copyFileSync('/bin/busybox', path.join(dir, 'busybox'));
@@ -34,22 +35,45 @@ describe('verdicts: what serves, judged right and in time', { skip: sandbox ? fa
     execFileSync('docker', ['--config', fx.dockerConfig, 'login', sandbox!.registry, '--username', sandbox!.registryUser, '--password-stdin'], { input: sandbox!.registryPassword, stdio: ['pipe', 'ignore', 'ignore'] });
     try {
       for (const t of ['api', 'worker', 'admin']) {
-        execFileSync('docker', ['--config', fx.dockerConfig, 'buildx', 'build', '-q', '--platform', 'linux/arm64', '--target', t, '-t', image(t, 'arm1'), '--push', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
+        execFileSync('docker', ['--config', fx.dockerConfig, 'buildx', 'build', '-q', '--provenance=false', '--platform', 'linux/arm64', '--target', t, '-t', image(t, 'arm1'), '--push', dir], { stdio: ['ignore', 'ignore', 'pipe'] });
       }
     } finally {
       execFileSync('docker', ['--config', fx.dockerConfig, 'logout', sandbox!.registry], { stdio: 'ignore' });
     }
-    const run = startCli(fx, ['--tag', 'arm1'], { SKIP_BUILD: '1' });
-    await run.waitFor(/==> Wait for convergence/);
+    const spec = docker(['service', 'inspect', `${fx.stack}_api`, '--format', '{{json .Spec}}']);
+    const secrets = secretNames(fx.stack);
     const started = Date.now();
-    await run.waitFor(/==> Wait for convergence[\s\S]*FAILED/, 60_000);
-    const judged = (Date.now() - started) / 1000;
-    const r = await run.done;
-    assert.ok(judged < 15, `judged after ${judged}s:\n${r.output}`);
-    assert.equal(r.code, 1, r.output);
-    assert.match(r.output, /cannot be placed with every node up \(no suitable node \(unsupported platform on 1 node\)\) — the image offers no platform the nodes run/);
-    assert.match(lastLine(r.output), /^result: deploy failed \(exit 1\): rolled back: the previous release v1_\d{14} \(tag v1\) is serving again$/);
-    for (const svc of ['api', 'worker', 'admin']) assert.equal(serviceImage(fx.stack, svc), image(svc, 'v1'));
+    const r = await runCli(fx, ['--tag', 'arm1'], { SKIP_BUILD: '1' });
+    assert.ok(Date.now() - started < 15_000, `took ${Date.now() - started} ms`);
+    assert.equal(r.code, 2, r.output);
+    assert.match(r.output, new RegExp(`${image('api', 'arm1').replace(/[.]/g, '\\.')} offers linux/arm64, but nodes need linux/amd64 \\(\\w{12} \\([^)]+\\)\\) — swarm would never place it there`));
+    assert.match(lastLine(r.output), /^result: stopped before changing anything \(exit 2\): nothing on the cluster was changed: the previous release v1_\d{14} \(tag v1\) is still serving$/);
+    assert.equal(docker(['service', 'inspect', `${fx.stack}_api`, '--format', '{{json .Spec}}']), spec);
+    assert.deepEqual(secretNames(fx.stack), secrets);
+  });
+
+  it('a replica swarm will never place with every node up (a reservation no node has): judged within 15 s, rolled back, the previous release serving (exit 1)', async () => {
+    const stackFile = path.join(fx.deployDir, 'swarm-stack.yml');
+    const original = fs.readFileSync(stackFile, 'utf8');
+    const greedy = original.replace('      resources:\n        limits:\n          cpus: "0.25"\n          memory: 64M\n', '      resources:\n        limits:\n          cpus: "0.25"\n          memory: 64M\n        reservations:\n          cpus: "1000"\n');
+    assert.notEqual(greedy, original);
+    fs.writeFileSync(stackFile, greedy, { mode: 0o600 });
+    try {
+      const run = startCli(fx, ['--tag', 'v1'], { SKIP_BUILD: '1' });
+      await run.waitFor(/==> Wait for convergence/);
+      const started = Date.now();
+      await run.waitFor(/==> Wait for convergence[\s\S]*FAILED/, 60_000);
+      const judged = (Date.now() - started) / 1000;
+      const r = await run.done;
+      assert.ok(judged < 15, `judged after ${judged}s:\n${r.output}`);
+      assert.equal(r.code, 1, r.output);
+      assert.match(r.output, /cannot be placed with every node up \(no suitable node \(insufficient resources on 1 node\)\) — no node has the CPU or memory the service reserves/);
+      assert.match(lastLine(r.output), /^result: deploy failed \(exit 1\): rolled back: the previous release v1_\d{14} \(tag v1\) is serving again$/);
+      for (const svc of ['api', 'worker', 'admin']) assert.equal(serviceImage(fx.stack, svc), image(svc, 'v1'));
+      assert.doesNotMatch(docker(['service', 'inspect', `${fx.stack}_api`, '--format', '{{json .Spec.TaskTemplate.Resources}}']), /1000000000000/, 'the greedy reservation is gone');
+    } finally {
+      fs.writeFileSync(stackFile, original, { mode: 0o600 });
+    }
   });
 
   it('a serving api whose container was killed three times over its life (exit 137, restarted by swarm): status exits 0', async () => {
