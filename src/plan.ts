@@ -1,7 +1,7 @@
 import type { PlanEntry, StepPlan } from './steps/context.js';
 import { showEntry } from './steps/context.js';
 import { FINALLY, ON_FAILURE, STEPS, printHeader, type PlanCtx } from './pipeline.js';
-import { budgetLine, budgetWarning } from './config/rules.js';
+import { budgetLine, budgetWarning, unknownProdKeys } from './config/rules.js';
 import { SECRETS } from './config/files.js';
 import { sshTarget } from './steps/connect.js';
 
@@ -73,6 +73,7 @@ export function planJson(ctx: PlanCtx): Record<string, unknown> {
     stackFile: r.stackFile,
     stackChecked: stackChecked(cfg),
     warnings: cfg.warnings,
+    unknownProdKeys: unknownProdKeys(cfg.prodEnv),
   };
 }
 
@@ -118,4 +119,6 @@ export function printPlan(ctx: PlanCtx, print: (line: string) => void): void {
   for (const line of r.stackFile.trimEnd().split('\n')) print(`  | ${line}`);
   print('');
   print(`prod.env keys given to the services: ${Object.keys(cfg.prodEnv).join(', ')}`);
+  const unknown = unknownProdKeys(cfg.prodEnv);
+  if (unknown.length) print(`prod.env keys neither the stack nor the tool reads (passed to the services as written): ${unknown.join(', ')}`);
 }

@@ -3,7 +3,7 @@ import type { core } from 'zod/mini';
 import { ConfigError } from '../errors.js';
 import { ENV_FILES, type EnvFileName } from './files.js';
 import { createMissingFiles, ensureDeployDir, loadRawConfig, whatToFill, type RawConfig, type RawEnvFile } from './load.js';
-import { RULES, budgetWarning, connectionBudget, shown, storageBackend, type ConnectionBudget, type StorageBackend } from './rules.js';
+import { RULES, nearestKey, budgetWarning, connectionBudget, shown, storageBackend, type ConnectionBudget, type StorageBackend } from './rules.js';
 import { NOT_SET, clusterSchema, prodSchema, registrySchema, type ClusterConfig, type ProdConfig, type RegistryConfig } from './schema.js';
 
 export interface SecretFile {
@@ -33,7 +33,11 @@ function formatIssues(raw: RawConfig, file: RawEnvFile, issues: core.$ZodIssue[]
   const where = shown(raw, file);
   return issues.flatMap((issue) => {
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((k) => `${where}: ${k}: is not a setting of ${file.file} — remove it or fix its spelling`);
+      const known = Object.keys(SCHEMAS[file.file].shape);
+      return issue.keys.map((k) => {
+        const meant = nearestKey(k, known);
+        return `${where}: ${k}: is not a setting of ${file.file} — ${meant ? `did you mean ${meant}?` : 'remove it or fix its spelling'}`;
+      });
     }
     const key = String(issue.path[0] ?? '(file)');
     const message = file.placeholders.has(key) ? issue.message.replace(NOT_SET, 'is still the example placeholder') : issue.message;
@@ -50,8 +54,20 @@ export function copyExamplesOrStop(deployDir: string): void {
   );
 }
 
+/**
+ * Environment variables named like a setting of cluster.env or registry.env: the files decide, and the run says
+ * so rather than ignoring them without a word.
+ */
+export function ignoredEnvironment(deployDir: string, env: NodeJS.ProcessEnv): string[] {
+  return (['cluster.env', 'registry.env'] as const).flatMap((name) =>
+    Object.keys(SCHEMAS[name].shape)
+      .filter((k) => env[k] !== undefined && env[k] !== '')
+      .map((k) => `environment: ${k}: is set, but ${path.join(deployDir, name)} decides (the environment does not override the deploy dir's files) — set it in ${name}, or unset it`),
+  );
+}
+
 /** Everything the deploy needs from the deploy dir, validated; all problems at once. No network, no docker. */
-export function loadConfig(deployDir: string): Config {
+export function loadConfig(deployDir: string, env: NodeJS.ProcessEnv = process.env): Config {
   ensureDeployDir(deployDir);
   copyExamplesOrStop(deployDir);
   const raw = loadRawConfig(deployDir);
@@ -86,6 +102,6 @@ export function loadConfig(deployDir: string): Config {
     stack: raw.stack,
     storage: storageBackend(raw),
     budget,
-    warnings: warning ? [warning] : [],
+    warnings: [...(warning ? [warning] : []), ...ignoredEnvironment(deployDir, env)],
   };
 }

@@ -16,21 +16,54 @@ export interface RawEnvFile {
   all: Record<string, string>;
   /** keys whose unquoted value dotenv read differently from what the line holds (e.g. cut at a `#`) */
   altered: string[];
+  /** keys whose unquoted value holds ` #`: dotenv reads the rest of the line as a comment */
+  commentCut: string[];
+  /** keys set more than once, with their line numbers (1-based) */
+  duplicates: Record<string, number[]>;
 }
 
 /**
  * Unquoted values that dotenv changes: it cuts `KEY=abc#def` at the `#`, so a token or key holding a `#` would
  * silently be used in part. A `#` after white space is an ordinary comment and stays allowed.
  */
+const ASSIGNMENT = /^\s*(?:export\s+)?([\w.-]+)\s*=\s*(.*)$/;
+
 export function alteredValues(text: string, parsed: Record<string, string>): string[] {
   const altered: string[] = [];
+  const dup = duplicateKeys(text);
   for (const line of text.split(/\r?\n/)) {
-    const m = /^\s*(?:export\s+)?([\w.-]+)\s*=\s*(.*)$/.exec(line);
-    if (!m || /^["'`]/.test(m[2]!)) continue;
+    const m = ASSIGNMENT.exec(line);
+    // a key set twice is reported as such (its first value is not the one read, whatever it holds)
+    if (!m || /^["'`]/.test(m[2]!) || dup[m[1]!]) continue;
     const meant = m[2]!.replace(/\s+#.*$/, '').trim();
     if (parsed[m[1]!] !== undefined && parsed[m[1]!] !== meant && !altered.includes(m[1]!)) altered.push(m[1]!);
   }
   return altered;
+}
+
+/**
+ * Unquoted values holding ` #`: dotenv reads everything from there as a comment, so
+ * `DEFAULT_FROM_EMAIL=honeyDue #1 <noreply@…>` is cut to `honeyDue` without a word. A value is quoted, or a
+ * comment stands on its own line: then nothing is ambiguous.
+ */
+export function commentCutValues(text: string): string[] {
+  const keys: string[] = [];
+  for (const line of text.split(/\r?\n/)) {
+    const m = ASSIGNMENT.exec(line);
+    if (!m || /^["'`]/.test(m[2]!)) continue;
+    if (/\S\s+#/.test(m[2]!) && !keys.includes(m[1]!)) keys.push(m[1]!);
+  }
+  return keys;
+}
+
+/** Keys assigned on more than one line, with the line numbers. */
+export function duplicateKeys(text: string): Record<string, number[]> {
+  const lines: Record<string, number[]> = {};
+  text.split(/\r?\n/).forEach((line, i) => {
+    const m = ASSIGNMENT.exec(line);
+    if (m) (lines[m[1]!] ??= []).push(i + 1);
+  });
+  return Object.fromEntries(Object.entries(lines).filter(([, l]) => l.length > 1));
 }
 
 export interface RawSecretFile {
@@ -142,7 +175,7 @@ function readEnvFile(deployDir: string, file: EnvFileName): RawEnvFile {
     }
     values[key] = value;
   }
-  return { file, path: p, values, placeholders, all: parsed, altered: alteredValues(text, parsed) };
+  return { file, path: p, values, placeholders, all: parsed, altered: alteredValues(text, parsed), commentCut: commentCutValues(text), duplicates: duplicateKeys(text) };
 }
 
 function readSecretFile(deployDir: string, spec: SecretSpec): RawSecretFile {

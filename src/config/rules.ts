@@ -3,8 +3,9 @@ import path from 'node:path';
 import { readSshConfig } from '../io/ssh-config.js';
 import { parseManagerList } from './managers.js';
 import { isSecretSetting, MIN_REDACTED_LENGTH, urlCredentials } from '../ui/redact.js';
-import { SECRET_MAX_BYTES } from './files.js';
-import { MANAGER_USER_HINT, NOT_SET } from './schema.js';
+import { SECRET_MAX_BYTES, exampleOf } from './files.js';
+import { MANAGER_USER_HINT, NOT_SET, prodSchema } from './schema.js';
+import dotenv from 'dotenv';
 import type { RawConfig, RawEnvFile, RawSecretFile } from './load.js';
 
 /**
@@ -69,6 +70,84 @@ export const valuesReadAsWritten: Rule = (raw) =>
   Object.values(raw.env).flatMap((f) =>
     f.altered.map((k) => `${shown(raw, f)}: ${k}: the value holds a # that the env-file syntax reads as the start of a comment, so only the part before it would be used — put the value in quotes: ${k}="…"`),
   );
+
+/** A key set twice: the reader keeps the last line's value, silently. Say which key, on which lines. */
+export const keysSetOnce: Rule = (raw) =>
+  Object.values(raw.env).flatMap((f) =>
+    Object.entries(f.duplicates).map(([k, lines]) => `${shown(raw, f)}: ${k}: is set ${lines.length === 2 ? 'twice' : `${lines.length} times`}, on lines ${lines.slice(0, -1).join(', ')} and ${lines.at(-1)} — keep one line (only the last one, line ${lines.at(-1)}, would be used)`),
+  );
+
+/** ` #` in an unquoted value starts a comment for the env-file reader: the value would be cut there, silently. */
+export const noCommentCut: Rule = (raw) =>
+  Object.values(raw.env).flatMap((f) =>
+    f.commentCut
+      .filter((k) => !f.duplicates[k])
+      .map((k) => `${shown(raw, f)}: ${k}: the value holds " #", which the env-file syntax reads as the start of a comment, so only the part before it would be used — if the # belongs to the value, put the value in quotes: ${k}="…"; if it is a comment, put it on a line of its own`),
+  );
+
+/** Edit distance (insertions, deletions, substitutions; a swap of two neighbours counts one). */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The known name a typo most likely meant: within 2 edits (1 for short names), else undefined. */
+export function nearestKey(key: string, known: readonly string[]): string | undefined {
+  let best: { k: string; d: number } | undefined;
+  for (const k of known) {
+    const dist = editDistance(key.toUpperCase(), k);
+    if (dist > 0 && dist <= (k.length >= 6 ? 2 : 1) && (!best || dist < best.d)) best = { k, d: dist };
+  }
+  return best?.k;
+}
+
+/** prod.env keys the stack or the tool reads: its schema and the example file. */
+export function knownProdKeys(): string[] {
+  const example = dotenv.parse(fs.readFileSync(exampleOf('prod.env')));
+  return [...new Set([...Object.keys(prodSchema.shape), ...Object.keys(example)])];
+}
+
+/** prod.env keys that neither the stack nor the tool reads: passed to the services as written (the plan lists them). */
+export function unknownProdKeys(prodEnv: Record<string, string>): string[] {
+  const known = new Set(knownProdKeys());
+  return Object.keys(prodEnv).filter((k) => !known.has(k));
+}
+
+/** A prod.env key one typo away from a known one: the known one would silently stay at its default. */
+export const nearMissKeys: Rule = (raw) => {
+  const prod = raw.env['prod.env'];
+  const known = knownProdKeys();
+  return unknownProdKeys(prod.all).flatMap((k) => {
+    const meant = nearestKey(k, known);
+    return meant ? [`${shown(raw, prod)}: ${k}: is not a key the stack or the tool reads — did you mean ${meant}? (as written, ${meant} stays at its default)`] : [];
+  });
+};
+
+/** Placeholders the tool fills in a cluster.env value: any other ${…} would be kept as written. */
+const CLUSTER_PLACEHOLDERS: Record<string, readonly string[]> = { DEPLOY_HEALTHCHECK_URL: ['DEPLOY_TAG', 'DEPLOY_ID'], DEPLOY_HEALTHCHECK_EXPECT: ['DEPLOY_TAG', 'DEPLOY_ID'] };
+
+export const knownPlaceholders: Rule = (raw) => {
+  const cluster = raw.env['cluster.env'];
+  const problems: string[] = [];
+  for (const [k, v] of Object.entries(cluster.values)) {
+    const allowed = CLUSTER_PLACEHOLDERS[k] ?? [];
+    for (const m of v.matchAll(/\$\{([^}]*)\}?/g)) {
+      if (allowed.includes(m[1]!)) continue;
+      problems.push(
+        allowed.length
+          ? `${shown(raw, cluster)}: ${k}: \${${m[1]}} is not filled in by the tool and would be kept as written — use ${allowed.map((a) => `\${${a}}`).join(' or ')}, or write the value out`
+          : `${shown(raw, cluster)}: ${k}: \${${m[1]}} would be kept as written (the tool fills in no variables here) — write the value out`,
+      );
+    }
+  }
+  return problems;
+};
 
 /** Env files hold the registry token and the storage keys: owner-only, like the secret files. */
 export const privateEnvFiles: Rule = (raw) =>
@@ -139,7 +218,7 @@ export const managerList: Rule = (raw) => {
   );
 };
 
-export const RULES: readonly Rule[] = [managerList, managerUser, b2AllOrNone, singleWorker, noSecretsInProdEnv, envValuesOnOneLine, valuesReadAsWritten, privateEnvFiles, secretFiles, secretsLongEnough];
+export const RULES: readonly Rule[] = [managerList, managerUser, nearMissKeys, b2AllOrNone, singleWorker, noSecretsInProdEnv, envValuesOnOneLine, keysSetOnce, noCommentCut, valuesReadAsWritten, knownPlaceholders, privateEnvFiles, secretFiles, secretsLongEnough];
 
 export interface ConnectionBudget {
   replicas: number;

@@ -54,7 +54,8 @@ const cases: Case[] = [
   { name: 'timeout in words', setup: (c) => c.write('cluster.env', { DEPLOY_HEALTHCHECK_TIMEOUT: 'ten' }), line: 'deploy/cluster.env: DEPLOY_HEALTHCHECK_TIMEOUT: "ten" is not a timeout — use a whole number of seconds greater than 0' },
   { name: 'health URL not http', setup: (c) => c.write('cluster.env', { DEPLOY_HEALTHCHECK_URL: 'ftp://api.example.com/health' }), line: 'deploy/cluster.env: DEPLOY_HEALTHCHECK_URL: "ftp://api.example.com/health" is not an http(s) URL — use a full http(s) URL such as https://api.example.com/api/health/' },
   { name: 'bad stack name', setup: (c) => c.write('cluster.env', { DEPLOY_STACK_NAME: 'Honey Due' }), line: 'deploy/cluster.env: DEPLOY_STACK_NAME: "Honey Due" is not a stack name — use up to 30 lowercase letters, digits, _ or -, starting with a letter or digit' },
-  { name: 'misspelt key', setup: (c) => c.write('cluster.env', { API_REPLICA: '2' }), line: 'deploy/cluster.env: API_REPLICA: is not a setting of cluster.env — remove it or fix its spelling' },
+  { name: 'misspelt key', setup: (c) => c.write('cluster.env', { API_REPLICA: '2' }), line: 'deploy/cluster.env: API_REPLICA: is not a setting of cluster.env — did you mean API_REPLICAS?' },
+  { name: 'an unknown key far from any', setup: (c) => c.write('cluster.env', { SOMETHING_ELSE: '2' }), line: 'deploy/cluster.env: SOMETHING_ELSE: is not a setting of cluster.env — remove it or fix its spelling' },
   { name: 'credentials in a bad value are not echoed', setup: (c) => c.write('registry.env', { REGISTRY: 'https://bot:hunter2pass@registry.example.com' }), line: 'deploy/registry.env: REGISTRY: "https://[redacted]@registry.example.com" is not a registry host — write host[:port] without a scheme or path, e.g. registry.example.com or 127.0.0.1:5000' },
   { name: 'registry with a scheme', setup: (c) => c.write('registry.env', { REGISTRY: 'https://registry.example.com' }), line: 'deploy/registry.env: REGISTRY: "https://registry.example.com" is not a registry host — write host[:port] without a scheme or path, e.g. registry.example.com or 127.0.0.1:5000' },
   { name: 'missing registry token', setup: (c) => c.write('registry.env', { REGISTRY_TOKEN: undefined }), line: 'deploy/registry.env: REGISTRY_TOKEN: is not set — set it to a registry token with push and pull rights' },
@@ -184,6 +185,36 @@ const cases: Case[] = [
       fs.writeFileSync(c.path('secrets'), 'x', { mode: 0o600 });
     },
     line: 'deploy/secrets: (file): is a file, not a folder — it must be the folder of the secret files (move it away; `honeydue-deploy init` then creates the folder with the examples)',
+  },
+  {
+    name: 'a key set twice (an override appended at the end), even with the same value',
+    setup: (c) => fs.appendFileSync(c.path('cluster.env'), 'API_REPLICAS=3\n'),
+    line: /^deploy\/cluster\.env: API_REPLICAS: is set twice, on lines \d+ and \d+ — keep one line \(only the last one, line \d+, would be used\)$/,
+  },
+  {
+    name: 'an unquoted value holding " #" (dotenv would cut it there)',
+    setup: (c) => c.write('prod.env', { DEFAULT_FROM_EMAIL: 'honeyDue #1 <noreply@honeydue.example>' }),
+    line: 'deploy/prod.env: DEFAULT_FROM_EMAIL: the value holds " #", which the env-file syntax reads as the start of a comment, so only the part before it would be used — if the # belongs to the value, put the value in quotes: DEFAULT_FROM_EMAIL="…"; if it is a comment, put it on a line of its own',
+  },
+  {
+    name: 'a prod.env key one typo away from one the tool reads (DB_MAX_OPEN_CONN)',
+    setup: (c) => c.write('prod.env', { DB_MAX_OPEN_CONNS: undefined, DB_MAX_OPEN_CONN: '5' }),
+    line: 'deploy/prod.env: DB_MAX_OPEN_CONN: is not a key the stack or the tool reads — did you mean DB_MAX_OPEN_CONNS? (as written, DB_MAX_OPEN_CONNS stays at its default)',
+  },
+  {
+    name: 'a prod.env key one typo away from one the stack reads (EMAIL_PROT)',
+    setup: (c) => c.write('prod.env', { EMAIL_PROT: '587' }),
+    line: 'deploy/prod.env: EMAIL_PROT: is not a key the stack or the tool reads — did you mean EMAIL_PORT? (as written, EMAIL_PORT stays at its default)',
+  },
+  {
+    name: 'a misspelled cluster.env key gets a suggestion',
+    setup: (c) => c.write('cluster.env', { DEPLOY_CONVERGE_TIMEOUT: undefined, DEPLOY_CONVERGE_TIMEOTU: '300' }),
+    line: 'deploy/cluster.env: DEPLOY_CONVERGE_TIMEOTU: is not a setting of cluster.env — did you mean DEPLOY_CONVERGE_TIMEOUT?',
+  },
+  {
+    name: 'a ${…} in a cluster.env value that the tool does not fill in',
+    setup: (c) => c.write('cluster.env', { DEPLOY_HEALTHCHECK_EXPECT: '${GIT_SHA}' }),
+    line: 'deploy/cluster.env: DEPLOY_HEALTHCHECK_EXPECT: ${GIT_SHA} is not filled in by the tool and would be kept as written — use ${DEPLOY_TAG} or ${DEPLOY_ID}, or write the value out',
   },
   { name: 'deploy dir that does not exist', args: ['--deploy-dir', 'nowhere'], line: 'nowhere: the deploy directory does not exist — create it with `honeydue-deploy init --deploy-dir nowhere` or pass --deploy-dir' },
 ];
@@ -322,4 +353,15 @@ describe('DRY_RUN means the same for every command that changes something: a pla
       fs.rmSync(cfg.root, { recursive: true, force: true });
     });
   }
+});
+
+describe('what a plan says about the configuration', () => {
+  it('prod.env keys nothing reads are listed; an environment variable named like a cluster.env setting is said to be ignored', async () => {
+    const cfg = makeConfig({ 'prod.env': { SENTRY_DSN: 'https://abcdef@sentry.example.com/1' } });
+    const r = await runCli(['plan', '--deploy-dir', 'deploy', '--tag', 't1'], { cwd: cfg.root, env: { DEPLOY_MANAGER_HOST: '10.0.0.9' } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^prod\.env keys neither the stack nor the tool reads \(passed to the services as written\): SENTRY_DSN$/m);
+    assert.match(r.stdout + r.stderr, /environment: DEPLOY_MANAGER_HOST: is set, but deploy\/cluster\.env decides \(the environment does not override the deploy dir's files\) — set it in cluster\.env, or unset it/);
+    fs.rmSync(cfg.root, { recursive: true, force: true });
+  });
 });
