@@ -7,6 +7,7 @@ import { parseBoolean, type Flags } from './config/settings.js';
 import { ConfigError, EXIT, PreflightError, errorMessage } from './errors.js';
 import { Interrupt } from './interrupt.js';
 import { finalLine, type ActionResult } from './result.js';
+import { closest } from './edit-distance.js';
 import { Reporter } from './ui/reporter.js';
 // every command's own module is loaded when that command runs: `--help` starts with commander alone
 
@@ -45,10 +46,12 @@ Day two:
   npx --no-install honeydue-deploy doctor            # before a deploy
 `;
 
-function withDeployOptions(cmd: Command): Command {
+/** The deploy's flags; `plan` is a dry run by definition, so it has no --dry-run / --no-dry-run. */
+function withDeployOptions(cmd: Command, opts: { plan?: boolean } = {}): Command {
+  if (!opts.plan) {
+    cmd.option('--dry-run', 'validate and print the plan; change nothing (DRY_RUN)').option('--no-dry-run', 'deploy for real even if DRY_RUN is set');
+  }
   return cmd
-    .option('--dry-run', 'validate and print the plan; change nothing (DRY_RUN)')
-    .option('--no-dry-run', 'deploy for real even if DRY_RUN is set')
     .option('--skip-build', 'deploy images already in the registry (SKIP_BUILD)')
     .option('--no-skip-build', 'build even if SKIP_BUILD is set')
     .option('--skip-healthcheck', 'skip the final URL check (SKIP_HEALTHCHECK)')
@@ -65,6 +68,12 @@ function withDeployOptions(cmd: Command): Command {
     .option('--lock-wait <seconds>', 'wait up to this long for another deploy\'s lock (DEPLOY_LOCK_WAIT; default 0: refuse at once)')
     .option('--ssh-timeout <seconds>', 'how long an SSH handshake may take, per manager and jump host (DEPLOY_SSH_TIMEOUT; default 20)')
     .option('--json', 'print the plan as JSON (with plan / --dry-run)');
+}
+
+/** `staus` → "did you mean status?" (the closest command within two edits). */
+function unknownCommand(word: string, commands: string[]): string {
+  const close = closest(word.toLowerCase(), commands);
+  return `command line: ${word}: is not a command${close ? ` — did you mean ${close}?` : ''} (\`honeydue-deploy --help\` lists the commands; the deploy itself takes no arguments)`;
 }
 
 function installSignalHandlers(interrupt: Interrupt, reporter: Reporter): void {
@@ -123,16 +132,26 @@ async function main(argv: string[]): Promise<number> {
       .option('--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)')
       .option('--ssh-timeout <seconds>', 'how long an SSH handshake may take, per manager and jump host (DEPLOY_SSH_TIMEOUT; default 20)');
   const deployDirOf = (opts: Flags) => opts.deployDir ?? process.env.HONEYDUE_DEPLOY_DIR ?? 'deploy';
-  withDeployOptions(program.command('deploy', { isDefault: true }).description('deploy the current build context (the default command)'))
-    .addHelpText('after', EXAMPLES)
-    .action(act(async (opts) => {
+  const deployCommand = withDeployOptions(program.command('deploy', { isDefault: true }).description('deploy the current build context (the default command)'))
+    // the deploy takes no words: one here is a command misspelled (`honeydue-deploy staus`)
+    .argument('[unknown...]')
+    .addHelpText('after', EXAMPLES);
+  deployCommand.action(async (unknown: string[], opts: Flags) =>
+    act(async (o: Flags) => {
+      if (unknown.length) throw new ConfigError(unknownCommand(unknown[0]!, program.commands.map((c) => c.name())));
+      return runDeploy(o);
+    })(opts),
+  );
+  const runDeploy = async (opts: Flags) => {
       installSignalHandlers(interrupt, reporter);
       const dryRun = opts.dryRun ?? parseBoolean(process.env.DRY_RUN ?? '') ?? false;
       if (!dryRun) auditDir = deployDirOf(opts);
       const { deployAction } = await import('./subcommands/deploy.js');
       return deployAction(opts, process.env, reporter, { plan: false, interrupt });
-    }));
-  withDeployOptions(program.command('plan').description('validate everything and print the whole plan (same as DRY_RUN=1); changes nothing'))
+  };
+  // the top-level help names the deploy's flags too: the deploy is what `honeydue-deploy` alone runs
+  program.addHelpText('after', () => `\nDeploy options (honeydue-deploy [deploy] …; \`honeydue-deploy deploy --help\` for all):\n${deployCommand.options.map((o) => `  ${o.flags.padEnd(26)} ${o.description}`).join('\n')}\n`);
+  withDeployOptions(program.command('plan').description('validate everything and print the whole plan (same as DRY_RUN=1); changes nothing'), { plan: true })
     .action(act(async (opts) => (await import('./subcommands/deploy.js')).deployAction(opts, process.env, reporter, { plan: true })));
   configCommand('rollback [DEPLOY_ID]', 'go back to a recorded release (default: the known-good one before the current): check its images and secrets, redeploy it, verify it, make it current')
     .option('--dry-run', 'print the plan; connect to nothing, change nothing (DRY_RUN)')

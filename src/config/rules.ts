@@ -6,6 +6,7 @@ import { isSecretSetting, MIN_REDACTED_LENGTH, urlCredentials } from '../ui/reda
 import { SECRET_MAX_BYTES, exampleOf } from './files.js';
 import { MANAGER_USER_HINT, NOT_SET, prodSchema } from './schema.js';
 import dotenv from 'dotenv';
+import { closest } from '../edit-distance.js';
 import type { RawConfig, RawEnvFile, RawSecretFile } from './load.js';
 
 /**
@@ -85,26 +86,9 @@ export const noCommentCut: Rule = (raw) =>
       .map((k) => `${shown(raw, f)}: ${k}: the value holds " #", which the env-file syntax reads as the start of a comment, so only the part before it would be used — if the # belongs to the value, put the value in quotes: ${k}="…"; if it is a comment, put it on a line of its own`),
   );
 
-/** Edit distance (insertions, deletions, substitutions; a swap of two neighbours counts one). */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
 /** The known name a typo most likely meant: within 2 edits (1 for short names), else undefined. */
 export function nearestKey(key: string, known: readonly string[]): string | undefined {
-  let best: { k: string; d: number } | undefined;
-  for (const k of known) {
-    const dist = editDistance(key.toUpperCase(), k);
-    if (dist > 0 && dist <= (k.length >= 6 ? 2 : 1) && (!best || dist < best.d)) best = { k, d: dist };
-  }
-  return best?.k;
+  return closest(key.toUpperCase(), known, (k) => (k.length >= 6 ? 2 : 1));
 }
 
 /** prod.env keys the stack or the tool reads: its schema and the example file. */

@@ -7,6 +7,14 @@ import { EXIT } from '../errors.js';
 import { finalLine, type ActionResult } from '../result.js';
 import type { Reporter } from '../ui/reporter.js';
 
+/** The nearest folder from `dir` up (to the repository's top, or /) that holds a Dockerfile. */
+function findContext(dir: string): string | undefined {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (fs.existsSync(path.join(d, 'Dockerfile'))) return d;
+    if (fs.existsSync(path.join(d, '.git')) || path.dirname(d) === d) return undefined;
+  }
+}
+
 /** `init`: lays out the deploy dir from the examples (never overwrites a file); nothing remote. */
 export function initAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter): ActionResult {
   const settings = resolveSettings({ deployDir: flags.deployDir }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR });
@@ -14,11 +22,13 @@ export function initAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Repor
   const created = createMissingFiles(settings.deployDir);
   if (writeGitignore(settings.deployDir)) created.push('.gitignore');
   for (const rel of created) reporter.line(`created ${path.join(settings.deployDir, rel)} — ${whatToFill(rel)}`);
-  const context = env.BUILD_CONTEXT || '.';
+  // run from a subfolder of the app repository: the build context is the folder above that holds the Dockerfile
+  const context = env.BUILD_CONTEXT || findContext(process.cwd()) || '.';
   const leak = deployDirInBuildContext(settings.deployDir, context, env.DOCKERFILE || path.join(context, 'Dockerfile'));
   if (leak) reporter.warn(leak.replace(/^[^:]+: \(file\): /, ''));
+  const contextFlag = !env.BUILD_CONTEXT && path.resolve(context) !== process.cwd() ? ` --context ${path.relative(process.cwd(), context) || '.'}` : '';
   const text = created.length
-    ? `created ${created.length} file(s) in ${settings.deployDir}; fill them in, then run \`honeydue-deploy plan --deploy-dir ${settings.deployDir}\``
+    ? `created ${created.length} file(s) in ${settings.deployDir}; fill them in, then run \`npx --no-install honeydue-deploy plan --deploy-dir ${settings.deployDir}${contextFlag}\``
     : `every file already exists in ${settings.deployDir}; nothing was created`;
   return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, `${text}; nothing on the cluster was touched`) };
 }

@@ -27,7 +27,7 @@ describe('the npm package', () => {
     const [info] = JSON.parse(r.out.slice(r.out.indexOf('['))) as Array<{ filename: string; files: Array<{ path: string }> }>;
     tarball = path.join(dest, info!.filename);
     const files = info!.files.map((f) => f.path);
-    for (const f of ['dist/cli.js', 'templates/swarm-stack.yml', 'templates/cluster.env.example', 'templates/secrets/apns_auth_key.p8.example', 'package.json', 'README.md']) assert.ok(files.includes(f), f);
+    for (const f of ['dist/cli.js', 'templates/swarm-stack.yml', 'templates/cluster.env.example', 'templates/secrets/apns_auth_key.p8.example', 'package.json', 'README.md', 'DEPLOYING.md', 'shit_deploy_cant_do.md']) assert.ok(files.includes(f), f);
     assert.ok(!files.some((f) => /^(test|scripts|src|examples)\//.test(f)), files.join(', '));
   });
 

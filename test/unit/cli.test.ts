@@ -365,3 +365,37 @@ describe('what a plan says about the configuration', () => {
     fs.rmSync(cfg.root, { recursive: true, force: true });
   });
 });
+
+describe('the command line says what was meant', () => {
+  it('a misspelled command: "is not a command — did you mean status?", exit 2, nothing deployed', async () => {
+    const cfg = makeConfig({ 'cluster.env': { DEPLOY_MANAGER_SSH_PORT: String(port) } });
+    const before = connections;
+    for (const [word, meant] of [['staus', 'status'], ['rollbak', 'rollback'], ['relases', 'releases']]) {
+      const r = await runCli([word!, '--deploy-dir', 'deploy'], { cwd: cfg.root });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.ok(r.stderr.includes(`command line: ${word}: is not a command — did you mean ${meant}? (\`honeydue-deploy --help\` lists the commands; the deploy itself takes no arguments)`), r.stderr);
+    }
+    assert.equal(connections, before);
+    fs.rmSync(cfg.root, { recursive: true, force: true });
+  });
+  it('the top-level help shows the deploy\'s flags; plan --help offers no --dry-run / --no-dry-run (a plan is one)', async () => {
+    const cfg = makeConfig();
+    const top = await runCli(['--help'], { cwd: cfg.root });
+    assert.match(top.stdout, /Deploy options[\s\S]*--skip-build[\s\S]*--tag <tag>[\s\S]*--ssh-timeout <seconds>/);
+    const plan = await runCli(['plan', '--help'], { cwd: cfg.root });
+    assert.doesNotMatch(plan.stdout, /--no-dry-run|--dry-run /);
+    fs.rmSync(cfg.root, { recursive: true, force: true });
+  });
+  it('init from a subfolder of the app repository: the .dockerignore line and the next command are right for where it runs', async () => {
+    const cfg = makeConfig();
+    const repo = path.join(cfg.root, 'repo');
+    fs.mkdirSync(path.join(repo, 'tools'), { recursive: true });
+    execFileSync('git', ['init', '-q', repo]);
+    fs.writeFileSync(path.join(repo, 'Dockerfile'), 'FROM scratch AS api\n');
+    const r = await runCli(['init'], { cwd: path.join(repo, 'tools') });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout + r.stderr, /add the line `\/tools\/deploy` to \.\.\/\.dockerignore/);
+    assert.match(r.stdout + r.stderr, /then run `npx --no-install honeydue-deploy plan --deploy-dir deploy --context \.\.`/);
+    fs.rmSync(cfg.root, { recursive: true, force: true });
+  });
+});
