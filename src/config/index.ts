@@ -67,7 +67,7 @@ export function ignoredEnvironment(deployDir: string, env: NodeJS.ProcessEnv): s
 }
 
 /** Everything the deploy needs from the deploy dir, validated; all problems at once. No network, no docker. */
-export function loadConfig(deployDir: string, env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(deployDir: string, env: NodeJS.ProcessEnv = process.env, opts: { readOnly?: boolean } = {}): Config {
   ensureDeployDir(deployDir);
   copyExamplesOrStop(deployDir);
   const raw = loadRawConfig(deployDir);
@@ -86,10 +86,16 @@ export function loadConfig(deployDir: string, env: NodeJS.ProcessEnv = process.e
     }
   }
   for (const rule of RULES) problems.push(...rule(raw));
-  if (problems.length) throw new ConfigError(problems);
+  // a read-only command (status, releases, logs, dozzle, doctor, unlock) needs no prod.env: its problems are said,
+  // not in its way (a deploy stops on them)
+  const prodFile = `${shown(raw, raw.env['prod.env'])}: `;
+  const skipped = opts.readOnly ? problems.filter((p) => p.startsWith(prodFile)) : [];
+  const blocking = problems.filter((p) => !skipped.includes(p));
+  if (blocking.length) throw new ConfigError(blocking);
 
   const cluster = parsed['cluster.env'] as ClusterConfig;
-  const prod = parsed['prod.env'] as ProdConfig;
+  // a read-only command with a prod.env that does not validate: what it says is read as written, defaults aside
+  const prod = (parsed['prod.env'] ?? prodSchema.safeParse({}).data ?? {}) as ProdConfig;
   const budget = connectionBudget(cluster.API_REPLICAS, cluster.WORKER_REPLICAS, prod.DB_MAX_OPEN_CONNS!, prod.DB_CONNECTION_LIMIT);
   const warning = budgetWarning(budget);
   return {
@@ -102,6 +108,6 @@ export function loadConfig(deployDir: string, env: NodeJS.ProcessEnv = process.e
     stack: raw.stack,
     storage: storageBackend(raw),
     budget,
-    warnings: [...(warning ? [warning] : []), ...ignoredEnvironment(deployDir, env)],
+    warnings: [...(warning ? [warning] : []), ...ignoredEnvironment(deployDir, env), ...skipped.map((p) => `${p} (not needed here; a deploy stops on it)`)],
   };
 }

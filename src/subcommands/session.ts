@@ -16,7 +16,8 @@ import type { Reporter } from '../ui/reporter.js';
 
 export async function openCtx(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, what: string): Promise<Ctx> {
   const settings = resolveSettings({ deployDir: flags.deployDir, sshTimeout: flags.sshTimeout }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR, DEPLOY_SSH_TIMEOUT: env.DEPLOY_SSH_TIMEOUT });
-  const cfg = loadConfig(settings.deployDir);
+  const cfg = loadConfig(settings.deployDir, env, { readOnly: true });
+  for (const w of cfg.warnings) reporter.warn(w);
   teachRedactor(reporter, cfg);
   const session = await ManagerSession.connect(sshTargets({ cfg }), { accept: refuseManager, readyTimeoutMs: settings.sshTimeoutSeconds * 1000 });
   const release = operationRelease(cfg, new Date(), what);

@@ -399,3 +399,18 @@ describe('the command line says what was meant', () => {
     fs.rmSync(cfg.root, { recursive: true, force: true });
   });
 });
+
+describe('read-only commands and prod.env', () => {
+  it('a prod.env problem a read-only command does not need is said, not in its way; the deploy still stops on it', async () => {
+    // a partial B2 configuration: a deploy stops; status goes on
+    const cfg = makeConfig({ 'cluster.env': { DEPLOY_MANAGER_SSH_PORT: String(port) }, 'prod.env': { B2_BUCKET_NAME: undefined } });
+    const deploy = await runCli(['plan', '--deploy-dir', 'deploy', '--tag', 't1'], { cwd: cfg.root });
+    assert.equal(deploy.code, 2);
+    assert.match(deploy.stderr, /^deploy\/prod\.env: B2_BUCKET_NAME: /m);
+    const status = await runCli(['status', '--deploy-dir', 'deploy'], { cwd: cfg.root, env: { DEPLOY_SSH_TIMEOUT: '3' } });
+    assert.match(status.stdout + status.stderr, /warning: deploy\/prod\.env: B2_BUCKET_NAME: .*\(not needed here; a deploy stops on it\)/);
+    // past the configuration: it went on to log in (and there is no key here)
+    assert.match(status.stderr, /cannot log in: no private key found/);
+    fs.rmSync(cfg.root, { recursive: true, force: true });
+  });
+});
