@@ -119,14 +119,21 @@ swarm() {
   local token; token="$(dk 1 swarm join-token -q worker)"
   for n in 2 3; do
     local state; state="$(dk "$n" info --format '{{.Swarm.LocalNodeState}}')"
+    # a daemon restarted on its swarm state (a manager killed in a test) reconnects for a while: wait for it
+    # rather than make it leave (which would strand its manager entry)
+    for _ in $(seq 60); do [ "$state" = pending ] || break; sleep 1; state="$(dk "$n" info --format '{{.Swarm.LocalNodeState}}')"; done
     if [ "$state" != active ]; then
       [ "$state" = inactive ] || dk "$n" swarm leave --force >/dev/null 2>&1 || true
       log "joining node$n ($(addr "$n")) as a worker"
       timeout 60 docker -H "unix://$(sock "$n")" swarm join --advertise-addr "$(addr "$n")" --token "$token" "$(addr 1):2377" >/dev/null
     fi
   done
-  # stale entries of nodes that joined again, then every node Ready
-  for id in $(dk 1 node ls --format '{{.ID}} {{.Status}}' | awk '$2 == "Down" {print $1}'); do dk 1 node rm --force "$id" >/dev/null 2>&1 || true; done
+  # stale entries of nodes that joined again (a manager entry is demoted first: swarm refuses to remove one), then
+  # every node Ready
+  for id in $(dk 1 node ls --format '{{.ID}} {{.Status}}' | awk '$2 == "Down" {print $1}'); do
+    dk 1 node demote "$id" >/dev/null 2>&1 || true
+    dk 1 node rm --force "$id" >/dev/null 2>&1 || true
+  done
   wait_for 60 "three ready nodes" sh -c "[ \"\$(docker -H unix://$(sock 1) node ls --format '{{.Status}}' | grep -c Ready)\" = 3 ]"
 }
 

@@ -1,7 +1,8 @@
 import { swarmQuorum } from '../commands/docker.js';
 import { parseManagerList, showEntry } from '../config/managers.js';
 import { PreflightError } from '../errors.js';
-import { knownHostsName } from '../io/known-hosts.js';
+import fs from 'node:fs';
+import { knownHostsName, knownKeyAlgorithms, readKnownHosts } from '../io/known-hosts.js';
 import { ManagerSession, resolveTarget, type SshTarget } from '../io/ssh.js';
 import { SwarmStore } from '../store/swarm.js';
 import { cmd, note, type Ctx, type StepPlan } from './context.js';
@@ -19,6 +20,38 @@ export function sshTargets(ctx: Pick<Ctx, 'cfg'>): SshTarget[] {
       jump: c.DEPLOY_SSH_JUMP,
     }),
   );
+}
+
+/**
+ * The laptop's side of SSH, read-only, before a real run needs it: each host's key in its known_hosts file, and a
+ * key to log in with (a readable key file, or an agent's socket). One line each for what is missing.
+ */
+export function laptopSshProblems(targets: readonly SshTarget[]): string[] {
+  const problems: string[] = [];
+  const endpoints = [...new Map(targets.flatMap((t) => [...t.jumps, t]).map((e) => [`${e.host}:${e.port}:${e.knownHostsPath}`, e])).values()];
+  for (const e of endpoints) {
+    const name = knownHostsName(e.host, e.port);
+    if (!knownKeyAlgorithms(readKnownHosts(e.knownHostsPath), name)) {
+      problems.push(`${name}: no host key for it in ${e.knownHostsPath} — check its fingerprint on that host, then trust it: ssh-keyscan -p ${e.port} ${e.host} >> ${e.knownHostsPath}`);
+    }
+  }
+  const t = targets[0];
+  if (t) {
+    const readable = (f: string) => {
+      try {
+        fs.accessSync(f, fs.constants.R_OK);
+        return fs.statSync(f).isFile();
+      } catch {
+        return false;
+      }
+    };
+    if (t.explicitKey && !readable(t.explicitKey)) problems.push(`cluster.env: DEPLOY_SSH_KEY: ${t.explicitKey} cannot be read — check the path`);
+    const agent = t.agentSocket !== undefined && fs.existsSync(t.agentSocket);
+    if (!t.explicitKey && !agent && !t.identityFiles.some(readable)) {
+      problems.push(`${t.username}@${t.host}:${t.port}: no key to log in with: DEPLOY_SSH_KEY is not set, no ssh-agent (SSH_AUTH_SOCK) is running, and none of ${t.identityFiles.slice(0, 3).join(', ')}… exists — set DEPLOY_SSH_KEY in cluster.env, or start an agent and ssh-add your key`);
+    }
+  }
+  return problems;
 }
 
 /** The first listed manager (what a person is told to ssh to when nothing is connected). */

@@ -103,10 +103,12 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
   // (A failure to run the check at all is held as a rejection the caller sees, never left unhandled meanwhile.)
   const validation = cfg.stack.packaged ? Promise.resolve([]) : dockerValidates(release, stackShown(cfg), reporter);
   validation.catch(() => undefined);
-  const [{ teachRedactor }, { sshTarget }] = await Promise.all([import('../ui/redact.js'), import('../steps/connect.js')]);
+  const [{ teachRedactor }, { sshTargets, laptopSshProblems }] = await Promise.all([import('../ui/redact.js'), import('../steps/connect.js')]);
   teachRedactor(reporter, cfg);
-  // ~/.ssh/config problems (ProxyCommand, Match criteria, bad jump hosts) are bad input: found before anything runs
-  sshTarget({ cfg });
+  // ~/.ssh/config problems (ProxyCommand, Match criteria, bad jump hosts) are bad input: found before anything runs;
+  // the laptop's side of SSH (host keys, a key to log in with) is checked read-only and said in the plan
+  const targets = sshTargets({ cfg });
+  if (settings.dryRun) cfg.warnings.push(...laptopSshProblems(targets).map((p) => `${p} (a real deploy stops here)`));
   const builder = await builderProbe;
   if (builder) {
     release.builder = builder;

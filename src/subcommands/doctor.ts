@@ -11,7 +11,9 @@ import type { Flags } from '../config/settings.js';
 import { ConfigError, EXIT, errorMessage } from '../errors.js';
 import { exec, store, type Ctx } from '../steps/context.js';
 import { ManagerSession } from '../io/ssh.js';
-import { refuseManager } from '../steps/connect.js';
+import { laptopSshProblems, refuseManager, sshTargets } from '../steps/connect.js';
+import { loadConfig } from '../config/index.js';
+import { resolveSettings } from '../config/settings.js';
 import { describeNode, parseNodes, usable } from '../steps/nodes-eval.js';
 import { table } from '../ui/table.js';
 import type { Reporter } from '../ui/reporter.js';
@@ -162,16 +164,28 @@ async function run(ctx: Ctx): Promise<Check[]> {
   return checks;
 }
 
+/** What doctor checks on this machine, before and whatever the manager answers: the laptop's side of SSH. */
+function localChecks(flags: Flags, env: NodeJS.ProcessEnv): Check[] {
+  const settings = resolveSettings({ deployDir: flags.deployDir }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR });
+  const cfg = loadConfig(settings.deployDir, env, { readOnly: true });
+  const problems = laptopSshProblems(sshTargets({ cfg }));
+  return [
+    { level: 'pass', name: 'config', text: `${settings.deployDir}: cluster.env, registry.env and the secret files are valid` },
+    ...(problems.length ? problems.map((p) => ({ level: 'fail' as const, name: 'laptop ssh', text: p })) : [{ level: 'pass' as const, name: 'laptop ssh', text: 'every host key is in known_hosts; a key to log in with is at hand' }]),
+  ];
+}
+
 export async function doctorAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<ActionResult> {
-  let checks: Check[];
+  let checks: Check[] = localChecks(flags, env);
   let ctx: Ctx | undefined;
   try {
     ctx = await openCtx(flags, env, reporter, 'doctor');
     const t = ctx.session!.target;
-    checks = [{ level: 'pass', name: 'ssh', text: `connected to ${t.username}@${t.host}:${t.port}${t.jumps.length ? ` via ${t.jumps.length} jump host(s)` : ''}; host key verified` }, ...(await run(ctx))];
+    checks = [...checks, { level: 'pass', name: 'ssh', text: `connected to ${t.username}@${t.host}:${t.port}${t.jumps.length ? ` via ${t.jumps.length} jump host(s)` : ''}; host key verified` }, ...(await run(ctx))];
   } catch (e) {
     if (e instanceof ConfigError) throw e;
-    checks = [{ level: 'fail', name: 'ssh', text: errorMessage(e) }];
+    // the local checks above still stand: an unreachable manager is one failed check (exit 1), not the end
+    checks = [...checks, { level: 'fail', name: 'ssh', text: errorMessage(e) }];
   } finally {
     ctx?.session?.close();
   }
