@@ -249,8 +249,13 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
   const settled = svc.updateState === undefined || svc.updateState === 'completed' || rolledBackToIntended;
   const enough = want === undefined ? onImage.length > 0 : onImage.length === want;
   if (enough && running.length === onImage.length && settled) return { name, status: 'converged', text: `${name}: ${count} ok` };
+  // a node that died during the update can leave swarm's update status at "updating" for good, although every
+  // replica runs the intended image on the nodes that are up: that is converged, and the text says why
+  if (enough && onImage.length > 0 && running.length === onImage.length && down.size && svc.updateState === 'updating') {
+    return { name, status: 'converged', text: `${name}: ${count} ok (swarm's update status stays "updating" while a node is down)` };
+  }
   // rolling back with nodes down: what can run, runs; the rest waits for the nodes, not for us
-  if (opts.rollingBack && down.size && want !== undefined && onImage.length > 0 && running.length === onImage.length && onImage.length + unplaceable.length >= want) {
+  if (opts.rollingBack && down.size && want !== undefined && onImage.length > 0 && onImage.length < want && running.length === onImage.length && onImage.length + unplaceable.length >= want) {
     return { name, status: 'converged', text: `${name}: ${count} (the rest cannot be placed while nodes are down)`, degraded: { running: onImage.length, want } };
   }
   // rolling back with every node up and a placement swarm will never make: say what serves and what blocks the rest

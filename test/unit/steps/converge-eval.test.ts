@@ -47,6 +47,13 @@ describe('nodes that are down', () => {
     // with every node up, a pending task is only waiting
     assert.equal(judgeService(svc({ replicas: 3 }), 's_api', NEW, [on('hdnode1'), on('hdnode2'), pending('p1')]).status, 'waiting');
   });
+  it('every replica on the intended image with a node down: converged, though swarm\'s update status stays "updating"; never "degraded" at full count', () => {
+    const j = judgeService(svc({ replicas: 1, updateState: 'updating' }), 's_api', NEW, [{ ...task(NEW), node: 'n1' }], { downNodes: new Set(['n2']) });
+    assert.deepEqual(j, { name: 's_api', status: 'converged', text: 's_api: 1/1 ok (swarm\'s update status stays "updating" while a node is down)' });
+    const rb = judgeService(svc({ replicas: 1, updateState: 'updating' }), 's_api', NEW, [{ ...task(NEW), node: 'n1' }], { downNodes: new Set(['n2']), rollingBack: true });
+    assert.equal(rb.degraded, undefined);
+    assert.equal(judgeService(svc({ replicas: 1, updateState: 'updating' }), 's_api', NEW, [{ ...task(NEW), node: 'n1' }]).status, 'waiting', 'with every node up, updating is waited for');
+  });
   it('a task on a node that is down does not count as running', () => {
     assert.equal(judgeService(svc({ replicas: 3 }), 's_api', NEW, [on('hdnode1'), on('hdnode2'), on('hdnode3')], { downNodes: down }).status, 'waiting');
   });
