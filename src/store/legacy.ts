@@ -31,6 +31,8 @@ export interface LegacyState {
   audit: AuditRecord[];
   /** an earlier version's run holds its lock: who, in words */
   lockHolder?: string;
+  /** release folders whose release.json cannot be read (not imported; said in the import's line) */
+  unreadable: string[];
 }
 
 /** The parts of readLegacyDir's output (the newline the reader adds after each file is dropped: the bytes are exact). */
@@ -53,11 +55,13 @@ export function parseLegacy(text: string): LegacyState | undefined {
     }
   }
   const lines = (t: string | undefined) => (t ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const unreadable: string[] = [];
   const releases = [...byRelease.entries()].flatMap(([id, f]) => {
     try {
       const rec = JSON.parse(f[RELEASE_FILE] ?? '') as ReleaseRecord;
       return [{ ...rec, deployId: rec.deployId ?? id, stackFile: f[STACK_FILE], envFile: f[ENV_FILE] }];
     } catch {
+      unreadable.push(id);
       return [];
     }
   });
@@ -74,6 +78,7 @@ export function parseLegacy(text: string): LegacyState | undefined {
     releases,
     audit,
     lockHolder: lockDir ? describeOwner(files.get('lock/owner.json') ?? '') : undefined,
+    unreadable,
   };
 }
 
@@ -98,5 +103,6 @@ export async function importLegacy(store: Store, legacy: LegacyState, now = new 
     await store.markCurrent(order[i]!, isCurrentAgain ? 'rollback' : 'import', new Date(base + i));
   }
   for (const a of legacy.audit) await store.appendAudit(a);
-  return `${legacy.releases.length} release record(s), ${legacy.history.length} history entr${legacy.history.length === 1 ? 'y' : 'ies'}, ${legacy.audit.length} audit record(s)`;
+  const skipped = legacy.unreadable.length ? `; not imported, their release.json cannot be read: ${legacy.unreadable.join(', ')}` : '';
+  return `${legacy.releases.length} release record(s), ${legacy.history.length} history entr${legacy.history.length === 1 ? 'y' : 'ies'}, ${legacy.audit.length} audit record(s)${skipped}`;
 }

@@ -54,6 +54,14 @@ describe('the upgrade from the remote dir', () => {
     assert.deepEqual(st.history, ['a_20261101100000', 'b_20261102100000', 'c_20261103100000']);
     assert.deepEqual(fs.readdirSync(home).filter((f) => f.startsWith('pwned')), []);
   });
+  it('a truncated release.json is not imported, and the import says which', async () => {
+    const home = tempDir('hd-legacy-');
+    layOut(home, 'hd');
+    fs.writeFileSync(path.join(home, 'hd', 'releases', 'a_20261101100000', 'release.json'), '{"deployId": "a_2026');
+    const legacy = parseLegacy(read(home, 'hd'))!;
+    assert.deepEqual(legacy.unreadable, ['a_20261101100000']);
+    assert.equal(await importLegacy(new MemoryStore(), legacy), '2 release record(s), 3 history entries, 1 audit record(s); not imported, their release.json cannot be read: a_20261101100000');
+  });
   it("an earlier version's lock is seen, with its owner", () => {
     const home = tempDir('hd-legacy-');
     layOut(home, 'hd', true);
