@@ -164,11 +164,39 @@ sshd_node() {
   wait_for 20 "sshd on node$n" bash -c "exec 3<>/dev/tcp/$(addr "$n")/$SSH_PORT"
 }
 
+# a node that cannot take up its manager role (a daemon killed earlier can keep raft state that fails "can't
+# initialize raft node"): demoted, made to leave, its entry removed, joined again as a fresh worker
+rejoin_fresh() {
+  local n="$1" id
+  id="$(dk "$n" info --format '{{.Swarm.NodeID}}' 2>/dev/null || true)"
+  dk 1 node demote "${id:-hdnode$n}" >/dev/null 2>&1 || true
+  dk "$n" swarm leave --force >/dev/null 2>&1 || true
+  for _ in $(seq 30); do [ "$(dk 1 node ls --filter "id=$id" --format '{{.Status}}' 2>/dev/null)" = Down ] && break; sleep 1; done
+  if [ -n "$id" ]; then
+    dk 1 node demote "$id" >/dev/null 2>&1 || true
+    dk 1 node rm --force "$id" >/dev/null 2>&1 || true
+  fi
+  timeout 60 docker -H "unix://$(sock "$n")" swarm join --advertise-addr "$(addr "$n")" --token "$(dk 1 swarm join-token -q worker)" "$(addr 1):2377" >/dev/null
+}
+
+reachable_managers() {
+  docker -H "unix://$(sock 1)" node ls --format '{{.Status}} {{.ManagerStatus}}' | grep -cE '^Ready (Leader|Reachable)'
+}
+
 set_managers() { # set_managers 1|3
   case "$1" in
-    3) dk 1 node promote hdnode2 hdnode3 >/dev/null
-       wait_for 60 "three reachable managers" sh -c "[ \"\$(docker -H unix://$(sock 1) node ls --format '{{.ManagerStatus}}' | grep -cE 'Leader|Reachable')\" = 3 ]" ;;
-    1) for n in 2 3; do dk 1 node demote "hdnode$n" >/dev/null 2>&1 || true; done
+    3) local attempt n
+       for attempt in 1 2; do
+         for n in 2 3; do dk 1 node promote "$(dk "$n" info --format '{{.Swarm.NodeID}}')" >/dev/null; done
+         for _ in $(seq 45); do [ "$(reachable_managers)" = 3 ] && return 0; sleep 1; done
+         for n in 2 3; do
+           [ "$(dk "$n" info --format '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}' 2>/dev/null)" = "active true" ] && continue
+           log "node$n did not take up its manager role (attempt $attempt): joining it again, fresh"
+           rejoin_fresh "$n"
+         done
+       done
+       die "three reachable managers did not come up" ;;
+    1) for n in 2 3; do dk 1 node demote "$(dk "$n" info --format '{{.Swarm.NodeID}}' 2>/dev/null || echo "hdnode$n")" >/dev/null 2>&1 || true; done
        wait_for 60 "one manager" sh -c "[ \"\$(docker -H unix://$(sock 1) node ls --format '{{.ManagerStatus}}' | grep -cE 'Leader|Reachable')\" = 1 ]" ;;
     *) die "usage: $0 managers 1|3" ;;
   esac
