@@ -196,7 +196,8 @@ export class SwarmStore implements Store {
     const state = stateFromMarks(marks);
     // the newest mark says what serves: kept whatever it names
     const newest = state.marks.at(-1);
-    const staleMarks = marks.filter((m) => !releases.has(m.deployId) && m !== newest && m.name !== (newest as { name?: string } | undefined)?.name).map((m) => m.name);
+    // stateFromMarks sorts the same objects: the newest is one of `marks` itself
+    const staleMarks = marks.filter((m) => !releases.has(m.deployId) && m !== newest).map((m) => m.name);
     const staleAudits = audits.slice(0, Math.max(0, audits.length - keepAudit)).map((o) => o.name);
     const stale = [...staleMarks, ...staleAudits];
     if (stale.length) await this.checked(removeObjects(stale), 'removing old marks and audit records');
