@@ -101,6 +101,9 @@ export function observeStack(stack: string): Command {
       'if [ -n "$ids" ]; then docker service inspect --format "{{json .}}" $ids || exit $?; fi',
       'echo "$2"',
       'if [ -n "$ids" ]; then docker stack ps "$1" --no-trunc --format "{{json .}}" 2>/dev/null || true; fi',
+      'echo "$2"',
+      // each task's node by ID: `stack ps` names only the hostname, and hostnames repeat (a node joined again)
+      'if [ -n "$ids" ]; then t=$(docker stack ps "$1" --quiet --no-trunc 2>/dev/null); [ -z "$t" ] || docker inspect --type task --format "{{.ID}} {{.NodeID}}" $t 2>/dev/null || true; fi',
     ].join('\n'),
     'sh', stack, OBSERVE_SEPARATOR,
   ]);

@@ -17,6 +17,8 @@ export interface TaskView {
   id?: string;
   /** the node's hostname, as `docker stack ps` names it */
   node?: string;
+  /** the node's ID (hostnames repeat: a node that joined again leaves its old entry behind) */
+  nodeId?: string;
   service: string;
   image: string;
   /** the digest the task runs (`…@sha256:…`), when its image names one */
@@ -168,6 +170,11 @@ export function placementHint(error: string): string {
 /** swarm's word for a replica it cannot place: "no suitable node (… 1 node not available for new tasks)" */
 const UNPLACEABLE = /no suitable node/i;
 
+/** How a task's node is named to `downNodes` and `describe`: its ID when known, else its hostname. */
+export function nodeOf(t: TaskView): string | undefined {
+  return t.nodeId ?? t.node;
+}
+
 /** A release whose tasks fail again and again is judged at once: this many failures, or one error seen twice. */
 export const CRASH_LOOP_FAILURES = 3;
 
@@ -179,7 +186,7 @@ export function crashLoop(mine: TaskView[], intended: string, before: ReadonlySe
   const failed = mine.filter((t) => t.failed && t.image === intended && !(t.id && before.has(t.id)));
   if (!failed.length) return undefined;
   // the node goes with the error: a pull denied on one node is that node's story
-  const errors = failed.map((t) => `${t.error || t.state}${t.node ? ` on node ${describe(t.node)}` : ''}`);
+  const errors = failed.map((t) => `${t.error || t.state}${nodeOf(t) ? ` on node ${describe(nodeOf(t)!)}` : ''}`);
   const repeated = errors.find((e, i) => e && errors.indexOf(e) !== i);
   if (failed.length < CRASH_LOOP_FAILURES && !repeated) return undefined;
   return `${failed.length} task${failed.length === 1 ? '' : 's'} of the new image failed (${repeated ?? errors[0]})`;
@@ -192,7 +199,7 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
   // the tasks swarm wants running; the others are history (shut down, failed)
   const mine = all.filter((t) => t.desiredRunning !== false);
   // a task on a node that is down does not serve, whatever its last known state
-  const running = mine.filter((t) => t.running && !(t.node && down.has(t.node)));
+  const running = mine.filter((t) => t.running && !(nodeOf(t) && down.has(nodeOf(t)!)));
   const unplaceable = mine.filter((t) => t.image === intended && !t.running && UNPLACEABLE.test(t.error));
   // placements swarm will never make while every node is up: the same reason for a while, and (for a port) no task
   // of the service still being stopped that could be holding it
@@ -216,7 +223,7 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
     // the error of this release's task that failed (its node too: a pull denied on one node is that node's story)
     const fresh = all.filter((t) => t.error && !(t.id && opts.tasksBefore?.has(t.id)));
     const culprit = fresh.find((t) => t.image === intended) ?? fresh[0] ?? mine.find((t) => t.error);
-    const why = culprit ? `${culprit.error}${culprit.node ? ` on node ${(opts.describe ?? ((h: string) => h))(culprit.node)}` : ''}` : undefined;
+    const why = culprit ? `${culprit.error}${nodeOf(culprit) ? ` on node ${(opts.describe ?? ((h: string) => h))(nodeOf(culprit)!)}` : ''}` : undefined;
     return {
       name,
       status: 'failed',
@@ -236,7 +243,7 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
       };
     }
     if (unplaceable.length && down.size) {
-      const nodes = [...down].map((h) => (opts.describe ?? ((x: string) => x))(h)).join(', ');
+      const nodes = [...new Set([...down].map((h) => (opts.describe ?? ((x: string) => x))(h)))].join(', ');
       return {
         name,
         status: 'failed',

@@ -31,12 +31,25 @@ export function intendedImages(stack: string, serviceImages: Record<string, stri
 }
 
 
-/** Node names in messages: ID, hostname and address (hostnames alone are not unique). */
-export function nodeDescriber(nodes: NodeView[]): (hostname: string) => string {
-  return (hostname) => {
-    const matches = nodes.filter((n) => n.hostname === hostname);
-    return matches.length === 1 ? describeNode(matches[0]!) : hostname;
+/**
+ * Node names in messages: ID, hostname and address. A task's node is its ID when known (hostnames repeat: a node that
+ * joined again leaves its old, down entry behind), else a hostname: the ready node of that name when there is one.
+ */
+export function nodeDescriber(nodes: NodeView[]): (node: string) => string {
+  return (node) => {
+    const byId = nodes.find((n) => n.id === node);
+    if (byId) return describeNode(byId);
+    const matches = nodes.filter((n) => n.hostname === node);
+    const ready = matches.filter((n) => n.state === 'ready');
+    return matches.length === 1 ? describeNode(matches[0]!) : ready.length === 1 ? describeNode(ready[0]!) : node;
   };
+}
+
+/** The nodes that are down, by ID, and by hostname where no ready node has that name (tasks known by hostname only). */
+export function downNodes(nodes: NodeView[]): Set<string> {
+  const down = nodes.filter((n) => n.state !== 'ready');
+  const readyNames = new Set(nodes.filter((n) => n.state === 'ready').map((n) => n.hostname));
+  return new Set([...down.map((n) => n.id), ...down.map((n) => n.hostname).filter((h) => !readyNames.has(h))]);
 }
 
 /** One look at the stack: services, their tasks, and the nodes. */
@@ -53,8 +66,10 @@ export async function readStack(ctx: Ctx): Promise<{ services: ServiceView[]; ta
 /** Nodes, services and tasks in one remote command (a convergence poll is one round trip). */
 export async function readCluster(ctx: Ctx): Promise<{ nodes: NodeView[]; services: ServiceView[]; tasks: TaskView[] }> {
   const r = await execChecked(ctx, observeStack(ctx.release.stackName), 'looking at the nodes and the stack');
-  const [nodes = '', services = '', tasks = ''] = r.stdout.split(`${OBSERVE_SEPARATOR}\n`);
-  return { nodes: parseNodes(nodes), services: parseServices(services), tasks: parseTasks(tasks) };
+  const [nodes = '', services = '', tasks = '', taskNodes = ''] = r.stdout.split(`${OBSERVE_SEPARATOR}\n`);
+  const nodeIds = new Map(taskNodes.split('\n').map((l) => l.trim().split(' ')).filter((p) => p.length === 2 && p[1]) as Array<[string, string]>);
+  const views = parseTasks(tasks).map((t) => (t.id && nodeIds.has(t.id) ? { ...t, nodeId: nodeIds.get(t.id) } : t));
+  return { nodes: parseNodes(nodes), services: parseServices(services), tasks: views };
 }
 
 export async function observe(ctx: Ctx, intended: Record<string, string>, opts: JudgeOptions = {}, unplacedSince?: Map<string, number>): Promise<ServiceJudgement[]> {
@@ -66,8 +81,7 @@ export async function observe(ctx: Ctx, intended: Record<string, string>, opts: 
     for (const id of [...unplacedSince.keys()]) if (!waiting.has(id)) unplacedSince.delete(id);
   }
   if (nodes.length) ctx.state.nodes = nodes;
-  const down = new Set(ctx.state.nodes.filter((n) => n.state !== 'ready').map((n) => n.hostname));
-  opts = { ...opts, downNodes: down, describe: nodeDescriber(ctx.state.nodes) };
+  opts = { ...opts, downNodes: downNodes(ctx.state.nodes), describe: nodeDescriber(ctx.state.nodes) };
   return judgeAll(services, tasks, intended, opts);
 }
 

@@ -42,7 +42,8 @@ export function statusLines(stack: string, view: StackView): string[] {
   const lines = table(rows, '  ');
   const taskRows: string[][] = [['TASK', 'NODE', 'STATE']];
   for (const t of view.tasks.filter((x) => x.desiredRunning !== false)) {
-    const node = view.nodes.find((n) => n.hostname === t.node);
+    // hostnames repeat (a node joined again): the ready node of that name first
+    const node = view.nodes.find((n) => n.hostname === t.node && n.state === 'ready') ?? view.nodes.find((n) => n.hostname === t.node);
     taskRows.push([t.service.slice(stack.length + 1), node ? `${node.id.slice(0, 12)} (${node.hostname})` : (t.node ?? '?'), `${t.state}${t.error ? ` (${t.error})` : ''}`]);
   }
   return [...lines, '', ...table(taskRows, '  ')];
