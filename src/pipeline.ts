@@ -105,7 +105,8 @@ export function sshArgv(t: SshTarget): string[] {
   const host = (h: string) => (h.includes(':') ? `[${h}]` : h);
   const jump = t.jumps.length ? ['-J', t.jumps.map((j) => `${j.username}@${host(j.host)}:${j.port}`).join(',')] : [];
   const key = t.explicitKey ? ['-i', t.explicitKey] : [];
-  return ['ssh', ...key, '-o', `UserKnownHostsFile=${t.knownHostsPath}`, ...jump, '-p', String(t.port), `${t.username}@${t.host}`];
+  const alias = t.hostKeyAlias ? ['-o', `HostKeyAlias=${t.hostKeyAlias}`] : [];
+  return ['ssh', ...key, '-o', `UserKnownHostsFile=${(t.userKnownHostsFiles ?? [t.knownHostsPath]).join(' ')}`, ...alias, ...jump, '-p', String(t.port), `${t.username}@${t.host}`];
 }
 
 /**

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { readSshConfig } from '../io/ssh-config.js';
+import { SshConfigError, sshResolver } from '../io/ssh-config.js';
 import { parseManagerList } from './managers.js';
 import { isSecretSetting, MIN_REDACTED_LENGTH, urlCredentials } from '../ui/redact.js';
 import { SECRET_MAX_BYTES, exampleOf } from './files.js';
@@ -187,7 +187,13 @@ export const managerUser: Rule = (raw) => {
   if (cluster.values.DEPLOY_MANAGER_USER !== undefined) return [];
   const host = cluster.values.DEPLOY_MANAGER_HOST;
   const entries = host === undefined ? [] : parseManagerList(host).entries;
-  if (entries.length && entries.every((e) => readSshConfig(e.host).user !== undefined)) return [];
+  const resolver = sshResolver(process.env, cluster.values.DEPLOY_SSH_CONFIG || undefined);
+  try {
+    if (entries.length && entries.every((e) => resolver.resolve(e.host, { port: e.port }).sources.user !== undefined)) return [];
+  } catch (err) {
+    if (err instanceof SshConfigError) return [err.message];
+    throw err;
+  }
   const state = cluster.placeholders.has('DEPLOY_MANAGER_USER') ? 'is still the example placeholder' : NOT_SET;
   return [`${shown(raw, cluster)}: DEPLOY_MANAGER_USER: ${state} — ${MANAGER_USER_HINT}`];
 };

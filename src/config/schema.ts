@@ -117,6 +117,8 @@ export const clusterSchema = strictObject({
   DEPLOY_MANAGER_SSH_PORT: port(undefined),
   DEPLOY_SSH_KEY: optional(),
   DEPLOY_KNOWN_HOSTS: optional(),
+  // like ssh -F: the ssh config file to resolve the managers and jump hosts with, instead of ~/.ssh/config
+  DEPLOY_SSH_CONFIG: optional(),
   // jump hosts like ssh -J: [user@]host[:port], comma-separated; wins over ~/.ssh/config's ProxyJump
   DEPLOY_SSH_JUMP: pattern(
     /^(none|((ssh:\/\/)?([^@\s:/,]+@)?(\[[0-9a-fA-F:.]+\]|[^@\s:/,[\]]+)(:\d{1,5})?)(,(ssh:\/\/)?([^@\s:/,]+@)?(\[[0-9a-fA-F:.]+\]|[^@\s:/,[\]]+)(:\d{1,5})?)*)$/,

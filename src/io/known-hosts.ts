@@ -110,3 +110,20 @@ export function readKnownHosts(path: string): string {
     return '';
   }
 }
+
+export type FileVerdict = { kind: 'trusted' } | { kind: 'unknown' } | { kind: 'changed' | 'revoked'; line: number; file: string };
+
+/**
+ * The verdict over several known_hosts files, as ssh reads UserKnownHostsFile and GlobalKnownHostsFile together:
+ * a key @revoked in any file is refused; a key any file holds is trusted; a host known in some file by another key
+ * has CHANGED; else it is unknown.
+ */
+export function verifyHostKeyIn(files: ReadonlyArray<{ file: string; text: string }>, name: string, keyBlob: Buffer): FileVerdict {
+  const verdicts = files.map((f) => ({ file: f.file, v: verifyHostKey(f.text, name, keyBlob) }));
+  const revoked = verdicts.find((x) => x.v.kind === 'revoked');
+  if (revoked && 'line' in revoked.v) return { kind: 'revoked', line: revoked.v.line, file: revoked.file };
+  if (verdicts.some((x) => x.v.kind === 'trusted')) return { kind: 'trusted' };
+  const changed = verdicts.find((x) => x.v.kind === 'changed');
+  if (changed && 'line' in changed.v) return { kind: 'changed', line: changed.v.line, file: changed.file };
+  return { kind: 'unknown' };
+}

@@ -5,9 +5,9 @@ import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, AuthenticationType, Client as ClientType, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { remoteShellString, shellQuote, type Command, type Upload } from '../commands/command.js';
 import { ConfigError, ConnectionLost, PreflightError } from '../errors.js';
-import { fingerprint, keyType, knownHostsName, knownKeyAlgorithms, readKnownHosts, verifyHostKey, type HostKeyVerdict } from './known-hosts.js';
+import { fingerprint, keyType, knownHostsName, knownKeyAlgorithms, readKnownHosts, verifyHostKeyIn, type FileVerdict } from './known-hosts.js';
 import type { RunResult, Runner } from './runner.js';
-import { DEFAULT_IDENTITY_FILES, expandHome, readSshConfig, sshConfigPath } from './ssh-config.js';
+import { expandHome, sshResolver, SshConfigError, type Resolver, type SshHostConfig } from './ssh-config.js';
 
 // ssh2 is loaded on first use: a dry run never needs it and should start fast
 type Ssh2 = typeof import('ssh2');
@@ -24,11 +24,34 @@ export interface SshEndpoint {
   host: string;
   port: number;
   username: string;
+  /** where the host's key should be added (the first UserKnownHostsFile, or DEPLOY_KNOWN_HOSTS) */
   knownHostsPath: string;
+  /** every known_hosts file the key is looked up in, as ssh does (user files, then the global ones) */
+  knownHostsFiles?: string[];
+  /** UserKnownHostsFile (or DEPLOY_KNOWN_HOSTS): the files a printed `ssh` command names */
+  userKnownHostsFiles?: string[];
+  /** HostKeyAlias: the name looked up in known_hosts instead of host/[host]:port */
+  hostKeyAlias?: string;
   /** keys to try, in order, after the explicit key and the agent */
   identityFiles: string[];
+  /** IdentitiesOnly: only the IdentityFile keys, also when they sit in the agent */
+  identitiesOnly?: boolean;
   explicitKey?: string;
   agentSocket?: string;
+  /** ServerAliveInterval (s) / ServerAliveCountMax when the ssh config sets them */
+  serverAlive?: { intervalSeconds: number; countMax: number };
+  /** where each setting came from, for the plan */
+  sources?: Partial<Record<'host' | 'port' | 'username' | 'identityFiles' | 'identityAgent' | 'knownHosts' | 'hostKeyAlias' | 'jump', string>>;
+}
+
+/** The name ssh looks the host key up by: HostKeyAlias, else `host` or `[host]:port`. */
+export function hostKeyName(e: Pick<SshEndpoint, 'host' | 'port' | 'hostKeyAlias'>): string {
+  return e.hostKeyAlias ?? knownHostsName(e.host, e.port);
+}
+
+/** Every known_hosts text for an endpoint, with the file each came from. */
+export function knownHostsTexts(e: SshEndpoint): Array<{ file: string; text: string }> {
+  return (e.knownHostsFiles ?? [e.knownHostsPath]).map((file) => ({ file, text: readKnownHosts(file) }));
 }
 
 /** A manager whose sshd answers but whose docker daemon or swarm role is gone: the run goes on elsewhere. */
@@ -51,6 +74,10 @@ export interface TargetInput {
   knownHosts?: string;
   /** DEPLOY_SSH_JUMP: `[user@]host[:port]`, comma-separated; wins over ~/.ssh/config's ProxyJump */
   jump?: string;
+  /** which setting gave the port (an entry's own port in DEPLOY_MANAGER_HOST, or DEPLOY_MANAGER_SSH_PORT) */
+  portFrom?: string;
+  /** DEPLOY_SSH_CONFIG: the ssh config file to read instead of ~/.ssh/config (as `ssh -F`) */
+  sshConfig?: string;
 }
 
 /** `[user@]host[:port]` (also `ssh://…` and `[v6]:port`), as `ssh -J` takes it. */
@@ -62,44 +89,116 @@ export function parseHop(spec: string): { user?: string; host: string; port?: nu
   return { user: m[1], host: m[2]!.replace(/^\[|\]$/g, ''), port };
 }
 
-function endpoint(alias: string, o: { user?: string; port?: number }, shared: { key?: string; knownHosts?: string }, env: NodeJS.ProcessEnv, problems: string[]): SshEndpoint {
-  const conf = readSshConfig(alias);
-  problems.push(...conf.problems);
+interface Shared {
+  key?: string;
+  knownHosts?: string;
+  env: NodeJS.ProcessEnv;
+  resolver: Resolver;
+  problems: string[];
+}
+
+/** The agent socket ssh would use: IdentityAgent (a path, `SSH_AUTH_SOCK`, `$VAR`, `none`), else SSH_AUTH_SOCK. */
+function agentSocketOf(identityAgent: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
+  if (identityAgent === undefined || identityAgent === 'SSH_AUTH_SOCK') return env.SSH_AUTH_SOCK || undefined;
+  if (identityAgent.toLowerCase() === 'none') return undefined;
+  if (identityAgent.startsWith('$')) return env[identityAgent.slice(1).replace(/^\{|\}$/g, '')] || undefined;
+  return identityAgent;
+}
+
+function endpoint(alias: string, cli: { user?: string; port?: number }, cliFrom: { user: string; port: string }, s: Shared): { e: SshEndpoint; conf: SshHostConfig } {
+  let conf: SshHostConfig;
+  try {
+    conf = s.resolver.resolve(alias, cli);
+  } catch (err) {
+    if (err instanceof SshConfigError) throw new ConfigError([err.message]);
+    throw err;
+  }
+  s.problems.push(...conf.problems);
+  const src = conf.sources;
+    const knownHostsFiles = s.knownHosts ? [expandHome(s.knownHosts)] : [...conf.userKnownHostsFiles, ...conf.globalKnownHostsFiles];
   return {
-    alias,
-    host: conf.hostName ?? alias,
-    port: o.port ?? conf.port ?? 22,
-    username: o.user || conf.user || os.userInfo().username,
-    knownHostsPath: expandHome(shared.knownHosts ?? path.join(os.homedir(), '.ssh', 'known_hosts')),
-    identityFiles: [...conf.identityFiles, ...DEFAULT_IDENTITY_FILES],
-    explicitKey: shared.key ? expandHome(shared.key) : undefined,
-    agentSocket: env.SSH_AUTH_SOCK || undefined,
+    conf,
+    e: {
+      alias,
+      host: conf.hostName,
+      port: conf.port,
+      username: conf.user,
+      knownHostsPath: knownHostsFiles[0]!,
+      knownHostsFiles,
+      userKnownHostsFiles: s.knownHosts ? knownHostsFiles : conf.userKnownHostsFiles,
+      hostKeyAlias: conf.hostKeyAlias,
+      identityFiles: conf.identityFiles,
+      identitiesOnly: conf.identitiesOnly,
+      explicitKey: s.key ? expandHome(s.key) : undefined,
+      agentSocket: agentSocketOf(conf.identityAgent, s.env),
+      serverAlive: conf.serverAliveInterval > 0 ? { intervalSeconds: conf.serverAliveInterval, countMax: conf.serverAliveCountMax } : undefined,
+      sources: {
+        host: src.hostName,
+        port: cli.port !== undefined ? cliFrom.port : src.port,
+        username: cli.user !== undefined ? cliFrom.user : src.user,
+        identityFiles: s.key ? 'cluster.env DEPLOY_SSH_KEY' : src.identityFiles,
+        identityAgent: src.identityAgent,
+        knownHosts: s.knownHosts ? 'cluster.env DEPLOY_KNOWN_HOSTS' : src.userKnownHostsFiles,
+        hostKeyAlias: src.hostKeyAlias,
+      },
+    },
   };
 }
 
+function hopKey(h: { user?: string; host: string; port?: number }): string {
+  return `${h.user ?? ''}@${h.host}:${h.port ?? ''}`;
+}
+
+function showKey(k: string): string {
+  return k.replace(/^@/, '').replace(/:$/, '');
+}
+
 /**
- * Resolves where `ssh` would connect: ~/.ssh/config HostName/Port/User/IdentityFile/ProxyJump apply to an
- * alias (and to each jump host), cluster.env wins. What ssh would do that this client cannot (ProxyCommand,
- * Match criteria it cannot evaluate) is an error, never silently ignored.
+ * A jump list as ssh runs it: `ssh -J a,b HOST` reaches b through `-J a`, so b's own ProxyJump is overridden; a
+ * single hop is reached through its own ProxyJump, if its config has one (a jump host with its own jump host).
  */
-export function resolveTarget(input: TargetInput, env: NodeJS.ProcessEnv = process.env): SshTarget {
-  const problems: string[] = [];
-  const manager = endpoint(input.host, { user: input.user, port: input.port }, input, env, problems);
-  const managerConf = readSshConfig(input.host);
-  const fromCluster = input.jump !== undefined && input.jump.trim() !== '';
-  const chain = fromCluster ? input.jump!.trim() : managerConf.proxyJump;
-  const jumps: SshEndpoint[] = [];
-  if (chain && chain.toLowerCase() !== 'none') {
-    for (const spec of chain.split(',')) {
-      const hop = parseHop(spec);
-      if (!hop) {
-        problems.push(`${fromCluster ? 'cluster.env: DEPLOY_SSH_JUMP' : `${sshConfigPath()}: ProxyJump`}: "${spec.trim()}" is not a jump host — write [user@]host[:port], several separated by commas (as for ssh -J)`);
-        continue;
-      }
-      jumps.push(endpoint(hop.host, hop, input, env, problems));
-    }
+function jumpChain(spec: string, origin: string, s: Shared, seen: readonly string[]): SshEndpoint[] {
+  const specs = spec.split(',').map((x) => x.trim());
+  const hops = specs.map((x) => ({ x, hop: parseHop(x) }));
+  const bad = hops.find((h) => !h.hop);
+  if (bad) {
+    s.problems.push(`${origin}: "${bad.x}" is not a jump host — write [user@]host[:port], several separated by commas (as for ssh -J)`);
+    return [];
   }
-  if (problems.length) throw new ConfigError([...new Set(problems)]);
+  const last = hops.at(-1)!.hop!;
+  // the same hop, as written, met again on the way: a loop ssh would follow until it fails
+  const key = hopKey(last);
+  if (seen.includes(key) || seen.length > 8) {
+    s.problems.push(`${origin}: the jump hosts go round in a loop (${[...seen, key].map(showKey).join(' → ')}) — ssh would never connect; fix ProxyJump`);
+    return [];
+  }
+  const { e, conf } = endpoint(last.host, { user: last.user, port: last.port }, { user: origin, port: origin }, s);
+  e.sources = { ...e.sources, jump: origin };
+  const before =
+    hops.length > 1
+      ? jumpChain(specs.slice(0, -1).join(','), origin, s, [...seen, key])
+      : conf.proxyJump
+        ? jumpChain(conf.proxyJump, `${conf.sources.proxyJump ?? 'ssh -G'}: ProxyJump of ${last.host}`, s, [...seen, key])
+        : [];
+  return [...before, e];
+}
+
+/**
+ * Resolves where `ssh` would connect, as OpenSSH does (ssh-config.ts: `ssh -G`, or the reader): HostName, Port,
+ * User, IdentityFile, IdentitiesOnly, IdentityAgent, UserKnownHostsFile, HostKeyAlias, ProxyJump (chains),
+ * ServerAlive*; cluster.env wins where set. What ssh would do that this client cannot (ProxyCommand,
+ * CertificateFile, …) is an error, never silently ignored.
+ */
+export function resolveTarget(input: TargetInput, env: NodeJS.ProcessEnv = process.env, resolver: Resolver = sshResolver(env, input.sshConfig)): SshTarget {
+  const s: Shared = { key: input.key, knownHosts: input.knownHosts, env, resolver, problems: [] };
+  const { e: manager, conf } = endpoint(input.host, { user: input.user || undefined, port: input.port }, { user: 'cluster.env DEPLOY_MANAGER_USER', port: input.portFrom ?? 'cluster.env DEPLOY_MANAGER_SSH_PORT' }, s);
+  const fromCluster = input.jump !== undefined && input.jump.trim() !== '';
+  const chain = fromCluster ? input.jump!.trim() : conf.proxyJump;
+  const origin = fromCluster ? 'cluster.env: DEPLOY_SSH_JUMP' : `${conf.sources.proxyJump ?? 'ssh -G'}: ProxyJump`;
+  const jumps = chain && chain.toLowerCase() !== 'none' ? jumpChain(chain, origin, s, [hopKey({ host: input.host, port: input.port })]) : [];
+  if (fromCluster) manager.sources = { ...manager.sources, jump: 'cluster.env DEPLOY_SSH_JUMP' };
+  else if (conf.proxyJump) manager.sources = { ...manager.sources, jump: conf.sources.proxyJump ?? 'ssh -G' };
+  if (s.problems.length) throw new ConfigError([...new Set(s.problems)]);
   return { ...manager, jumps };
 }
 
@@ -109,8 +208,27 @@ interface AuthPlan {
   unreadable: string[];
 }
 
-/** Like ssh: the configured key, then the agent, then ~/.ssh/config IdentityFile, then the default keys. */
-export function planAuth(target: SshEndpoint, parseKey: Ssh2['utils']['parseKey']): AuthPlan {
+/** The public key blob of an identity file (its .pub, else the private key's public part). */
+function publicBlob(file: string, parseKey: Ssh2['utils']['parseKey']): Buffer | undefined {
+  for (const f of [`${file}.pub`, file]) {
+    let data: Buffer;
+    try {
+      data = fs.readFileSync(f);
+    } catch {
+      continue;
+    }
+    const k = parseKey(data);
+    if (!(k instanceof Error)) return (Array.isArray(k) ? k[0] : k)?.getPublicSSH();
+  }
+  return undefined;
+}
+
+/**
+ * Like ssh: the configured key, then the agent, then the IdentityFile keys (ssh's default keys when the config names
+ * none). With IdentitiesOnly, the agent offers only the keys an IdentityFile names (its .pub is enough, as for a
+ * key kept in 1Password's or Secretive's agent).
+ */
+export function planAuth(target: SshEndpoint, parseKey: Ssh2['utils']['parseKey'], ssh2?: Pick<Ssh2, 'OpenSSHAgent'>): AuthPlan {
   const plan: AuthPlan = { methods: [], encryptedKeys: [], unreadable: [] };
   const seen = new Set<string>();
   const tryKey = (file: string, mustExist: boolean) => {
@@ -129,28 +247,63 @@ export function planAuth(target: SshEndpoint, parseKey: Ssh2['utils']['parseKey'
       else if (mustExist) plan.unreadable.push(file);
       return;
     }
+    // a public key (IdentityFile naming the .pub of a key an agent holds) cannot sign: the agent offers it
+    if (!(Array.isArray(parsed) ? parsed[0] : parsed)?.isPrivateKey()) {
+      if (mustExist) plan.unreadable.push(file);
+      return;
+    }
     plan.methods.push({ type: 'publickey', username: target.username, key: data });
   };
   if (target.explicitKey) tryKey(target.explicitKey, true);
-  if (target.agentSocket) plan.methods.push({ type: 'agent', username: target.username, agent: target.agentSocket });
+  if (target.agentSocket) {
+    if (target.identitiesOnly && ssh2) {
+      const wanted = [target.explicitKey, ...target.identityFiles].filter((f): f is string => !!f).map((f) => publicBlob(f, parseKey)).filter((b): b is Buffer => !!b);
+      if (wanted.length) plan.methods.push({ type: 'agent', username: target.username, agent: onlyKeys(ssh2, target.agentSocket, wanted) });
+    } else plan.methods.push({ type: 'agent', username: target.username, agent: target.agentSocket });
+  }
   for (const f of target.identityFiles) tryKey(f, false);
   return plan;
 }
 
-function describeVerdict(v: HostKeyVerdict, t: SshEndpoint, blob: Buffer, role: string): string {
-  const name = knownHostsName(t.host, t.port);
+/** An agent that lists only the given public keys (IdentitiesOnly). */
+function onlyKeys(ssh2: Pick<Ssh2, 'OpenSSHAgent'>, socket: string, blobs: Buffer[]): InstanceType<Ssh2['OpenSSHAgent']> {
+  const Base = ssh2.OpenSSHAgent;
+  class Filtered extends Base {
+    override getIdentities(cb: Parameters<InstanceType<Ssh2['OpenSSHAgent']>['getIdentities']>[0]): void {
+      super.getIdentities((err, keys) => {
+        if (err || !keys) return cb(err, keys);
+        cb(err, keys.filter((k) => blobs.some((b) => b.equals((k as { getPublicSSH(): Buffer }).getPublicSSH()))));
+      });
+    }
+  }
+  return new Filtered(socket);
+}
+
+/** The known_hosts files that exist (the first one, where a key would be added, when none does yet). */
+export function shownFiles(t: SshEndpoint): string {
+  const files = (t.knownHostsFiles ?? [t.knownHostsPath]).filter((f) => fs.existsSync(f));
+  return files.length > 1 ? files.join(', ') : (files[0] ?? t.knownHostsPath);
+}
+
+/** The command that adds the host's key to its known_hosts file (named by HostKeyAlias when one is set). */
+export function keyscanLine(t: SshEndpoint): string {
+  const scan = `ssh-keyscan -p ${t.port} ${t.host}`;
+  return t.hostKeyAlias ? `${scan} | sed 's/^[^ ]*/${t.hostKeyAlias}/' >> ${t.knownHostsPath}` : `${scan} >> ${t.knownHostsPath}`;
+}
+
+function describeVerdict(v: FileVerdict, t: SshEndpoint, blob: Buffer, role: string): string {
+  const name = hostKeyName(t);
   const fp = `${keyType(blob)} ${fingerprint(blob)}`;
-  const scan = `ssh-keyscan -p ${t.port} ${t.host} >> ${t.knownHostsPath}`;
   if (v.kind === 'unknown') {
     return (
-      `${name}: the ${role}'s host key is not in ${t.knownHostsPath} (${fp}) — refusing to connect. ` +
-      `Compare it with \`ssh-keygen -lf /etc/ssh/ssh_host_${keyType(blob).replace(/^ssh-|-.*$/g, '')}_key.pub\` run on the ${role}, then trust it with \`${scan}\` (or set DEPLOY_KNOWN_HOSTS)`
+      `${name}: the ${role}'s host key is not in ${shownFiles(t)} (${fp}) — refusing to connect. ` +
+      `Compare it with \`ssh-keygen -lf /etc/ssh/ssh_host_${keyType(blob).replace(/^ssh-|-.*$/g, '')}_key.pub\` run on the ${role}, then trust it with \`${keyscanLine(t)}\` (or set DEPLOY_KNOWN_HOSTS)`
     );
   }
-  if (v.kind === 'revoked' || v.kind === 'trusted') return `${name}: the ${role}'s host key (${fp}) is marked @revoked in ${t.knownHostsPath}${'line' in v ? `:${v.line}` : ''} — refusing to connect`;
+  if (v.kind === 'revoked' || v.kind === 'trusted') return `${name}: the ${role}'s host key (${fp}) is marked @revoked in ${'file' in v ? `${v.file}:${v.line}` : t.knownHostsPath} — refusing to connect`;
   return (
-    `${name}: WARNING: the ${role}'s host key has CHANGED (now ${fp}; ${t.knownHostsPath}:${v.line} holds another) — refusing to connect: someone may be intercepting the connection. ` +
-    `If the ${role} was reinstalled, verify the new key on it, remove the old one with \`ssh-keygen -R '${name}' -f ${t.knownHostsPath}\` and trust the new one`
+    `${name}: WARNING: the ${role}'s host key has CHANGED (now ${fp}; ${v.file}:${v.line} holds another) — refusing to connect: someone may be intercepting the connection. ` +
+    `If the ${role} was reinstalled, verify the new key on it, remove the old one with \`ssh-keygen -R '${name}' -f ${v.file}\` and trust the new one`
   );
 }
 
@@ -277,7 +430,8 @@ export class ManagerSession implements Runner {
 
   private static async openOne(target: SshEndpoint, readyTimeout: number, role: string, sock?: Duplex): Promise<ClientType> {
     const { Client, utils } = await loadSsh2();
-    const auth = planAuth(target, utils.parseKey);
+    const ssh2 = await loadSsh2();
+    const auth = planAuth(target, utils.parseKey, ssh2);
     if (auth.unreadable.length) {
       throw new PreflightError(`cluster.env: DEPLOY_SSH_KEY: ${auth.unreadable[0]} cannot be read as a private key — check the path and that it is an OpenSSH/PEM private key`);
     }
@@ -287,8 +441,8 @@ export class ManagerSession implements Runner {
         : `no private key found (DEPLOY_SSH_KEY unset, no ssh-agent, no ~/.ssh/id_* key) — set DEPLOY_SSH_KEY in cluster.env`;
       throw new PreflightError(`${target.username}@${target.host}:${target.port}: cannot log in: ${why}`);
     }
-    const knownHosts = readKnownHosts(target.knownHostsPath);
-    const algorithms = knownKeyAlgorithms(knownHosts, knownHostsName(target.host, target.port));
+    const knownHosts = knownHostsTexts(target);
+    const algorithms = knownKeyAlgorithms(knownHosts.map((k) => k.text).join('\n'), hostKeyName(target));
     let refused: string | undefined;
     return new Promise<ClientType>((resolve, reject) => {
       const client = new Client();
@@ -299,12 +453,13 @@ export class ManagerSession implements Runner {
         ...(sock ? { sock: sock as unknown as ConnectConfig['sock'] } : {}),
         username: target.username,
         readyTimeout,
-        keepaliveInterval: 5_000,
-        keepaliveCountMax: 3,
+        // ServerAliveInterval/CountMax from the ssh config; else every 5 s, 3 missed answers end the connection
+        keepaliveInterval: (target.serverAlive?.intervalSeconds ?? 5) * 1000,
+        keepaliveCountMax: target.serverAlive?.countMax ?? 3,
         // offer only the key types known_hosts holds for this host: a server that switched types is then CHANGED, not unknown
         ...(algorithms ? { algorithms: { serverHostKey: algorithms as NonNullable<ConnectConfig['algorithms']>['serverHostKey'] } } : {}),
         hostVerifier: (blob: Buffer) => {
-          const verdict = verifyHostKey(knownHosts, knownHostsName(target.host, target.port), blob);
+          const verdict = verifyHostKeyIn(knownHosts, hostKeyName(target), blob);
           if (verdict.kind === 'trusted') return true;
           refused = describeVerdict(verdict, target, blob, role);
           return false;

@@ -2,8 +2,10 @@ import { swarmQuorum } from '../commands/docker.js';
 import { parseManagerList, showEntry } from '../config/managers.js';
 import { PreflightError } from '../errors.js';
 import fs from 'node:fs';
-import { knownHostsName, knownKeyAlgorithms, readKnownHosts } from '../io/known-hosts.js';
-import { ManagerSession, resolveTarget, type SshTarget } from '../io/ssh.js';
+import { spawnSync } from 'node:child_process';
+import { sshResolver } from '../io/ssh-config.js';
+import { knownKeyAlgorithms } from '../io/known-hosts.js';
+import { hostKeyName, keyscanLine, shownFiles, knownHostsTexts, ManagerSession, resolveTarget, type SshEndpoint, type SshTarget } from '../io/ssh.js';
 import { SwarmStore } from '../store/swarm.js';
 import { cmd, note, type Ctx, type StepPlan } from './context.js';
 
@@ -15,41 +17,99 @@ export function sshTargets(ctx: Pick<Ctx, 'cfg'>): SshTarget[] {
       host: e.host,
       user: c.DEPLOY_MANAGER_USER ?? '',
       port: e.port ?? c.DEPLOY_MANAGER_SSH_PORT,
+      portFrom: e.port !== undefined ? `cluster.env DEPLOY_MANAGER_HOST (${showEntry(e)})` : 'cluster.env DEPLOY_MANAGER_SSH_PORT',
       key: c.DEPLOY_SSH_KEY,
       knownHosts: c.DEPLOY_KNOWN_HOSTS,
       jump: c.DEPLOY_SSH_JUMP,
+      sshConfig: c.DEPLOY_SSH_CONFIG,
     }),
   );
 }
 
+/** What the agent at `socket` holds: its public key blobs, or why it cannot be asked. */
+export function agentKeys(socket: string): { keys: Buffer[] } | { why: string } {
+  if (!fs.existsSync(socket)) return { why: `no agent listens at ${socket}` };
+  const r = spawnSync('ssh-add', ['-L'], { env: { ...process.env, SSH_AUTH_SOCK: socket }, encoding: 'utf8', timeout: 5_000, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (r.error) return { keys: [] }; // no ssh-add to ask: the socket is there, the run will find out
+  if (r.status === 1) return { why: `the agent at ${socket} holds no keys` };
+  if (r.status !== 0) return { why: `the agent at ${socket} does not answer (${(r.stderr || '').trim() || `ssh-add exit ${r.status}`})` };
+  return { keys: r.stdout.split('\n').map((l) => l.trim().split(/\s+/)[1]).filter((b): b is string => !!b).map((b) => Buffer.from(b, 'base64')) };
+}
+
+function readable(f: string): boolean {
+  try {
+    fs.accessSync(f, fs.constants.R_OK);
+    return fs.statSync(f).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** A file that holds a private key (a `.pub` an IdentityFile names is only a pointer into the agent). */
+function privateKeyFile(f: string): boolean {
+  if (!readable(f)) return false;
+  try {
+    const fd = fs.openSync(f, 'r');
+    const head = Buffer.alloc(32);
+    fs.readSync(fd, head, 0, 32, 0);
+    fs.closeSync(fd);
+    return /^(-----BEGIN |PuTTY-User-Key-File)/.test(head.toString('latin1'));
+  } catch {
+    return false;
+  }
+}
+
+/** The public key an identity file names (its .pub, or the file itself when it is a public key), as a blob. */
+function pubBlob(file: string): Buffer | undefined {
+  for (const f of [`${file}.pub`, file]) {
+    try {
+      const [type, b64] = fs.readFileSync(f, 'utf8').trim().split(/\s+/);
+      if (type && b64 && /^(ssh-|ecdsa-|sk-)/.test(type)) return Buffer.from(b64, 'base64');
+    } catch {
+      // not there: the next
+    }
+  }
+  return undefined;
+}
+
 /**
- * The laptop's side of SSH, read-only, before a real run needs it: each host's key in its known_hosts file, and a
- * key to log in with (a readable key file, or an agent's socket). One line each for what is missing.
+ * The laptop's side of SSH, read-only, before a real run needs it: each host's key in its known_hosts files (by its
+ * HostKeyAlias when one is set), and a way to log in to each hop: a readable key file, or an agent (IdentityAgent or
+ * SSH_AUTH_SOCK) that holds a key — with IdentitiesOnly, one of the IdentityFile keys. One line each for what is missing.
  */
 export function laptopSshProblems(targets: readonly SshTarget[]): string[] {
   const problems: string[] = [];
-  const endpoints = [...new Map(targets.flatMap((t) => [...t.jumps, t]).map((e) => [`${e.host}:${e.port}:${e.knownHostsPath}`, e])).values()];
+  const endpoints = [...new Map(targets.flatMap((t) => [...t.jumps, t]).map((e) => [`${e.host}:${e.port}:${hostKeyName(e)}:${e.knownHostsPath}`, e])).values()];
   for (const e of endpoints) {
-    const name = knownHostsName(e.host, e.port);
-    if (!knownKeyAlgorithms(readKnownHosts(e.knownHostsPath), name)) {
-      problems.push(`${name}: no host key for it in ${e.knownHostsPath} — check its fingerprint on that host, then trust it: ssh-keyscan -p ${e.port} ${e.host} >> ${e.knownHostsPath}`);
+    const name = hostKeyName(e);
+    if (!knownKeyAlgorithms(knownHostsTexts(e).map((k) => k.text).join('\n'), name)) {
+      problems.push(`${name}: no host key for it in ${shownFiles(e)} — check its fingerprint on that host, then trust it: ${keyscanLine(e)}`);
     }
   }
   const t = targets[0];
-  if (t) {
-    const readable = (f: string) => {
-      try {
-        fs.accessSync(f, fs.constants.R_OK);
-        return fs.statSync(f).isFile();
-      } catch {
-        return false;
-      }
-    };
-    if (t.explicitKey && !readable(t.explicitKey)) problems.push(`cluster.env: DEPLOY_SSH_KEY: ${t.explicitKey} cannot be read — check the path`);
-    const agent = t.agentSocket !== undefined && fs.existsSync(t.agentSocket);
-    if (!t.explicitKey && !agent && !t.identityFiles.some(readable)) {
-      problems.push(`${t.username}@${t.host}:${t.port}: no key to log in with: DEPLOY_SSH_KEY is not set, no ssh-agent (SSH_AUTH_SOCK) is running, and none of ${t.identityFiles.slice(0, 3).join(', ')}… exists — set DEPLOY_SSH_KEY in cluster.env, or start an agent and ssh-add your key`);
+  if (!t) return problems;
+  if (t.explicitKey && !readable(t.explicitKey)) problems.push(`cluster.env: DEPLOY_SSH_KEY: ${t.explicitKey} cannot be read — check the path`);
+  const agents = new Map<string, ReturnType<typeof agentKeys>>();
+  for (const e of [...t.jumps, t]) {
+    if (t.explicitKey) break;
+    const files = e.identityFiles.filter(privateKeyFile);
+    let agentWhy: string | undefined;
+    if (e.agentSocket) {
+      if (!agents.has(e.agentSocket)) agents.set(e.agentSocket, agentKeys(e.agentSocket));
+      const a = agents.get(e.agentSocket)!;
+      if ('keys' in a) {
+        const wanted = e.identityFiles.map(pubBlob).filter((b): b is Buffer => !!b);
+        if (!e.identitiesOnly || a.keys.length === 0 || a.keys.some((k) => wanted.some((w) => w.equals(k)))) continue;
+        agentWhy = `the agent at ${e.agentSocket} holds none of the IdentityFile keys (IdentitiesOnly yes)`;
+      } else agentWhy = a.why;
     }
+    // a key file that can be read (a passphrase-protected one without an agent is reported when the run connects)
+    if (files.length) continue;
+    const agentSource = e.sources?.identityAgent ? `IdentityAgent, ${e.sources.identityAgent}` : 'SSH_AUTH_SOCK';
+    const agentPart = e.agentSocket ? `${agentWhy} (${agentSource})` : `no ssh-agent is named (SSH_AUTH_SOCK is unset${e.sources?.identityAgent ? `; IdentityAgent none, ${e.sources.identityAgent}` : ''})`;
+    problems.push(
+      `${e.username}@${e.host}:${e.port}: no key to log in with: DEPLOY_SSH_KEY is not set, ${agentPart}, and none of ${e.identityFiles.slice(0, 3).join(', ')}${e.identityFiles.length > 3 ? '…' : ''} can be read — set DEPLOY_SSH_KEY in cluster.env, or start an agent and ssh-add your key`,
+    );
   }
   return problems;
 }
@@ -59,19 +119,44 @@ export function sshTarget(ctx: Pick<Ctx, 'cfg'>): SshTarget {
   return sshTargets(ctx)[0]!;
 }
 
+/** Where an endpoint's settings came from, for the plan: `user from …; port from …`. */
+export function sourcesLine(e: SshEndpoint): string {
+  const src = e.sources ?? {};
+  const parts = [
+    src.host && `HostName from ${src.host}`,
+    src.username && `user from ${src.username}`,
+    src.port && `port from ${src.port}`,
+    src.identityFiles && `keys from ${src.identityFiles}`,
+    e.identitiesOnly && 'IdentitiesOnly',
+    e.agentSocket ? `agent ${e.agentSocket}${src.identityAgent ? ` (IdentityAgent, ${src.identityAgent})` : ' (SSH_AUTH_SOCK)'}` : 'no agent',
+    src.knownHosts && `known_hosts from ${src.knownHosts}`,
+    src.hostKeyAlias && `HostKeyAlias ${e.hostKeyAlias} from ${src.hostKeyAlias}`,
+    src.jump && `jump hosts from ${src.jump}`,
+    e.serverAlive && `ServerAliveInterval ${e.serverAlive.intervalSeconds}s × ${e.serverAlive.countMax}`,
+  ].filter(Boolean);
+  return parts.join("; ");
+}
+
 export function plan(ctx: Pick<Ctx, 'cfg'>): StepPlan {
   const targets = sshTargets(ctx);
   const several = targets.length > 1;
   const entries = parseManagerList(ctx.cfg.cluster.DEPLOY_MANAGER_HOST).entries;
+  const reader = sshResolver(process.env, ctx.cfg.cluster.DEPLOY_SSH_CONFIG).readerReason;
+  const configFile = ctx.cfg.cluster.DEPLOY_SSH_CONFIG;
   return {
     title: 'Connect to a manager',
     entries: [
+      note(
+        reader
+          ? `SSH settings: read by honeydue-deploy's own reader of ${configFile ?? '$HOME/.ssh/config and /etc/ssh/ssh_config'} (as OpenSSH reads them) because ${reader}; values set in cluster.env win`
+          : `SSH settings: as \`ssh -G${configFile ? ` -F ${configFile}` : ''}\` resolves them (your own OpenSSH: ${configFile ?? '~/.ssh/config, its Include files and /etc/ssh/ssh_config'}); values set in cluster.env win`,
+      ),
       ...(several ? [note(`managers, tried in this order: ${entries.map(showEntry).join(', ')}; the first that answers and is a manager of a swarm with quorum serves the run; if it is lost mid-run, the run goes on through the next one that is up`)] : []),
       ...targets.flatMap((t, k) => [
         ...t.jumps.map((j, i) =>
-          note(`${several ? `manager ${k + 1}: ` : ''}jump host ${i + 1} of ${t.jumps.length}: ${j.username}@${j.host}:${j.port}${j.alias !== j.host ? ` (alias ${j.alias})` : ''}; host key checked against ${j.knownHostsPath} (${knownHostsName(j.host, j.port)})`),
+          note(`${several ? `manager ${k + 1}: ` : ''}jump host ${i + 1} of ${t.jumps.length}: ${j.username}@${j.host}:${j.port}${j.alias !== j.host ? ` (alias ${j.alias})` : ''}; host key checked against ${j.knownHostsPath} (${hostKeyName(j)}) — ${sourcesLine(j)}`),
         ),
-        note(`${several ? `manager ${k + 1}: ` : ''}one SSH connection ${t.username}@${t.host}:${t.port}${t.alias !== t.host ? ` (alias ${t.alias})` : ''}${t.jumps.length ? ` (through the jump host${t.jumps.length > 1 ? 's' : ''} above, one connection each)` : ''} for the whole run; host key checked against ${t.knownHostsPath} (${knownHostsName(t.host, t.port)})`),
+        note(`${several ? `manager ${k + 1}: ` : ''}one SSH connection ${t.username}@${t.host}:${t.port}${t.alias !== t.host ? ` (alias ${t.alias})` : ''}${t.jumps.length ? ` (through the jump host${t.jumps.length > 1 ? 's' : ''} above, one connection each)` : ''} for the whole run; host key checked against ${t.knownHostsPath} (${hostKeyName(t)}) — ${sourcesLine(t)}`),
       ]),
       cmd(swarmQuorum()),
       note('the node must be an active swarm manager of a swarm with quorum; every remote command runs under umask 077 (what the tool creates there is owner-only)'),

@@ -60,6 +60,62 @@ describe('SSH login like ssh does', { skip: sandbox ? false : `e2e skipped: ${re
     fs.writeFileSync(path.join(fx.deployDir, 'cluster.env'), original, { mode: 0o600 });
   });
 
+  it('as a 1Password/Secretive user has it: the key only in an agent named by IdentityAgent, the host key only in a UserKnownHostsFile under a HostKeyAlias — resolved by ssh -G', async () => {
+    const original = fs.readFileSync(path.join(fx.deployDir, 'cluster.env'), 'utf8');
+    // the agent's socket is nowhere in the environment: only the ssh config names it
+    const vault = path.join(fx.root, 'vault');
+    fs.mkdirSync(vault, { mode: 0o700 });
+    const sock = path.join(vault, 'agent.sock');
+    const out = execFileSync('ssh-agent', ['-a', sock], { encoding: 'utf8' });
+    const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(out)![1]);
+    try {
+      // the private key lives in the agent only; the disk holds its .pub (what IdentityFile names, as 1Password advises)
+      const key = path.join(vault, 'op_key');
+      fs.copyFileSync(sandbox!.key, key);
+      fs.chmodSync(key, 0o600);
+      execFileSync('ssh-add', ['-q', key], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      fs.writeFileSync(`${key}.pub`, execFileSync('ssh-keygen', ['-y', '-f', key]));
+      fs.rmSync(key);
+      // the manager's host key under an alias, in a file only the config names
+      const team = path.join(vault, 'team_known_hosts');
+      const line = fs.readFileSync(sandbox!.knownHosts, 'utf8').split('\n').find((l) => l.startsWith(`[127.0.0.1]:${sandbox!.sshPort} `))!;
+      fs.writeFileSync(team, `hd-prod-manager ${line.split(' ').slice(1).join(' ')}\n`);
+      const sshConfig = path.join(vault, 'ssh_config');
+      fs.writeFileSync(
+        sshConfig,
+        `Host hd-op\n  HostName 127.0.0.1\n  Port ${sandbox!.sshPort}\n  User ${sandbox!.user}\n  IdentityAgent ${sock}\n  IdentityFile ${key}.pub\n  IdentitiesOnly yes\n  UserKnownHostsFile ${team}\n  HostKeyAlias hd-prod-manager\n  ServerAliveInterval 7\n`,
+      );
+      setCluster((t) =>
+        t
+          .replace(/^DEPLOY_MANAGER_HOST=.*$/m, `DEPLOY_MANAGER_HOST=hd-op\nDEPLOY_SSH_CONFIG=${sshConfig}`)
+          .replace(/^DEPLOY_MANAGER_(SSH_PORT|USER)=.*\n/gm, '')
+          .replace(/^DEPLOY_(SSH_KEY|KNOWN_HOSTS)=.*\n/gm, ''),
+      );
+      const plan = await runCli(fx, ['plan', '--context', fx.context, '--tag', 'op1']);
+      assert.equal(plan.code, 0, plan.output);
+      assert.ok(plan.output.includes(`SSH settings: as \`ssh -G -F ${sshConfig}\` resolves them`), plan.output);
+      assert.ok(
+        plan.output.includes(
+          `one SSH connection ${sandbox!.user}@127.0.0.1:${sandbox!.sshPort} (alias hd-op) for the whole run; host key checked against ${team} (hd-prod-manager) — HostName from ${sshConfig}:2; user from ${sshConfig}:4; port from ${sshConfig}:3; keys from ${sshConfig}:6; IdentitiesOnly; agent ${sock} (IdentityAgent, ${sshConfig}:5); known_hosts from ${sshConfig}:8; HostKeyAlias hd-prod-manager from ${sshConfig}:9; ServerAliveInterval 7s × 3`,
+        ),
+        plan.output,
+      );
+      assert.doesNotMatch(plan.output, /no key to log in with|no host key for it/);
+      const r = await runCli(fx, ['releases']);
+      assert.equal(r.code, 0, r.output);
+      assert.match(r.output, /^releases of e2essh, kept in the swarm, through \S+@127\.0\.0\.1:\d+ \(hd-op\) /m);
+      // an agent that holds no key: the plan says so before a real run needs it, and the run stops with exit 2
+      execFileSync('ssh-add', ['-D'], { env: { ...process.env, SSH_AUTH_SOCK: sock }, stdio: 'ignore' });
+      const empty = await runCli(fx, ['plan', '--context', fx.context, '--tag', 'op1']);
+      assert.ok(empty.output.includes(`no key to log in with: DEPLOY_SSH_KEY is not set, the agent at ${sock} holds no keys (IdentityAgent, ${sshConfig}:5)`), empty.output);
+      const refused = await runCli(fx, ['releases']);
+      assert.equal(refused.code, 2, refused.output);
+    } finally {
+      process.kill(pid);
+      fs.writeFileSync(path.join(fx.deployDir, 'cluster.env'), original, { mode: 0o600 });
+    }
+  });
+
   it('a passphrase-protected key in ssh-agent is used when no key is configured', async () => {
     // no alias, no key file: only the agent holds a key the manager accepts
     setCluster((t) => t.replace(/^DEPLOY_SSH_KEY=.*\n/m, ''));

@@ -18,7 +18,7 @@ import { Reporter } from '../../src/ui/reporter.js';
 import { makeConfig, runCli } from '../helpers/config.js';
 
 function ctxWith(remoteDir: string): Ctx {
-  const c = makeConfig({ 'cluster.env': { DEPLOY_REMOTE_DIR: remoteDir } });
+  const c = makeConfig({ 'cluster.env': { DEPLOY_REMOTE_DIR: remoteDir, DEPLOY_KNOWN_HOSTS: '/srv/keys/known_hosts' } });
   const cfg = loadConfig(c.deployDir);
   const settings = resolveSettings({ deployDir: c.deployDir, tag: 'v9' }, {}, { plan: true });
   const release = buildRelease(cfg, settings, {}, { sha: 'abc1234', dirty: false }, new Date('2026-11-27T10:00:00Z'));
@@ -38,7 +38,7 @@ describe('commands to run by hand', () => {
     assert.deepEqual(manualAfterLostConnection(ctx), [
       "honeydue-deploy unlock --force   # once the manager answers again (this run's lock; no other run is going on)",
       'honeydue-deploy rollback good_20261127090000   # once the manager answers again: redeploys the known-good release from its record in the swarm',
-      `ssh -o UserKnownHostsFile=${ctx.cfg.cluster.DEPLOY_KNOWN_HOSTS ?? `${process.env.HOME}/.ssh/known_hosts`} -p 2222 deploy@127.0.0.1 'rm -rf -- '\\''/srv/honeydue prod/docker-config.v9_20261127100000'\\'''   # the run's registry login on that manager`,
+      `ssh -o UserKnownHostsFile=/srv/keys/known_hosts -p 2222 deploy@127.0.0.1 'rm -rf -- '\\''/srv/honeydue prod/docker-config.v9_20261127100000'\\'''   # the run's registry login on that manager`,
     ]);
     assert.deepEqual(manualRedeploy(ctx, "it's").slice(2, 4), [
       "cd '/srv/honeydue prod/releases/it'\\''s' && docker stack deploy --with-registry-auth --prune -c swarm-stack.yml honeydue",
