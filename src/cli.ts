@@ -35,11 +35,13 @@ Exit codes:
   3    failed and the previous state could not be restored: the output says exactly what to run
   130  interrupted (SIGINT/SIGTERM); the last line says what state the cluster is in
   status: 0 every service runs the known-good release, 1 it does not; doctor: 0 no check failed, 1 one did;
-  releases, logs, dozzle: 0; every command: 2 for bad input or an unreachable manager
+  releases, logs, dozzle: 0; diff: 0, with --exit-code 1 when the next deploy would change something;
+  every command: 2 for bad input or an unreachable manager
 
 Day two:
   npx --no-install honeydue-deploy status            # what runs where; exit 1 when not on the known-good release
   npx --no-install honeydue-deploy releases          # the recorded releases, newest first
+  npx --no-install honeydue-deploy diff              # what the next deploy would change
   npx --no-install honeydue-deploy rollback abc1234_20261127101112
   npx --no-install honeydue-deploy logs api --since 10m --follow
   npx --no-install honeydue-deploy dozzle            # then browse the printed URL
@@ -179,6 +181,12 @@ async function main(argv: string[]): Promise<number> {
   configCommand('releases', 'the releases recorded on the manager, newest first: deploy id, tag, who, when, outcome, which is current')
     .option('--json', 'print them as JSON')
     .action(act(async (opts) => (await import('./subcommands/releases.js')).releasesAction(opts, process.env, reporter)));
+  configCommand('diff', 'what the next deploy would change against the serving release: images, replicas, environment keys, secret files (by hash), the stack file. Read-only')
+    .option('--tag <tag>', 'the tag the next deploy would use (DEPLOY_TAG; default: short git SHA of the build context)')
+    .option('--context <dir>', 'the app repo whose git SHA is the default tag (BUILD_CONTEXT; default .)')
+    .option('--json', 'print it as JSON')
+    .option('--exit-code', 'exit 1 when the next deploy would change something (as git diff --exit-code)')
+    .action(act(async (opts) => (await import('./subcommands/diff.js')).diffAction(opts, process.env, reporter)));
   configCommand('logs <SERVICE>', 'docker service logs of one service of the stack (api, worker, admin, …), every secret value redacted')
     .option('--since <time>', 'only lines since a duration (10m, 2h) or a date')
     .option('--tail <n>', 'only the last N lines of each task')

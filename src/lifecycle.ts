@@ -74,13 +74,14 @@ export async function failover(ctx: Ctx): Promise<boolean> {
  * Logout, audit, unlock, disconnect — whatever happened before — then the final decision: something left for a
  * person turns the outcome into exit 3 (130 stays 130).
  */
-export async function closeRun(ctx: Ctx, event: AuditRecord['event'], startedAt: number, facts: Facts, summary: Summary, audit: { deployId?: string; tag?: string } = {}): Promise<Summary> {
+export async function closeRun(ctx: Ctx, event: AuditRecord['event'], startedAt: number, facts: Facts, summary: Summary, audit: { deployId?: string; tag?: string; detail?: string } = {}): Promise<Summary> {
   if (ctx.session && !ctx.session.alive && ctx.state.lockHeld) await failover(ctx);
   // logout and the audit record are independent: side by side; the lock goes last
   const [left, auditProblem] = await Promise.all([
     login.logout(ctx),
     lock.audit(ctx, auditRecord({
       event, deployId: audit.deployId, tag: audit.tag, start: new Date(startedAt).toISOString(), durationMs: Date.now() - startedAt, outcome: summary.outcome, serving: summary.serving,
+      ...(audit.detail ? { detail: audit.detail } : {}),
     })),
   ]);
   if (auditProblem && ctx.session) ctx.reporter.warn(auditProblem);

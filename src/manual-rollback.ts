@@ -8,6 +8,7 @@ import type { Config } from './config/index.js';
 import type { Settings } from './config/settings.js';
 import { ConfigError, ConnectionLost, Interrupted, PreflightError, errorMessage } from './errors.js';
 import { closeRun, failover, summarize, type Summary } from './lifecycle.js';
+import * as hooks from './steps/hooks.js';
 import { NO_FACTS, type Facts } from './outcome.js';
 import { Interrupt } from './interrupt.js';
 import { expandReleaseVars, operationRelease } from './release.js';
@@ -59,6 +60,7 @@ export function rollbackPlan(ctx: Pick<Ctx, 'cfg' | 'release' | 'settings'>, tar
       connect.plan(ctx),
       lock.plan(ctx),
       { title: `Choose the release: ${target}`, entries: [cmd(readObjects(s, 'mark')), cmd(readObjects(s, 'release')), note(targetId ? 'it must be a recorded release; the current one is redeployed as it was' : 'the newest known-good release older than the current one (the deploys\' marks, in order)')] },
+      ...[hooks.plan(ctx, 'pre-rollback')].filter((p) => p.entries.length),
       { title: 'Log in to the registry on the manager', entries: loginSteps },
       {
         title: 'Check that it can be restored',
@@ -76,7 +78,7 @@ export function rollbackPlan(ctx: Pick<Ctx, 'cfg' | 'release' | 'settings'>, tar
       { title: 'Make it current', entries: [cmd(createObject(s, 'mark', objectName(s, 'mark', '<time>'), 'known-good mark (rollback)', '', targetId ?? '<target deploy id>'))] },
     ],
     onFailure: [{ title: 'If the redeploy fails: restore the release that was serving', entries: rollback.plan(ctx).entries }],
-    always: [login.logoutPlan(ctx), lock.auditPlan(ctx), lock.releasePlan(ctx)],
+    always: [login.logoutPlan(ctx), lock.auditPlan(ctx), lock.releasePlan(ctx), hooks.plan(ctx, 'post-rollback')].filter((p) => p.entries.length),
   };
 }
 
@@ -123,6 +125,7 @@ export async function runRollback(cfg: Config, settings: Settings, reporter: Rep
     ctx.state.previous = current;
     release.healthUrl = to.healthUrl ?? expandReleaseVars(cfg.cluster.DEPLOY_HEALTHCHECK_URL, { DEPLOY_TAG: to.tag, DEPLOY_ID: to.deployId });
     reporter.heading(`Rolling back ${release.stackName} from ${current.deployId} (tag ${current.tag}) to ${to.deployId} (tag ${to.tag})`);
+    if (hooks.hookOf(ctx, 'pre-rollback')) await reporter.step('Run the pre-rollback hook', () => hooks.runPre(ctx, 'pre-rollback', to!));
     await reporter.step('Log in to the registry on the manager', () => login.loginManager(ctx));
     await reporter.step(`Check that ${to.deployId} can be restored`, async () => {
       const missing = await missingFor(ctx, to!);
@@ -137,6 +140,10 @@ export async function runRollback(cfg: Config, settings: Settings, reporter: Rep
     ({ summary, facts } = await restore(ctx, err, from));
   }
   const closed = await closeRun(ctx, 'rollback', started, facts, summary, { deployId: to?.deployId, tag: to?.tag });
+  if (to && !ctx.state.hookRefused) {
+    const servingId = closed.outcome === 'healthy' ? to.deployId : closed.outcome === 'failed-needs-attention' ? undefined : from;
+    await hooks.runPost(ctx, 'post-rollback', 'rollback', to, closed, servingId);
+  }
   return { ...closed, to: to?.deployId };
 }
 

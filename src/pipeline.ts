@@ -13,6 +13,8 @@ import * as converge from './steps/converge.js';
 import type { Ctx, StepPlan } from './steps/context.js';
 import type { SshTarget } from './io/ssh.js';
 import * as health from './steps/health.js';
+import * as hooks from './steps/hooks.js';
+import * as migrate from './steps/migrate.js';
 import * as lock from './steps/lock.js';
 import * as nodes from './steps/nodes.js';
 import * as login from './steps/login.js';
@@ -29,10 +31,17 @@ interface PipelineStep {
   run(ctx: Ctx, handle: StepHandle): Promise<void>;
   /** safe to run again on another manager after the connection was lost in it */
   resumable?: boolean;
+  /** present in the plan and the run only when this holds (a hook that exists, a job that is configured) */
+  when?: (ctx: PlanCtx) => boolean;
 }
 
 /** The deploy, in order. The plan prints exactly these steps; the run executes exactly these. */
 export const STEPS: readonly PipelineStep[] = [
+  {
+    when: (c) => hooks.hookOf(c, 'pre-deploy') !== undefined,
+    plan: (c) => hooks.plan(c, 'pre-deploy'),
+    run: (c) => hooks.runPre(c, 'pre-deploy', c.release),
+  },
   { plan: connect.plan, run: (c) => connect.run(c) },
   { plan: nodes.plan, run: (c) => nodes.run(c) },
   { plan: lock.plan, run: (c) => lock.acquire(c) },
@@ -48,6 +57,18 @@ export const STEPS: readonly PipelineStep[] = [
   { plan: build.verifyPlan, run: (c) => build.verify(c) },
   { plan: upload.plan, run: (c) => upload.run(c), resumable: true },
   { plan: secrets.plan, run: (c) => secrets.run(c) },
+  {
+    // not resumable: a job whose manager was lost may have run; it is never started twice
+    when: migrate.configured,
+    plan: migrate.plan,
+    run: async (c, h) => {
+      const done = await migrate.run(c, (t) => h.progress(t));
+      if (done) {
+        c.state.jobExitCode = 0;
+        h.progress(`the job exited 0 after ${(done.durationMs / 1000).toFixed(1)}s`);
+      }
+    },
+  },
   { plan: stackDeploy.plan, run: (c) => stackDeploy.run(c), resumable: true },
   { plan: converge.plan, run: (c, h) => converge.run(c, h), resumable: true },
   {
@@ -86,9 +107,14 @@ export const STEPS: readonly PipelineStep[] = [
   },
 ];
 
-export const ON_FAILURE: readonly ((ctx: PlanCtx) => StepPlan)[] = [rollback.plan];
+export const ON_FAILURE: readonly ((ctx: PlanCtx) => StepPlan)[] = [rollback.plan, (c) => hooks.plan(c, 'post-rollback')];
 
-export const FINALLY: readonly ((ctx: PlanCtx) => StepPlan)[] = [login.logoutPlan, lock.auditPlan, lock.releasePlan];
+export const FINALLY: readonly ((ctx: PlanCtx) => StepPlan)[] = [login.logoutPlan, lock.auditPlan, lock.releasePlan, (c) => hooks.plan(c, 'post-deploy')];
+
+/** The steps this configuration runs (hooks that exist, a job that is configured). */
+export function activeSteps(ctx: PlanCtx): PipelineStep[] {
+  return STEPS.filter((s) => !s.when || s.when(ctx));
+}
 
 export type { Outcome, Summary };
 
@@ -145,6 +171,8 @@ async function recover(ctx: Ctx, err: unknown): Promise<{ summary: Summary; fact
   }
 
   if (!ctx.state.stackTouched) {
+    // the job uses this release's secrets: it goes first
+    await migrate.removeLeft(ctx);
     const left = await secrets.removeCreated(ctx);
     await upload.removeUnused(ctx);
     const manual = left.length ? [`${byHand(removeSecrets(left))}   # on a manager: secrets of a release that never reached the stack`] : [];
@@ -161,6 +189,7 @@ async function recover(ctx: Ctx, err: unknown): Promise<{ summary: Summary; fact
   }
 
   const title = `Roll back (${interrupted ? `interrupted by ${(err as Interrupted).signal}` : 'the deploy failed'})`;
+  ctx.state.rollbackStarted = true;
   let result: rollback.RollbackResult | undefined;
   for (let attempt = 0; !result; attempt++) {
     try {
@@ -206,7 +235,7 @@ export async function runDeploy(ctx: Ctx): Promise<Summary> {
   let summary: Summary;
   let facts: Facts;
   try {
-    for (const step of STEPS) {
+    for (const step of activeSteps(ctx)) {
       if (ctx.interrupt.requested && !ctx.state.knownGood) ctx.interrupt.check();
       if (ctx.interrupt.requested) break;
       await runStep(ctx, step);
@@ -217,5 +246,18 @@ export async function runDeploy(ctx: Ctx): Promise<Summary> {
   } catch (err) {
     ({ summary, facts } = await recover(ctx, err));
   }
-  return closeRun(ctx, 'deploy', startedAt, facts, summary, { deployId: ctx.release.deployId, tag: ctx.release.tag });
+  const closed = await closeRun(ctx, 'deploy', startedAt, facts, summary, { deployId: ctx.release.deployId, tag: ctx.release.tag, detail: jobDetail(ctx) });
+  if (!ctx.state.hookRefused) {
+    const servingId = closed.outcome === 'healthy' ? ctx.release.deployId : closed.outcome === 'failed-needs-attention' ? undefined : ctx.state.previous?.deployId;
+    if (ctx.state.rollbackStarted) await hooks.runPost(ctx, 'post-rollback', 'deploy', ctx.release, closed, servingId);
+    await hooks.runPost(ctx, 'post-deploy', 'deploy', ctx.release, closed, servingId);
+  }
+  return closed;
+}
+
+/** The audit record's word on the pre-deploy job, when it ran. */
+function jobDetail(ctx: Ctx): string | undefined {
+  const code = ctx.state.jobExitCode;
+  if (code === undefined) return undefined;
+  return `pre-deploy job (${ctx.cfg.cluster.DEPLOY_MIGRATE_COMMAND}): ${code === null ? 'ended without an exit code' : `exit ${code}`}`;
 }

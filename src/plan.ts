@@ -1,6 +1,6 @@
 import type { PlanEntry, StepPlan } from './steps/context.js';
 import { showEntry } from './steps/context.js';
-import { FINALLY, ON_FAILURE, STEPS, printHeader, type PlanCtx } from './pipeline.js';
+import { FINALLY, ON_FAILURE, activeSteps, printHeader, type PlanCtx } from './pipeline.js';
 import { budgetLine, budgetWarning, unknownProdKeys } from './config/rules.js';
 import { SECRETS } from './config/files.js';
 import { sshTarget } from './steps/connect.js';
@@ -20,9 +20,9 @@ function managerAddress(ctx: PlanCtx): string {
 
 export function buildPlan(ctx: PlanCtx): Plan {
   return {
-    before: STEPS.map((s) => s.plan(ctx)),
-    onFailure: ON_FAILURE.map((p) => p(ctx)),
-    always: FINALLY.map((p) => p(ctx)),
+    before: activeSteps(ctx).map((s) => s.plan(ctx)),
+    onFailure: ON_FAILURE.map((p) => p(ctx)).filter((p) => p.entries.length),
+    always: FINALLY.map((p) => p(ctx)).filter((p) => p.entries.length),
   };
 }
 

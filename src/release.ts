@@ -32,6 +32,8 @@ export interface Release {
   /** service name in the file -> image this release intends it to run */
   serviceImages: Record<string, string>;
   envFile: string;
+  /** secret key -> sha256 of its file's bytes: `diff` tells a changed secret file by it, never by content */
+  secretHashes?: Record<string, string>;
   healthUrl?: string;
   healthExpect?: string;
   deployedBy: string;
@@ -159,6 +161,7 @@ export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.Proces
     tag, tagSource, gitSha: git.sha, dirty: git.dirty, deployId, startedAt: now, images, latestImages, secretNames, stackName,
     remoteDir, releaseDir: `${remoteDir}/releases/${deployId}`, stackFile: rendered.text, serviceImages: rendered.images,
     envFile: dockerEnvFile(cfg.prodEnv), healthUrl, healthExpect, deployedBy,
+    secretHashes: Object.fromEntries(cfg.secrets.map((f) => [f.key, crypto.createHash('sha256').update(f.data).digest('hex')])),
   };
 }
 
@@ -167,7 +170,7 @@ export function releaseRecord(r: Release): ReleaseRecord {
   return {
     deployId: r.deployId, tag: r.tag, gitSha: r.gitSha ?? null, dirty: r.dirty, images: r.images, serviceImages: r.serviceImages, secretNames: r.secretNames,
     stack: r.stackName, deployedBy: r.deployedBy, deployedAt: r.startedAt.toISOString(), healthUrl: r.healthUrl ?? null, healthExpect: r.healthExpect ?? null,
-    stackFile: r.stackFile, envFile: r.envFile,
+    stackFile: r.stackFile, envFile: r.envFile, ...(r.secretHashes ? { secretHashes: r.secretHashes } : {}),
   };
 }
 

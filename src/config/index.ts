@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { core } from 'zod/mini';
 import { ConfigError } from '../errors.js';
+import { findHooks, type Hook } from '../hooks.js';
 import { ENV_FILES, type EnvFileName } from './files.js';
 import { createMissingFiles, ensureDeployDir, loadRawConfig, whatToFill, type RawConfig, type RawEnvFile } from './load.js';
 import { RULES, nearestKey, budgetWarning, connectionBudget, shown, storageBackend, type ConnectionBudget, type StorageBackend } from './rules.js';
@@ -24,6 +25,8 @@ export interface Config {
   stack: RawConfig['stack'];
   storage: StorageBackend;
   budget: ConnectionBudget;
+  /** executables in <deploy dir>/hooks/ (hooks.ts) */
+  hooks: Hook[];
   warnings: string[];
 }
 
@@ -86,6 +89,9 @@ export function loadConfig(deployDir: string, env: NodeJS.ProcessEnv = process.e
     }
   }
   for (const rule of RULES) problems.push(...rule(raw));
+  // hooks matter to the commands that change something: a read-only command is not stopped by them
+  const hooks = findHooks(deployDir);
+  if (!opts.readOnly) problems.push(...hooks.problems);
   // a read-only command (status, releases, logs, dozzle, doctor, unlock) needs no prod.env: its problems are said,
   // not in its way (a deploy stops on them)
   const prodFile = `${shown(raw, raw.env['prod.env'])}: `;
@@ -108,6 +114,7 @@ export function loadConfig(deployDir: string, env: NodeJS.ProcessEnv = process.e
     stack: raw.stack,
     storage: storageBackend(raw),
     budget,
+    hooks: hooks.hooks,
     warnings: [...(warning ? [warning] : []), ...ignoredEnvironment(deployDir, env), ...skipped.map((p) => `${p} (not needed here; a deploy stops on it)`)],
   };
 }

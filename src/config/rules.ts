@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SshConfigError, sshResolver } from '../io/ssh-config.js';
+import { splitCommandLine } from './shell-words.js';
 import { parseManagerList } from './managers.js';
 import { isSecretSetting, MIN_REDACTED_LENGTH, urlCredentials } from '../ui/redact.js';
 import { SECRET_MAX_BYTES, exampleOf } from './files.js';
@@ -208,7 +209,16 @@ export const managerList: Rule = (raw) => {
   );
 };
 
-export const RULES: readonly Rule[] = [managerList, managerUser, nearMissKeys, b2AllOrNone, singleWorker, noSecretsInProdEnv, envValuesOnOneLine, keysSetOnce, noCommentCut, valuesReadAsWritten, knownPlaceholders, privateEnvFiles, secretFiles, secretsLongEnough];
+/** DEPLOY_MIGRATE_COMMAND is split into words as compose splits command: (no shell); what cannot be split is said. */
+export const migrateCommand: Rule = (raw) => {
+  const cluster = raw.env['cluster.env'];
+  const text = cluster.values.DEPLOY_MIGRATE_COMMAND;
+  if (text === undefined || text.trim() === '') return [];
+  const split = splitCommandLine(text);
+  return 'problem' in split ? [`${shown(raw, cluster)}: DEPLOY_MIGRATE_COMMAND: ${split.problem}`] : [];
+};
+
+export const RULES: readonly Rule[] = [migrateCommand, managerList, managerUser, nearMissKeys, b2AllOrNone, singleWorker, noSecretsInProdEnv, envValuesOnOneLine, keysSetOnce, noCommentCut, valuesReadAsWritten, knownPlaceholders, privateEnvFiles, secretFiles, secretsLongEnough];
 
 export interface ConnectionBudget {
   replicas: number;

@@ -142,6 +142,11 @@ export const clusterSchema = strictObject({
   // release folders kept on the manager (what `releases` lists and `rollback DEPLOY_ID` can go back to)
   DEPLOY_KEEP_RELEASES: count(5, 'number of releases to keep'),
   DEPLOY_HEALTHCHECK_TIMEOUT: seconds(120),
+  // the pre-deploy job: a command for the new api image (replacing its CMD, as compose's command: does); empty: none
+  DEPLOY_MIGRATE_COMMAND: optional(),
+  DEPLOY_MIGRATE_TIMEOUT: seconds(600),
+  // each hook of <deploy dir>/hooks/ is stopped after this many seconds
+  DEPLOY_HOOK_TIMEOUT: seconds(120),
 });
 
 export const registrySchema = strictObject({

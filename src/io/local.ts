@@ -7,18 +7,62 @@ export class LocalRunner implements Runner {
   /** environment for every command of the run (DOCKER_CONFIG once the run has its private docker config) */
   env: Record<string, string> = {};
 
-  async run(cmd: Command, opts: { cancel?: AbortSignal } = {}): Promise<RunResult> {
+  /**
+   * opts.env replaces the environment whole (a hook gets exactly what it is given); opts.onLine sees each line of
+   * output as it comes; opts.timeoutMs ends the process (SIGTERM, SIGKILL 5 s later) and the result says so.
+   */
+  async run(cmd: Command, opts: { cancel?: AbortSignal; env?: Record<string, string>; onLine?: (line: string) => void; timeoutMs?: number } = {}): Promise<RunResult & { timedOut?: boolean }> {
     if (cmd.where !== 'local') throw new Error(`LocalRunner cannot run a ${cmd.where} command`);
     const [program, ...args] = cmd.argv;
-    const result = await execa(program!, args, {
+    // with a timeout the command runs in a process group of its own, and the whole group is stopped (a hook's
+    // `sleep` must not hold its output open after the hook itself is gone)
+    const group = opts.timeoutMs !== undefined;
+    const child = execa(program!, args, {
       reject: false,
       cwd: cmd.cwd,
-      env: { ...this.env, ...cmd.env },
-      extendEnv: true,
+      env: opts.env ?? { ...this.env, ...cmd.env },
+      extendEnv: opts.env === undefined,
       stripFinalNewline: false,
-      ...(opts.cancel ? { cancelSignal: opts.cancel } : {}),
+      ...(group ? { detached: true } : {}),
+      ...(opts.cancel && !group ? { cancelSignal: opts.cancel } : {}),
       ...(cmd.stdin ? { input: cmd.stdin.data } : { stdin: 'ignore' as const }),
     });
+    let timedOut = false;
+    const timers: NodeJS.Timeout[] = [];
+    const stopGroup = () => {
+      const kill = (sig: NodeJS.Signals) => {
+        try {
+          if (child.pid) process.kill(-child.pid, sig);
+        } catch {
+          // already gone
+        }
+      };
+      kill('SIGTERM');
+      timers.push(setTimeout(() => kill('SIGKILL'), 5_000));
+    };
+    if (group) {
+      timers.push(setTimeout(() => {
+        timedOut = true;
+        stopGroup();
+      }, opts.timeoutMs));
+      opts.cancel?.addEventListener('abort', stopGroup, { once: true });
+    }
+    if (opts.onLine) {
+      const onLine = opts.onLine;
+      for (const stream of [child.stdout, child.stderr]) {
+        let rest = '';
+        stream?.on('data', (d: Buffer) => {
+          const lines = (rest + d.toString()).split('\n');
+          rest = lines.pop() ?? '';
+          for (const l of lines) onLine(l);
+        });
+        stream?.on('end', () => rest && onLine(rest));
+      }
+    }
+    const result = await child;
+    for (const t of timers) clearTimeout(t);
+    opts.cancel?.removeEventListener('abort', stopGroup);
+    if (timedOut) return { exitCode: 124, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), timedOut: true };
     if (result.exitCode === undefined) {
       // could not start (e.g. docker not installed) or killed by a signal
       const why = (result as { code?: string }).code === 'ENOENT' ? `${program} is not installed or not on PATH` : result.shortMessage;

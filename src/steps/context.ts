@@ -41,6 +41,14 @@ export class RunState {
   markTried = false;
   /** the swarm's nodes as preflight saw them */
   nodes: NodeView[] = [];
+  /** a pre- hook stopped the run (no post- hook runs then) */
+  hookRefused = false;
+  /** the rollback of a failed deploy was started */
+  rollbackStarted = false;
+  /** the pre-deploy job's service while it exists (removed in every case) */
+  jobName?: string;
+  /** how the pre-deploy job ended: its exit code (null: it never ran to an exit) */
+  jobExitCode?: number | null;
   /** what the build targets when DEPLOY_PLATFORM is not set and the nodes run another platform than this machine */
   buildPlatforms?: string[];
 }

@@ -34,6 +34,8 @@ export interface ReleaseRecord {
   /** the rendered stack file and the services' environment file, byte for byte as deployed */
   stackFile?: string;
   envFile?: string;
+  /** secret key -> sha256 of the secret file (anyone who runs docker on a manager can read the secret itself) */
+  secretHashes?: Record<string, string>;
 }
 
 /** A release became the serving known-good one: by a deploy that passed its checks, a rollback, or the upgrade import. */

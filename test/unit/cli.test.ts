@@ -276,7 +276,14 @@ describe('bad input: exact one-line problem, exit 2, no connection', () => {
     assert.equal(fs.readFileSync(path.join(cfg.root, 'newdir/.gitignore'), 'utf8'), DEPLOY_GITIGNORE);
     // newdir lies inside the build context (.) and the .dockerignore does not exclude it: init says what to add
     assert.match(r.stdout, /^warning: the deploy dir newdir is inside the build context .* add the line `\/newdir` to \.dockerignore$/m);
-    assert.match(r.stdout.trim().split('\n').pop()!, /^result: ok \(exit 0\): created 9 file\(s\) in newdir/);
+    assert.match(r.stdout.trim().split('\n').pop()!, /^result: ok \(exit 0\): created 13 file\(s\) in newdir/);
+    // the hooks' samples: commented, not executable, so never run
+    for (const name of ['pre-deploy', 'post-deploy', 'pre-rollback', 'post-rollback']) {
+      const sample = path.join(cfg.root, 'newdir/hooks', `${name}.sample`);
+      assert.equal(fs.statSync(sample).mode & 0o111, 0, `${name}.sample is not executable`);
+      assert.match(fs.readFileSync(sample, 'utf8'), new RegExp(`^#!/bin/sh\n# honeydue-deploy ${name} hook`));
+      assert.match(r.stdout, new RegExp(`^created newdir/hooks/${name}\\.sample — a commented sample \\(not run\\): rename it to ${name} and chmod \\+x it to use it$`, 'm'));
+    }
   });
 
   it('the README quick start: a dry run of the demo deploy dir with the fixture app exits 0', async () => {

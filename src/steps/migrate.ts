@@ -1,0 +1,211 @@
+/**
+ * The pre-deploy job: DEPLOY_MIGRATE_COMMAND run once as a one-off swarm task of the new api image — its secrets,
+ * prod.env, environment, networks, placement and limits as the api service has them in the rendered stack file —
+ * before the stack is updated. Exit 0: the deploy goes on. Anything else stops the deploy before the stack is
+ * touched, the previous release serving. A migration is not undone by a rollback (README: "Migrations").
+ */
+import YAML from 'yaml';
+import { createJob, jobName, jobStatus, JOB_LOG_MARK, listNetworks, removeJob, type JobSpec } from '../commands/job.js';
+import { splitCommandLine } from '../config/shell-words.js';
+import { errorMessage } from '../errors.js';
+import type { PlanCtx } from '../pipeline.js';
+import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
+
+export function configured(ctx: Pick<PlanCtx, 'cfg'>): boolean {
+  return (ctx.cfg.cluster.DEPLOY_MIGRATE_COMMAND ?? '').trim() !== '';
+}
+
+type Yaml = Record<string, unknown>;
+const obj = (v: unknown): Yaml => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Yaml) : {});
+
+/** The api service of the rendered stack file, as the job copies it. */
+export function jobSpec(ctx: PlanCtx): JobSpec {
+  const r = ctx.release;
+  const split = splitCommandLine(ctx.cfg.cluster.DEPLOY_MIGRATE_COMMAND ?? '');
+  const command = 'words' in split ? split.words : [];
+  const doc = obj(YAML.parse(r.stackFile || '{}', { merge: true }));
+  const api = obj(obj(doc.services).api);
+  const env: Record<string, string> = {};
+  const environment = api.environment;
+  if (Array.isArray(environment)) {
+    for (const e of environment.map(String)) {
+      const i = e.indexOf('=');
+      if (i > 0) env[e.slice(0, i)] = e.slice(i + 1);
+    }
+  } else for (const [k, v] of Object.entries(obj(environment))) if (v !== null && v !== undefined) env[k] = String(v);
+  const topSecrets = obj(doc.secrets);
+  const secrets = (Array.isArray(api.secrets) ? api.secrets : []).map((s) => {
+    const long = obj(s);
+    const key = typeof s === 'string' ? s : String(long.source ?? '');
+    const name = String(obj(topSecrets[key]).name ?? key);
+    const target = typeof s === 'string' ? key : String(long.target ?? key);
+    return { source: name, target };
+  });
+  const topNetworks = obj(doc.networks);
+  const netKeys = Array.isArray(api.networks) ? api.networks.map(String) : Object.keys(obj(api.networks));
+  const networks = netKeys.map((k) => {
+    const n = obj(topNetworks[k]);
+    return typeof n.name === 'string' ? n.name : n.external ? k : `${r.stackName}_${k}`;
+  });
+  const topVolumes = obj(doc.volumes);
+  const volumeName = (key: string) => {
+    const v = obj(topVolumes[key]);
+    return typeof v.name === 'string' ? v.name : v.external ? key : `${r.stackName}_${key}`;
+  };
+  const mounts = (Array.isArray(api.volumes) ? api.volumes : []).flatMap((v): string[] => {
+    if (typeof v === 'string') {
+      const [source = '', target, mode] = v.split(':');
+      if (!target) return [];
+      const bind = source.startsWith('/') || source.startsWith('.');
+      return [`type=${bind ? 'bind' : 'volume'},source=${bind ? source : volumeName(source)},target=${target}${mode === 'ro' ? ',readonly' : ''}`];
+    }
+    const m = obj(v);
+    if (!m.target) return [];
+    const type = String(m.type ?? 'volume');
+    if (type !== 'volume' && type !== 'bind') return [];
+    const source = type === 'volume' && m.source ? volumeName(String(m.source)) : String(m.source ?? '');
+    return [`type=${type}${source ? `,source=${source}` : ''},target=${String(m.target)}${m.read_only ? ',readonly' : ''}`];
+  });
+  const deploy = obj(api.deploy);
+  const constraints = (Array.isArray(obj(deploy.placement).constraints) ? (obj(deploy.placement).constraints as unknown[]) : []).map(String);
+  const limits = obj(obj(deploy.resources).limits);
+  const envFiles = Array.isArray(api.env_file) ? api.env_file.map(String) : typeof api.env_file === 'string' ? [api.env_file] : [];
+  return {
+    name: jobName(r.stackName),
+    stack: r.stackName,
+    deployId: r.deployId,
+    image: r.images.api,
+    command,
+    envFile: envFiles.includes('prod.env') ? 'prod.env' : undefined,
+    env,
+    secrets,
+    networks,
+    mounts,
+    constraints,
+    limitCpu: limits.cpus === undefined ? undefined : String(limits.cpus),
+    limitMemory: limits.memory === undefined ? undefined : String(limits.memory),
+    cwd: r.releaseDir,
+  };
+}
+
+/** Only a new api image migrates: a redeploy of the serving image has nothing new to run. */
+export function skipBecause(ctx: Ctx): string | undefined {
+  const p = ctx.state.previous;
+  if (p && p.images.api === ctx.release.images.api) return `the api image is the one serving (${p.deployId}): nothing new to migrate`;
+  return undefined;
+}
+
+export function plan(ctx: PlanCtx): StepPlan {
+  const j = jobSpec(ctx);
+  return {
+    title: 'Run the pre-deploy job (DEPLOY_MIGRATE_COMMAND)',
+    entries: [
+      note(`only when the api image is new (not the serving release's); a job left by a killed run is removed first: ${removeJob(j.name).argv.join(' ')}`),
+      cmd(createJob(j)),
+      note('the new api image with the new release\'s secrets, prod.env, the api\'s environment, networks, volumes, constraints and limits; a network the stack\'s first deploy creates is left out until it exists'),
+      cmd(jobStatus(j.name)),
+      note(`every second: its state and output (streamed here, redacted) until it ends; DEPLOY_MIGRATE_TIMEOUT ${ctx.cfg.cluster.DEPLOY_MIGRATE_TIMEOUT}s; Ctrl-C stops it`),
+      note('exit 0: the deploy goes on; non-zero, a timeout, or a task that cannot start: the deploy stops before the stack is touched (exit 1), the previous release serving'),
+      cmd(removeJob(j.name)),
+      note('removed afterwards, whatever happened (the audit record keeps its exit code); a rollback never runs it'),
+    ],
+  };
+}
+
+interface JobLook {
+  state: string;
+  error: string;
+  log: string[];
+}
+
+function parseLook(stdout: string): JobLook {
+  const at = stdout.indexOf(`${JOB_LOG_MARK}\n`);
+  const head = (at < 0 ? stdout : stdout.slice(0, at)).trim();
+  const body = at < 0 ? '' : stdout.slice(at + JOB_LOG_MARK.length + 1);
+  const [state = '', error = ''] = head.split('|');
+  const log = body.split('\n');
+  if (log.at(-1) === '') log.pop();
+  return { state: state.trim(), error: error.trim(), log };
+}
+
+/** A task that never starts (no node can take it, the image cannot be pulled): judged after this long. */
+const CANNOT_START_AFTER_MS = 15_000;
+
+export interface JobOutcome {
+  exitCode: number | null;
+  durationMs: number;
+}
+
+/** Runs the job and waits for it; throws when it did not exit 0. The job is removed in every case. */
+export async function run(ctx: Ctx, progress: (text: string) => void): Promise<JobOutcome | undefined> {
+  const skip = skipBecause(ctx);
+  if (skip) {
+    progress(`skipped: ${skip}`);
+    return undefined;
+  }
+  const spec = jobSpec(ctx);
+  const redact = (t: string) => ctx.reporter.redactor.redact(t);
+  await exec(ctx, removeJob(spec.name));
+  const existing = new Set((await execChecked(ctx, listNetworks(), 'listing the swarm networks')).stdout.split('\n').map((l) => l.trim()).filter(Boolean));
+  const missing = spec.networks.filter((n) => !existing.has(n));
+  for (const n of missing) progress(`network ${n} does not exist yet (the stack's first deploy creates it): the job runs without it`);
+  const started = Date.now();
+  ctx.state.jobName = spec.name;
+  try {
+    await execChecked(ctx, createJob({ ...spec, networks: spec.networks.filter((n) => existing.has(n)) }), 'starting the pre-deploy job');
+    progress(`started ${spec.name}: ${spec.command.join(' ')}`);
+    const timeoutMs = ctx.cfg.cluster.DEPLOY_MIGRATE_TIMEOUT * 1000;
+    let shown = 0;
+    let waitingSince: number | undefined;
+    let look: JobLook = { state: '', error: '', log: [] };
+    for (;;) {
+      look = parseLook((await execChecked(ctx, jobStatus(spec.name), 'watching the pre-deploy job')).stdout);
+      for (const line of look.log.slice(shown)) ctx.reporter.info(`    job: ${redact(line)}`);
+      shown = Math.max(shown, look.log.length);
+      const state = look.state.split(' ')[0] ?? '';
+      if (state === 'Complete') return { exitCode: 0, durationMs: Date.now() - started };
+      const last = look.log.slice(-10).map(redact);
+      const tailText = last.length ? `; its last lines:\n${last.map((l) => `      ${l}`).join('\n')}` : '; it printed nothing';
+      if (state === 'Failed' || state === 'Rejected' || state === 'Shutdown' || state === 'Orphaned') {
+        const code = /exit \((\d+)\)/.exec(look.error)?.[1];
+        ctx.state.jobExitCode = code === undefined ? null : Number(code);
+        throw new JobFailed(`the pre-deploy job ${code !== undefined ? `exited with ${code}` : `ended ${state.toLowerCase()}${look.error ? ` (${redact(look.error)})` : ''}`}: the stack was not touched${tailText}`);
+      }
+      const pending = !/^(Running|Starting)$/.test(state);
+      if (pending && look.error) waitingSince ??= Date.now();
+      else waitingSince = undefined;
+      if (waitingSince !== undefined && Date.now() - waitingSince >= CANNOT_START_AFTER_MS) {
+        throw new JobFailed(`the pre-deploy job cannot start: ${redact(look.error)} (${state || 'not scheduled'} for ${Math.round((Date.now() - waitingSince) / 1000)}s): the stack was not touched`);
+      }
+      if (Date.now() - started >= timeoutMs) {
+        throw new JobFailed(`the pre-deploy job did not finish within ${timeoutMs / 1000}s (DEPLOY_MIGRATE_TIMEOUT) and was stopped: the stack was not touched${tailText}`);
+      }
+      ctx.interrupt.check();
+      await ctx.interrupt.sleep(1000);
+      ctx.interrupt.check();
+    }
+  } finally {
+    await removeLeft(ctx);
+  }
+}
+
+/** Removes the job if this run started it and it is still there (called again by cleanup after a lost manager). */
+export async function removeLeft(ctx: Ctx): Promise<void> {
+  const name = ctx.state.jobName;
+  if (!name || !ctx.session?.alive) return;
+  try {
+    const r = await exec(ctx, removeJob(name));
+    if (r.exitCode === 0 || /not found/i.test(r.stderr)) ctx.state.jobName = undefined;
+    else ctx.reporter.warn(`the pre-deploy job ${name} was not removed: ${r.stderr.trim().split('\n').pop()} — run on a manager: docker service rm ${name}`);
+  } catch (e) {
+    ctx.reporter.warn(`the pre-deploy job ${name} was not removed: ${errorMessage(e)} — run on a manager: docker service rm ${name}`);
+  }
+}
+
+/** The pre-deploy job did not exit 0: the deploy stops before the stack is touched. */
+export class JobFailed extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'JobFailed';
+  }
+}

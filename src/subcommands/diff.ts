@@ -1,0 +1,59 @@
+/**
+ * `honeydue-deploy diff`: what the next deploy would change against the serving known-good release. Read-only:
+ * one SSH connection, the store and the services are read, nothing is written. `--exit-code` makes a difference
+ * exit 1, as `git diff --exit-code` does.
+ */
+import { loadConfig } from '../config/index.js';
+import { readGit } from '../config/repository.js';
+import { resolveSettings, type Flags } from '../config/settings.js';
+import { releaseDiff, diffLines, type Side } from '../diff/release-diff.js';
+import { EXIT } from '../errors.js';
+import { Interrupt } from '../interrupt.js';
+import { LocalRunner } from '../io/local.js';
+import { ManagerSession } from '../io/ssh.js';
+import { buildRelease } from '../release.js';
+import { finalLine, type ActionResult } from '../result.js';
+import { refuseManager, sshTargets } from '../steps/connect.js';
+import { RunState, type Ctx } from '../steps/context.js';
+import { readStack } from '../steps/converge.js';
+import { readKnownGood } from '../steps/releases.js';
+import { SwarmStore } from '../store/swarm.js';
+import { teachRedactor } from '../ui/redact.js';
+import type { Reporter } from '../ui/reporter.js';
+
+export interface DiffFlags extends Flags {
+  exitCode?: boolean;
+}
+
+export async function diffAction(flags: DiffFlags, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<ActionResult> {
+  const settings = resolveSettings({ deployDir: flags.deployDir, tag: flags.tag, context: flags.context, sshTimeout: flags.sshTimeout, json: flags.json }, env, { plan: true });
+  const local = new LocalRunner();
+  const cfg = loadConfig(settings.deployDir, env);
+  teachRedactor(reporter, cfg);
+  for (const w of cfg.warnings) reporter.warn(w);
+  const release = buildRelease(cfg, settings, env, await readGit(settings.context, local), new Date());
+  if (release.tagSource === 'placeholder') reporter.warn(`${settings.context} is not a git repository and no --tag (DEPLOY_TAG) was given: the next release's tag is a placeholder`);
+  const session = await ManagerSession.connect(sshTargets({ cfg }), { accept: refuseManager, readyTimeoutMs: settings.sshTimeoutSeconds * 1000 });
+  const ctx: Ctx = { cfg, settings, release, reporter, local, interrupt: new Interrupt(), state: new RunState(), session, store: new SwarmStore(session, release.stackName) };
+  try {
+    const serving = await readKnownGood(ctx);
+    const running = serving ? Object.fromEntries((await readStack(ctx)).services.map((s) => [s.name, s.specDigest ? `${s.specImage}@${s.specDigest}` : s.specImage])) : {};
+    const side = (r: { deployId: string; tag: string; stackFile?: string; envFile?: string; secretHashes?: Record<string, string> }): Side => ({
+      deployId: r.deployId, tag: r.tag, stackFile: r.stackFile ?? '', envFile: r.envFile ?? '', secretHashes: r.secretHashes,
+    });
+    const d = releaseDiff(serving ? side(serving) : undefined, side(release), release.stackName, cfg.secrets.map((s) => ({ key: s.key, file: `secrets/${s.file}` })), running);
+    if (flags.json) process.stdout.write(`${reporter.redactor.redact(JSON.stringify(d, null, 2))}\n`);
+    else reporter.lines(diffLines(d));
+    const count = d.services.filter((s) => s.status !== 'same').length;
+    const secrets = d.secrets.filter((s) => s.status === 'changed' || s.status === 'added').length;
+    const text = !serving
+      ? `no release is serving: everything is new; nothing was changed`
+      : d.changed
+        ? `${count} service(s), ${secrets} secret file(s)${d.stackDiff ? ' and the stack file' : ''} differ from the serving release ${serving.deployId}; nothing was changed`
+        : `no difference from the serving release ${serving.deployId}; nothing was changed`;
+    const code = flags.exitCode && d.changed ? 1 : EXIT.ok;
+    return { exitCode: code, finalLine: finalLine(code, text, code === 1 ? 'differs' : undefined) };
+  } finally {
+    session.close();
+  }
+}
