@@ -37,15 +37,17 @@ export function jobName(stack: string): string {
 }
 
 /**
- * `docker service create --mode replicated-job`: one task, never restarted (`--restart-condition none`), the
- * registry login handed to the nodes (`--with-registry-auth`), the command after the image replacing its CMD.
+ * `docker service create`: one task (`--replicas 1`) never restarted (`--restart-condition none`): it runs once,
+ * and ends Complete (exit 0) or Failed. Not `--mode replicated-job`: before Docker 24, removing a job service
+ * leaves its task behind, still running (moby/moby#44312), so a job stopped at its timeout would go on. The registry
+ * login is handed to the nodes (`--with-registry-auth`); the command after the image replaces its CMD.
  */
 export function createJob(j: JobSpec): Command {
   return onManager(
     [
       'docker', 'service', 'create', '--detach', '--quiet', '--with-registry-auth',
       '--name', j.name,
-      '--mode', 'replicated-job', '--restart-condition', 'none',
+      '--mode', 'replicated', '--replicas', '1', '--restart-condition', 'none',
       '--label', `com.honeydue.deploy.stack=${j.stack}`, '--label', `com.honeydue.deploy.kind=${JOB_KIND}`, '--label', `com.honeydue.deploy.id=${j.deployId}`,
       ...(j.envFile ? ['--env-file', j.envFile] : []),
       ...Object.entries(j.env).flatMap(([k, v]) => ['--env', `${k}=${v}`]),
@@ -72,7 +74,8 @@ export const JOB_LOG_MARK = '--- honeydue-deploy: job log ---';
 
 /**
  * One look at the job: its task's state and error (`state|error`, nothing before it is scheduled), then its output
- * so far (stdout and stderr, as written).
+ * so far, stdout and stderr, each line with the time it was written (the two streams come back apart: the times
+ * put them in order).
  */
 export function jobStatus(name: string): Command {
   return onManager([
@@ -80,10 +83,17 @@ export function jobStatus(name: string): Command {
     [
       'docker service ps "$1" --no-trunc --format "{{.CurrentState}}|{{.Error}}" 2>/dev/null | head -n 1',
       'echo "$2"',
-      'docker service logs --raw "$1" 2>&1 || true',
+      'docker service logs --raw --timestamps "$1" 2>&1 || true',
     ].join('\n'),
     'sh', name, JOB_LOG_MARK,
   ]);
+}
+
+/** A log line of `docker service logs --timestamps`: its time as a sortable key (nanoseconds padded), and its text. */
+export function timedLine(line: string): { key: string; text: string } | undefined {
+  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d) (.*)$/.exec(line);
+  if (!m) return undefined;
+  return { key: `${m[1]}.${(m[2] ?? '').padEnd(9, '0')}${m[3]}`, text: m[4]! };
 }
 
 /** Removes the job (and so stops its task when it still runs). */

@@ -5,7 +5,7 @@
  * touched, the previous release serving. A migration is not undone by a rollback (README: "Migrations").
  */
 import YAML from 'yaml';
-import { createJob, jobName, jobStatus, JOB_LOG_MARK, listNetworks, removeJob, type JobSpec } from '../commands/job.js';
+import { createJob, jobName, jobStatus, JOB_LOG_MARK, listNetworks, removeJob, timedLine, type JobSpec } from '../commands/job.js';
 import { splitCommandLine } from '../config/shell-words.js';
 import { errorMessage } from '../errors.js';
 import type { PlanCtx } from '../pipeline.js';
@@ -118,14 +118,17 @@ interface JobLook {
   log: string[];
 }
 
-function parseLook(stdout: string): JobLook {
+/** The state line, and the log in the order it was written (lines without a time, docker's own, last). */
+export function parseLook(stdout: string): JobLook & { keys: string[] } {
   const at = stdout.indexOf(`${JOB_LOG_MARK}\n`);
   const head = (at < 0 ? stdout : stdout.slice(0, at)).trim();
   const body = at < 0 ? '' : stdout.slice(at + JOB_LOG_MARK.length + 1);
   const [state = '', error = ''] = head.split('|');
-  const log = body.split('\n');
-  if (log.at(-1) === '') log.pop();
-  return { state: state.trim(), error: error.trim(), log };
+  const raw = body.split('\n');
+  if (raw.at(-1) === '') raw.pop();
+  const lines = raw.map((l, i) => ({ i, ...(timedLine(l) ?? { key: `~${String(i).padStart(9, '0')}`, text: l }) }));
+  lines.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.i - b.i));
+  return { state: state.trim(), error: error.trim(), log: lines.map((l) => l.text), keys: lines.map((l) => `${l.key} ${l.text}`) };
 }
 
 /** A task that never starts (no node can take it, the image cannot be pulled): judged after this long. */
@@ -155,13 +158,16 @@ export async function run(ctx: Ctx, progress: (text: string) => void): Promise<J
     await execChecked(ctx, createJob({ ...spec, networks: spec.networks.filter((n) => existing.has(n)) }), 'starting the pre-deploy job');
     progress(`started ${spec.name}: ${spec.command.join(' ')}`);
     const timeoutMs = ctx.cfg.cluster.DEPLOY_MIGRATE_TIMEOUT * 1000;
-    let shown = 0;
+    // each line once, as it comes (a line of the other stream may turn up a look later with an earlier time)
+    const shown = new Set<string>();
     let waitingSince: number | undefined;
-    let look: JobLook = { state: '', error: '', log: [] };
     for (;;) {
-      look = parseLook((await execChecked(ctx, jobStatus(spec.name), 'watching the pre-deploy job')).stdout);
-      for (const line of look.log.slice(shown)) ctx.reporter.info(`    job: ${redact(line)}`);
-      shown = Math.max(shown, look.log.length);
+      const look = parseLook((await execChecked(ctx, jobStatus(spec.name), 'watching the pre-deploy job')).stdout);
+      look.log.forEach((line, k) => {
+        if (shown.has(look.keys[k]!)) return;
+        shown.add(look.keys[k]!);
+        ctx.reporter.info(`    job: ${redact(line)}`);
+      });
       const state = look.state.split(' ')[0] ?? '';
       if (state === 'Complete') return { exitCode: 0, durationMs: Date.now() - started };
       const last = look.log.slice(-10).map(redact);

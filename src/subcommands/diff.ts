@@ -41,7 +41,7 @@ export async function diffAction(flags: DiffFlags, env: NodeJS.ProcessEnv, repor
     const side = (r: { deployId: string; tag: string; stackFile?: string; envFile?: string; secretHashes?: Record<string, string> }): Side => ({
       deployId: r.deployId, tag: r.tag, stackFile: r.stackFile ?? '', envFile: r.envFile ?? '', secretHashes: r.secretHashes,
     });
-    const d = releaseDiff(serving ? side(serving) : undefined, side(release), release.stackName, cfg.secrets.map((s) => ({ key: s.key, file: `secrets/${s.file}` })), running);
+    const d = releaseDiff(serving ? side(serving) : undefined, side(release), release.stackName, cfg.secrets.map((s) => ({ key: s.key, file: s.file })), running);
     if (flags.json) process.stdout.write(`${reporter.redactor.redact(JSON.stringify(d, null, 2))}\n`);
     else reporter.lines(diffLines(d));
     const count = d.services.filter((s) => s.status !== 'same').length;

@@ -25,6 +25,14 @@ describe('the release phase: pre-deploy job, hooks, diff', { skip: sandbox ? fal
     fs.writeFileSync(cluster(), `${lines.join('\n')}\n`, { mode: 0o600 });
   };
   const jobs = () => docker(['service', 'ls', '--filter', `label=com.honeydue.deploy.stack=${fx.stack}`, '--format', '{{.Name}}'], { allowFail: true }).trim();
+  /** The job's containers: none may be left once a run is over (removal is asynchronous: given 20 s). */
+  const jobContainersGone = async () => {
+    for (let i = 0; i < 40; i++) {
+      if (!docker(['ps', '-aq', '--filter', `label=com.docker.swarm.service.name=${fx.stack}_hd-migrate`], { allowFail: true }).trim()) return true;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    return false;
+  };
   const marker = () => {
     const mount = docker(['volume', 'inspect', `${fx.stack}_marker`, '--format', '{{.Mountpoint}}'], { allowFail: true }).trim();
     return mount && fs.existsSync(path.join(mount, 'm')) ? fs.readFileSync(path.join(mount, 'm'), 'utf8') : undefined;
@@ -36,7 +44,17 @@ describe('the release phase: pre-deploy job, hooks, diff', { skip: sandbox ? fal
     fs.writeFileSync(path.join(hooksDir(), name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
   };
 
+  /** The volume outlives the stack: removed once the job's and the stack's containers are gone. */
+  const removeMarkerVolume = async () => {
+    for (let i = 0; i < 40; i++) {
+      docker(['volume', 'rm', 'e2erelease_marker'], { allowFail: true });
+      if (!docker(['volume', 'ls', '-q', '--filter', 'name=^e2erelease_marker$'], { allowFail: true }).trim()) return;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+
   before(async () => {
+    await removeMarkerVolume();
     fx = makeFixture(sandbox!, { stack: 'e2erelease', apiPort: 18717 });
     // the api keeps what the job writes on a volume it mounts, and shows it in its health body
     const stackFile = path.join(fx.deployDir, 'swarm-stack.yml');
@@ -52,7 +70,7 @@ describe('the release phase: pre-deploy job, hooks, diff', { skip: sandbox ? fal
     if (fx) {
       docker(['service', 'rm', `${fx.stack}_hd-migrate`], { allowFail: true });
       await cleanup(fx);
-      docker(['volume', 'rm', `${fx.stack}_marker`], { allowFail: true });
+      await removeMarkerVolume();
     }
   });
 
@@ -65,6 +83,7 @@ describe('the release phase: pre-deploy job, hooks, diff', { skip: sandbox ? fal
     // the api started after the job had written: its health body carries the marker
     assert.equal((await httpBody(fx.healthUrl))?.body.trim(), `ok rp1 marker:rp1 ${keyHash()}`);
     assert.equal(jobs(), '', 'the job service is gone');
+    assert.ok(await jobContainersGone(), 'the job left a container behind');
     const mount = docker(['volume', 'inspect', `${fx.stack}_marker`, '--format', '{{.Mountpoint}}']).trim();
     assert.equal(fs.readFileSync(path.join(mount, 'runs'), 'utf8'), `${goodId}\n`, 'it ran exactly once');
     assert.match(String(auditLines(fx).at(-1)!.detail), /^pre-deploy job \(sh -c .*\): exit 0$/);
@@ -113,6 +132,7 @@ describe('the release phase: pre-deploy job, hooks, diff', { skip: sandbox ? fal
     assert.equal(i.code, 130, i.output);
     assert.match(lastLine(i.output), new RegExp(`^result: interrupted \\(exit 130\\): stopped before the stack was changed: the previous release ${goodId} \\(tag rp1\\) is still serving$`));
     assert.equal(jobs(), '');
+    assert.ok(await jobContainersGone(), 'the interrupted job left a container behind');
     assert.equal(lockOwner(fx.stack), undefined);
     assert.equal(serviceImage(fx.stack, 'api'), image('api', 'rp1'));
     setCluster('DEPLOY_MIGRATE_COMMAND', undefined);
@@ -192,8 +212,8 @@ describe('the release phase: pre-deploy job, hooks, diff', { skip: sandbox ? fal
     assert.equal(tag.code, 1, tag.output);
     assert.ok(tag.output.includes(`    image: ${image('api', 'rp1')} (running ${image('api', 'rp1')}@sha256:`), tag.output);
     assert.match(tag.output, new RegExp(`-> ${image('api', 'rp9').replace(/[.]/g, '\\.')}\\n`));
-    assert.match(tag.output, /^ {2}-    image: .*honeydue-api:rp1$/m);
-    assert.match(tag.output, /^ {2}\+    image: .*honeydue-api:rp9$/m);
+    assert.match(tag.output, /^ {2}-    image: "?\S+honeydue-api:rp1"?$/m);
+    assert.match(tag.output, /^ {2}\+    image: "?\S+honeydue-api:rp9"?$/m);
     assert.match(lastLine(tag.output), /^result: differs \(exit 1\): 3 service\(s\), 0 secret file\(s\) and the stack file differ from the serving release/);
 
     const prodFile = path.join(fx.deployDir, 'prod.env');

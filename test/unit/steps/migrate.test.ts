@@ -6,7 +6,8 @@ import { resolveSettings } from '../../../src/config/settings.js';
 import { buildRelease } from '../../../src/release.js';
 import { createJob, jobStatus, removeJob } from '../../../src/commands/job.js';
 import { showEntry } from '../../../src/steps/context.js';
-import { jobSpec, plan } from '../../../src/steps/migrate.js';
+import { jobSpec, parseLook, plan } from '../../../src/steps/migrate.js';
+import { JOB_LOG_MARK } from '../../../src/commands/job.js';
 import { activeSteps } from '../../../src/pipeline.js';
 import { makeConfig } from '../../helpers/config.js';
 
@@ -28,7 +29,7 @@ describe('the pre-deploy job', () => {
       cwd: `honeydue-deploy/honeydue/releases/${id}`,
       argv: [
         'docker', 'service', 'create', '--detach', '--quiet', '--with-registry-auth', '--name', 'honeydue_hd-migrate',
-        '--mode', 'replicated-job', '--restart-condition', 'none',
+        '--mode', 'replicated', '--replicas', '1', '--restart-condition', 'none',
         '--label', 'com.honeydue.deploy.stack=honeydue', '--label', 'com.honeydue.deploy.kind=migrate', '--label', `com.honeydue.deploy.id=${id}`,
         '--env-file', 'prod.env',
         '--env', 'DEPLOY_TAG=v9', '--env', `DEPLOY_ID=${id}`, '--env', 'REDIS_URL=redis://redis:6379/0',
@@ -59,5 +60,15 @@ describe('the pre-deploy job', () => {
     assert.equal(on.indexOf('Run the pre-deploy job (DEPLOY_MIGRATE_COMMAND)'), on.indexOf('Create versioned secrets') + 1);
     assert.equal(on[on.indexOf('Run the pre-deploy job (DEPLOY_MIGRATE_COMMAND)') + 1], 'Deploy the stack');
     assert.ok(!titles(planCtx({ DEPLOY_MIGRATE_COMMAND: '' })).some((t) => /pre-deploy job/.test(t)));
+  });
+
+  it('its output in the order written: stdout and stderr come back apart, their times put them in order', () => {
+    const look = parseLook(
+      `Failed 2 seconds ago|task: non-zero exit (3)\n${JOB_LOG_MARK}\n` +
+        '2026-12-02T01:34:52.5Z boom\n2026-12-02T01:34:52.123456789Z step one\n2026-12-02T01:34:53Z last\nerror from docker itself\n',
+    );
+    assert.equal(look.state, 'Failed 2 seconds ago');
+    assert.equal(look.error, 'task: non-zero exit (3)');
+    assert.deepEqual(look.log, ['step one', 'boom', 'last', 'error from docker itself']);
   });
 });
