@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -374,12 +374,19 @@ export function parseSshG(out: string): Map<string, string[]> {
 }
 
 /** Asks OpenSSH: undefined when there is no `ssh` to ask; throws what ssh says about a config it refuses. */
-function askSsh(alias: string, opts: ResolveOptions): Map<string, string[]> | undefined {
-  const args = ['-G', ...(opts.configFile ? ['-F', opts.configFile] : []), ...(opts.user !== undefined ? ['-l', opts.user] : []), ...(opts.port !== undefined ? ['-p', String(opts.port)] : []), '--', alias];
-  const r = spawnSync('ssh', args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
-  if (r.error && (r.error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+function sshGArgs(alias: string, opts: ResolveOptions): string[] {
+  return ['-G', ...(opts.configFile ? ['-F', opts.configFile] : []), ...(opts.user !== undefined ? ['-l', opts.user] : []), ...(opts.port !== undefined ? ['-p', String(opts.port)] : []), '--', alias];
+}
+
+function askSsh(alias: string, opts: ResolveOptions, ahead?: { status: number | null; stdout: string; stderr: string; missing: boolean }): Map<string, string[]> | undefined {
+  const args = sshGArgs(alias, opts);
+  const r = ahead ?? (() => {
+    const x = spawnSync('ssh', args, { encoding: 'utf8', timeout: 10_000, stdio: ['ignore', 'pipe', 'pipe'] });
+    return { status: x.status, stdout: x.stdout ?? '', stderr: x.stderr || String(x.error ?? ''), missing: (x.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT' };
+  })();
+  if (r.missing) return undefined;
   if (r.status !== 0) {
-    const why = (r.stderr || String(r.error ?? '')).trim().split('\n').filter((l) => !/Pseudo-terminal/.test(l)).join('; ');
+    const why = r.stderr.trim().split('\n').filter((l) => !/Pseudo-terminal/.test(l)).join('; ');
     throw new SshConfigError(`\`ssh ${args.join(' ')}\` refused your SSH configuration: ${why || `exit ${r.status}`} — fix it (your own ssh would fail the same way)`);
   }
   return parseSshG(r.stdout);
@@ -457,7 +464,12 @@ export interface Resolver {
   /** why `ssh -G` is not the one asked (no ssh; HOME is not the account's home), or undefined when it is */
   readerReason?: string;
   resolve(alias: string, cli?: { user?: string; port?: number }): SshHostConfig;
+  /** asks `ssh -G` ahead, without blocking (while other probes run): `resolve` then answers from what it said */
+  warm(alias: string, cli?: { user?: string; port?: number }): Promise<void>;
 }
+
+/** `ssh -G` answers asked ahead (by warm), by the same key as the cache: the exit code, stdout and stderr */
+const asked = new Map<string, { status: number | null; stdout: string; stderr: string; missing: boolean }>();
 
 const cache = new Map<string, SshHostConfig>();
 
@@ -482,7 +494,7 @@ export function sshResolver(env: NodeJS.ProcessEnv = process.env, configFile?: s
       if (hit) return hit;
       let found: SshHostConfig | undefined;
       if (!readerReason) {
-        const g = askSsh(alias, o);
+        const g = askSsh(alias, o, asked.get(key));
         if (g) found = fromSshG(alias, g, o);
         else {
           readerReason = 'no OpenSSH client (`ssh`) is installed to ask';
@@ -491,6 +503,18 @@ export function sshResolver(env: NodeJS.ProcessEnv = process.env, configFile?: s
       } else found = readSshConfig(alias, o);
       cache.set(key, found);
       return found;
+    },
+    warm(alias, cli = {}) {
+      const o = opts(cli);
+      const key = JSON.stringify([alias, o, readerReason, env.PATH]);
+      if (readerReason || cache.has(key) || asked.has(key)) return Promise.resolve();
+      return new Promise((resolve) => {
+        execFile('ssh', sshGArgs(alias, o), { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => {
+          const code = (err as (NodeJS.ErrnoException & { code?: string | number }) | null)?.code;
+          asked.set(key, { status: err ? (typeof code === 'number' ? code : 255) : 0, stdout, stderr: stderr || (err ? String(err.message) : ''), missing: code === 'ENOENT' });
+          resolve();
+        }).stdin?.end();
+      });
     },
   };
 }

@@ -8,6 +8,7 @@ import { resolveSettings, type Flags, type Settings } from '../config/settings.j
 import { ConfigError, EXIT } from '../errors.js';
 import { Interrupt } from '../interrupt.js';
 import { LocalRunner } from '../io/local.js';
+import { warmSshEarly } from '../io/ssh-warm.js';
 import type { Release } from '../release.js';
 import { finalLine, printManual, type ActionResult } from '../result.js';
 import { builderProblems, probeBuilder } from '../steps/builder.js';
@@ -76,16 +77,19 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
   const gitProbe = readGit(settings.context, local);
   const trackedProbe = trackedSecretFiles(settings.deployDir, local);
   const builderProbe = settings.skipBuild ? undefined : probeBuilder(local, settings);
-  const [{ loadConfig }, { buildRelease, PLACEHOLDER_TAG, stackShown }, { parseStack }] = await Promise.all([
+  // `ssh -G` for the managers, from a quick read of cluster.env, while the code and the config load
+  const sshWarm = warmSshEarly(settings.deployDir, env);
+  const [{ loadConfig }, { buildRelease, PLACEHOLDER_TAG, stackShown }, { parseStack }, { sshTargets, laptopSshProblems }] = await Promise.all([
     import('../config/index.js'),
     import('../release.js'),
     import('../stack/render.js'),
+    import('../steps/connect.js'),
   ]);
   const cfg = loadConfig(settings.deployDir);
   const parsed = parseStack(cfg.stack.text, stackShown(cfg));
   const inputs = buildInputProblems(settings, env, flags);
   if (inputs.length && !settings.dryRun) throw new ConfigError(inputs);
-  const [tracked, git] = await Promise.all([trackedProbe, gitProbe]);
+  const [tracked, git] = await Promise.all([trackedProbe, gitProbe, sshWarm]);
   const leaks = [
     ...tracked,
     ...(settings.skipBuild || inputs.length ? [] : [deployDirInBuildContext(settings.deployDir, settings.context, settings.dockerfile)].filter((p): p is string => p !== undefined)),
@@ -103,7 +107,7 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
   // (A failure to run the check at all is held as a rejection the caller sees, never left unhandled meanwhile.)
   const validation = cfg.stack.packaged ? Promise.resolve([]) : dockerValidates(release, stackShown(cfg), reporter);
   validation.catch(() => undefined);
-  const [{ teachRedactor }, { sshTargets, laptopSshProblems }] = await Promise.all([import('../ui/redact.js'), import('../steps/connect.js')]);
+  const { teachRedactor } = await import('../ui/redact.js');
   teachRedactor(reporter, cfg);
   // ~/.ssh/config problems (ProxyCommand, Match criteria, bad jump hosts) are bad input: found before anything runs;
   // the laptop's side of SSH (host keys, a key to log in with) is checked read-only and said in the plan
