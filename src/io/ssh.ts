@@ -1,6 +1,4 @@
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { AnyAuthMethod, AuthenticationType, Client as ClientType, ConnectConfig, SFTPWrapper } from 'ssh2';
 import { remoteShellString, shellQuote, type Command, type Upload } from '../commands/command.js';
@@ -115,7 +113,7 @@ function endpoint(alias: string, cli: { user?: string; port?: number }, cliFrom:
   }
   s.problems.push(...conf.problems);
   const src = conf.sources;
-    const knownHostsFiles = s.knownHosts ? [expandHome(s.knownHosts)] : [...conf.userKnownHostsFiles, ...conf.globalKnownHostsFiles];
+  const knownHostsFiles = s.knownHosts ? [expandHome(s.knownHosts)] : [...conf.userKnownHostsFiles, ...conf.globalKnownHostsFiles];
   return {
     conf,
     e: {

@@ -4,6 +4,14 @@
  */
 import YAML from 'yaml';
 
+
+/** The rendered stack file parsed once (read by several checks; none changes it): the last one is kept. */
+let lastStack: { text: string; doc: unknown } | undefined;
+export function stackDoc(stackFile: string): unknown {
+  if (lastStack?.text !== stackFile) lastStack = { text: stackFile, doc: YAML.parse(stackFile, { merge: true }) };
+  return lastStack.doc;
+}
+
 export interface NodeView {
   id: string;
   hostname: string;
@@ -81,7 +89,7 @@ export interface PlacementNeed {
 
 /** What each replicated service of the rendered stack file asks of the nodes. */
 export function placementNeeds(stackFile: string): PlacementNeed[] {
-  const doc = YAML.parse(stackFile, { merge: true }) as {
+  const doc = stackDoc(stackFile) as {
     services?: Record<string, { ports?: unknown; deploy?: { mode?: string; replicas?: unknown; placement?: { max_replicas_per_node?: unknown; constraints?: unknown } } }>;
   };
   const needs: PlacementNeed[] = [];
@@ -123,7 +131,7 @@ export interface HostPort {
 
 /** The host-mode ports the rendered stack file publishes (long syntax; the short syntax is always ingress). */
 export function hostPorts(stackFile: string): HostPort[] {
-  const doc = YAML.parse(stackFile, { merge: true }) as { services?: Record<string, { ports?: unknown }> };
+  const doc = stackDoc(stackFile) as { services?: Record<string, { ports?: unknown }> };
   const out: HostPort[] = [];
   for (const [service, svc] of Object.entries(doc?.services ?? {})) {
     for (const p of Array.isArray(svc?.ports) ? svc.ports : []) {
@@ -170,7 +178,7 @@ export interface LabelPin {
 }
 
 export function labelPins(stackFile: string): LabelPin[] {
-  const doc = YAML.parse(stackFile, { merge: true }) as { services?: Record<string, { volumes?: unknown; deploy?: { placement?: { constraints?: unknown } } }> };
+  const doc = stackDoc(stackFile) as { services?: Record<string, { volumes?: unknown; deploy?: { placement?: { constraints?: unknown } } }> };
   const pins: LabelPin[] = [];
   for (const [service, svc] of Object.entries(doc?.services ?? {})) {
     const constraints = Array.isArray(svc?.deploy?.placement?.constraints) ? svc.deploy.placement.constraints.map(String) : [];
