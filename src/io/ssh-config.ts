@@ -373,11 +373,12 @@ export function parseSshG(out: string): Map<string, string[]> {
   return m;
 }
 
-/** Asks OpenSSH: undefined when there is no `ssh` to ask; throws what ssh says about a config it refuses. */
+/** `ssh -G`'s argv for a host, with ssh's command-line options for what cluster.env sets. */
 function sshGArgs(alias: string, opts: ResolveOptions): string[] {
   return ['-G', ...(opts.configFile ? ['-F', opts.configFile] : []), ...(opts.user !== undefined ? ['-l', opts.user] : []), ...(opts.port !== undefined ? ['-p', String(opts.port)] : []), '--', alias];
 }
 
+/** Asks OpenSSH: undefined when there is no `ssh` to ask; throws what ssh says about a config it refuses. */
 function askSsh(alias: string, opts: ResolveOptions, ahead?: { status: number | null; stdout: string; stderr: string; missing: boolean }): Map<string, string[]> | undefined {
   const args = sshGArgs(alias, opts);
   const r = ahead ?? (() => {
