@@ -147,8 +147,10 @@ describe('day-two operations', { skip: sandbox ? false : `e2e skipped: ${reason}
     const open = await runCli(fx, ['doctor']);
     assert.equal(open.code, 1, open.output);
     assert.match(open.stdout, /^fail +published ports +admin publishes 19999 \(host mode\) on all interfaces: Dozzle shows every log line/m);
-    // someone removed the stack and a secret of the current release by hand
-    docker(['stack', 'rm', fx.stack]);
+    // someone removed the stack and a secret of the current release by hand (the admin update above may still hold
+    // the stack's network for a moment: docker then removes the services and reports the network; the stack is gone)
+    docker(['stack', 'rm', fx.stack], { allowFail: true });
+    for (let i = 0; i < 60 && docker(['stack', 'services', '-q', fx.stack], { allowFail: true }).trim() !== ''; i++) await new Promise((res) => setTimeout(res, 500));
     const current = currentId(fx.stack)!;
     for (let i = 0; i < 60 && docker(['secret', 'rm', `${fx.stack}_secret_key_${current}`], { allowFail: true }) === ''; i++) await new Promise((res) => setTimeout(res, 500));
     const missing = await runCli(fx, ['doctor', '--json']);
