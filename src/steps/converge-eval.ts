@@ -222,7 +222,8 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
   if (svc.updateState && FAILED_STATES.has(svc.updateState) && !rolledBackToIntended && !rollbackInProgress) {
     // the error of this release's task that failed (its node too: a pull denied on one node is that node's story)
     const fresh = all.filter((t) => t.error && !(t.id && opts.tasksBefore?.has(t.id)));
-    const culprit = fresh.find((t) => t.image === intended) ?? fresh[0] ?? mine.find((t) => t.error);
+    // a task that failed is what made swarm give up; one still waiting for a place (a port being freed) is not
+    const culprit = fresh.find((t) => t.image === intended && t.failed) ?? fresh.find((t) => t.image === intended) ?? fresh[0] ?? mine.find((t) => t.error);
     const why = culprit ? `${culprit.error}${nodeOf(culprit) ? ` on node ${(opts.describe ?? ((h: string) => h))(nodeOf(culprit)!)}` : ''}` : undefined;
     return {
       name,
@@ -242,13 +243,20 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
         text: `${name}: ${permanent.length} replica(s) cannot be placed with every node up (${permanent[0]!.error}) — ${placementHint(permanent[0]!.error)}`,
       };
     }
-    if (unplaceable.length && down.size) {
+    // lost capacity is judged at once — except a host-mode port, which the service's own task being stopped may still
+    // hold (stop-first), or which swarm may not have retried since it was freed: that reason must stand for a while
+    const lasted = (t: TaskView) => {
+      const since = t.id ? opts.unplacedSince?.get(t.id) : undefined;
+      return since === undefined || (opts.now ?? Date.now()) - since >= PERMANENT_AFTER_MS;
+    };
+    const blocked = unplaceable.filter((t) => !(/port already in use/i.test(t.error) && (stopping || !lasted(t))));
+    if (blocked.length && down.size) {
       const nodes = [...new Set([...down].map((h) => (opts.describe ?? ((x: string) => x))(h)))].join(', ');
       return {
         name,
         status: 'failed',
         capacity: true,
-        text: `${name}: ${unplaceable.length} replica(s) cannot be placed (${unplaceable[0]!.error}) while node(s) ${nodes} are down`,
+        text: `${name}: ${blocked.length} replica(s) cannot be placed (${blocked[0]!.error}) while node(s) ${nodes} are down`,
       };
     }
   }

@@ -181,6 +181,20 @@ describe('placements swarm never makes while every node is up', () => {
     const stopping: TaskView = { id: 'old', service: 's_api', image: OLD, running: true, state: 'Running', error: '', desiredRunning: false };
     assert.equal(judgeService(svc({ replicas: 1 }), 's_api', NEW, [stopping, pending('p1', reasons[1]!)], since(60_000)).status, 'waiting');
   });
+  it('with a node down, a host-mode port the service\'s own stopping task holds, or one not yet retried, is waited for; then it is lost capacity', () => {
+    const port = 'no suitable node (1 node not available for new tasks; host-mode port already in use on 1 node)';
+    const stopping: TaskView = { id: 'old', service: 's_api', image: OLD, running: true, state: 'Running', error: '', desiredRunning: false };
+    const downOpts = { downNodes: new Set(['n3']) };
+    assert.equal(judgeService(svc({ replicas: 1 }), 's_api', NEW, [stopping, pending('p1', port)], { ...since(60_000), ...downOpts }).status, 'waiting');
+    assert.equal(judgeService(svc({ replicas: 1 }), 's_api', NEW, [pending('p1', port)], { ...since(1_000), ...downOpts }).status, 'waiting');
+    assert.equal(judgeService(svc({ replicas: 1 }), 's_api', NEW, [pending('p1', port)], { ...since(60_000), ...downOpts }).capacity, true);
+  });
+  it('swarm rolled the update back: the failed task is named, not one still waiting for a port', () => {
+    const waiting = pending('p1', 'no suitable node (host-mode port already in use on 3 nodes)');
+    const rejected: TaskView = { id: 'r1', service: 's_api', image: NEW, running: false, failed: true, state: 'Rejected', error: 'No such image: r/api:new', desiredRunning: false, node: 'hdnode3' };
+    const j = judgeService(svc({ replicas: 3, updateState: 'rollback_started' }), 's_api', NEW, [waiting, rejected], { tasksBefore: new Set(), describe: (h) => `id3 (${h}, 10.0.0.3)` });
+    assert.match(j.text, /: No such image: r\/api:new on node id3 \(hdnode3, 10\.0\.0\.3\)$/);
+  });
   it('with a node down the reason is lost capacity, not this', () => {
     const j = judgeService(svc({ replicas: 1 }), 's_api', NEW, [pending('p1', 'no suitable node (1 node not available for new tasks)')], { ...since(60_000), downNodes: new Set(['n3']) });
     assert.equal(j.capacity, true);
