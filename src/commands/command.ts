@@ -38,6 +38,19 @@ export function onManager(argv: readonly string[], extra: Omit<Command, 'where' 
   return { where: 'manager', argv, ...extra };
 }
 
+/**
+ * One remote command that prints several parts with a separator line between them (one round trip for several
+ * looks): `sh -c 'PART1\necho "$2"\nPART2…' sh ARG SEPARATOR`, each part reading ARG as $1. splitParts reads it.
+ */
+export function partsCommand(parts: readonly string[], arg: string, separator: string): Command {
+  return onManager(['sh', '-c', parts.join('\necho "$2"\n'), 'sh', arg, separator]);
+}
+
+/** The parts of a partsCommand's output (all of it as one part when no separator came). */
+export function splitParts(stdout: string, separator: string): string[] {
+  return stdout.split(`${separator}\n`);
+}
+
 export function secretStdin(label: string, data: Buffer | string): Stdin {
   return { secret: true, label, data };
 }

@@ -2,7 +2,7 @@
  * The pre-deploy job (DEPLOY_MIGRATE_COMMAND): a one-off swarm task of the new api image, started before the
  * stack is updated, watched until it ends, then removed.
  */
-import { onManager, type Command } from './command.js';
+import { onManager, partsCommand, type Command } from './command.js';
 
 /** What the job runs with: the api service's environment, secrets, networks, placement and limits. */
 export interface JobSpec {
@@ -78,15 +78,14 @@ export const JOB_LOG_MARK = '--- honeydue-deploy: job log ---';
  * put them in order).
  */
 export function jobStatus(name: string): Command {
-  return onManager([
-    'sh', '-c',
+  return partsCommand(
     [
       'docker service ps "$1" --no-trunc --format "{{.CurrentState}}|{{.Error}}" 2>/dev/null | head -n 1',
-      'echo "$2"',
       'docker service logs --raw --timestamps "$1" 2>&1 || true',
-    ].join('\n'),
-    'sh', name, JOB_LOG_MARK,
-  ]);
+    ],
+    name,
+    JOB_LOG_MARK,
+  );
 }
 
 /** A log line of `docker service logs --timestamps`: its time as a sortable key (nanoseconds padded), and its text. */

@@ -1,4 +1,4 @@
-import { onManager, type Command } from './command.js';
+import { onManager, partsCommand, type Command } from './command.js';
 
 export const STACK_FILE = 'swarm-stack.yml';
 export const ENV_FILE = 'prod.env';
@@ -92,19 +92,15 @@ export const OBSERVE_SEPARATOR = '--- honeydue-deploy: next part ---';
  * first failing part's code; `docker stack ps` finding nothing yet is not a failure.
  */
 export function observeStack(stack: string): Command {
-  return onManager([
-    'sh', '-c',
+  return partsCommand(
     [
       'docker node inspect --format "{{json .}}" $(docker node ls --quiet) || exit $?',
-      'echo "$2"',
-      'ids=$(docker stack services --quiet "$1") || exit $?',
-      'if [ -n "$ids" ]; then docker service inspect --format "{{json .}}" $ids || exit $?; fi',
-      'echo "$2"',
+      'ids=$(docker stack services --quiet "$1") || exit $?\nif [ -n "$ids" ]; then docker service inspect --format "{{json .}}" $ids || exit $?; fi',
       'if [ -n "$ids" ]; then docker stack ps "$1" --no-trunc --format "{{json .}}" 2>/dev/null || true; fi',
-      'echo "$2"',
       // each task's node by ID: `stack ps` names only the hostname, and hostnames repeat (a node joined again)
       'if [ -n "$ids" ]; then t=$(docker stack ps "$1" --quiet --no-trunc 2>/dev/null); [ -z "$t" ] || docker inspect --type task --format "{{.ID}} {{.NodeID}}" $t 2>/dev/null || true; fi',
-    ].join('\n'),
-    'sh', stack, OBSERVE_SEPARATOR,
-  ]);
+    ],
+    stack,
+    OBSERVE_SEPARATOR,
+  );
 }

@@ -6,6 +6,7 @@
  */
 import YAML from 'yaml';
 import type { ReleaseRecord } from '../store/store.js';
+import { envFilesOf, serviceEnvironment, yamlMap } from '../stack/services.js';
 import { isSecretSetting } from '../ui/redact.js';
 import { unifiedDiff } from './unified.js';
 
@@ -50,8 +51,7 @@ export interface Side {
   secretHashes?: Record<string, string>;
 }
 
-type Yaml = Record<string, unknown>;
-const obj = (v: unknown): Yaml => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Yaml) : {});
+const obj = yamlMap;
 
 /** A docker env file (KEY=VALUE per line) as a map. */
 export function parseEnvFile(text: string): Record<string, string> {
@@ -81,14 +81,8 @@ function services(side: Side): Map<string, ServiceView> {
   const out = new Map<string, ServiceView>();
   for (const [name, raw] of Object.entries(obj(doc.services))) {
     const s = obj(raw);
-    const envFiles = Array.isArray(s.env_file) ? s.env_file.map(String) : typeof s.env_file === 'string' ? [s.env_file] : [];
-    const env: Record<string, string> = envFiles.includes('prod.env') ? { ...prodEnv } : {};
-    if (Array.isArray(s.environment)) {
-      for (const e of s.environment.map(String)) {
-        const i = e.indexOf('=');
-        if (i > 0) env[e.slice(0, i)] = e.slice(i + 1);
-      }
-    } else for (const [k, v] of Object.entries(obj(s.environment))) env[k] = v === null || v === undefined ? '' : String(v);
+    const env: Record<string, string> = envFilesOf(s).includes('prod.env') ? { ...prodEnv } : {};
+    for (const [k, v] of Object.entries(serviceEnvironment(s))) env[k] = v ?? '';
     const deploy = obj(s.deploy);
     out.set(name, { image: s.image === undefined ? undefined : String(s.image), replicas: deploy.mode === 'global' ? 'global' : deploy.replicas === undefined ? '1' : String(deploy.replicas), env });
   }

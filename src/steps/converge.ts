@@ -1,3 +1,4 @@
+import { splitParts } from '../commands/command.js';
 import { OBSERVE_SEPARATOR, inspectServices, observeStack, serviceUpdateAllAtOnce, stackServiceIds, stackTasks } from '../commands/stack.js';
 import { describeNode, parseNodes, type NodeView } from './nodes-eval.js';
 import { DeployFailed } from '../errors.js';
@@ -66,7 +67,7 @@ export async function readStack(ctx: Ctx): Promise<{ services: ServiceView[]; ta
 /** Nodes, services and tasks in one remote command (a convergence poll is one round trip). */
 export async function readCluster(ctx: Ctx): Promise<{ nodes: NodeView[]; services: ServiceView[]; tasks: TaskView[] }> {
   const r = await execChecked(ctx, observeStack(ctx.release.stackName), 'looking at the nodes and the stack');
-  const [nodes = '', services = '', tasks = '', taskNodes = ''] = r.stdout.split(`${OBSERVE_SEPARATOR}\n`);
+  const [nodes = '', services = '', tasks = '', taskNodes = ''] = splitParts(r.stdout, OBSERVE_SEPARATOR);
   const nodeIds = new Map(taskNodes.split('\n').map((l) => l.trim().split(' ')).filter((p) => p.length === 2 && p[1]) as Array<[string, string]>);
   const views = parseTasks(tasks).map((t) => (t.id && nodeIds.has(t.id) ? { ...t, nodeId: nodeIds.get(t.id) } : t));
   return { nodes: parseNodes(nodes), services: parseServices(services), tasks: views };

@@ -6,7 +6,9 @@
  */
 import YAML from 'yaml';
 import { createJob, jobName, jobStatus, JOB_LOG_MARK, listNetworks, removeJob, timedLine, type JobSpec } from '../commands/job.js';
+import { splitParts } from '../commands/command.js';
 import { splitCommandLine } from '../config/shell-words.js';
+import { envFilesOf, serviceEnvironment, yamlMap } from '../stack/services.js';
 import { errorMessage } from '../errors.js';
 import type { PlanCtx } from '../pipeline.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
@@ -15,8 +17,7 @@ export function configured(ctx: Pick<PlanCtx, 'cfg'>): boolean {
   return (ctx.cfg.cluster.DEPLOY_MIGRATE_COMMAND ?? '').trim() !== '';
 }
 
-type Yaml = Record<string, unknown>;
-const obj = (v: unknown): Yaml => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Yaml) : {});
+const obj = yamlMap;
 
 /** The api service of the rendered stack file, as the job copies it. */
 export function jobSpec(ctx: PlanCtx): JobSpec {
@@ -25,14 +26,7 @@ export function jobSpec(ctx: PlanCtx): JobSpec {
   const command = 'words' in split ? split.words : [];
   const doc = obj(YAML.parse(r.stackFile || '{}', { merge: true }));
   const api = obj(obj(doc.services).api);
-  const env: Record<string, string> = {};
-  const environment = api.environment;
-  if (Array.isArray(environment)) {
-    for (const e of environment.map(String)) {
-      const i = e.indexOf('=');
-      if (i > 0) env[e.slice(0, i)] = e.slice(i + 1);
-    }
-  } else for (const [k, v] of Object.entries(obj(environment))) if (v !== null && v !== undefined) env[k] = String(v);
+  const env = Object.fromEntries(Object.entries(serviceEnvironment(api)).filter((e): e is [string, string] => e[1] !== undefined));
   const topSecrets = obj(doc.secrets);
   const secrets = (Array.isArray(api.secrets) ? api.secrets : []).map((s) => {
     const long = obj(s);
@@ -69,7 +63,7 @@ export function jobSpec(ctx: PlanCtx): JobSpec {
   const deploy = obj(api.deploy);
   const constraints = (Array.isArray(obj(deploy.placement).constraints) ? (obj(deploy.placement).constraints as unknown[]) : []).map(String);
   const limits = obj(obj(deploy.resources).limits);
-  const envFiles = Array.isArray(api.env_file) ? api.env_file.map(String) : typeof api.env_file === 'string' ? [api.env_file] : [];
+  const envFiles = envFilesOf(api);
   return {
     name: jobName(r.stackName),
     stack: r.stackName,
@@ -120,9 +114,8 @@ interface JobLook {
 
 /** The state line, and the log in the order it was written (lines without a time, docker's own, last). */
 export function parseLook(stdout: string): JobLook & { keys: string[] } {
-  const at = stdout.indexOf(`${JOB_LOG_MARK}\n`);
-  const head = (at < 0 ? stdout : stdout.slice(0, at)).trim();
-  const body = at < 0 ? '' : stdout.slice(at + JOB_LOG_MARK.length + 1);
+  const [whole = '', body = ''] = splitParts(stdout, JOB_LOG_MARK);
+  const head = whole.trim();
   const [state = '', error = ''] = head.split('|');
   const raw = body.split('\n');
   if (raw.at(-1) === '') raw.pop();
