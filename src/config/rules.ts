@@ -215,7 +215,16 @@ export const migrateCommand: Rule = (raw) => {
   const text = cluster.values.DEPLOY_MIGRATE_COMMAND;
   if (text === undefined || text.trim() === '') return [];
   const split = splitCommandLine(text);
-  return 'problem' in split ? [`${shown(raw, cluster)}: DEPLOY_MIGRATE_COMMAND: ${split.problem}`] : [];
+  if ('problem' in split) return [`${shown(raw, cluster)}: DEPLOY_MIGRATE_COMMAND: ${split.problem}`];
+  // the command is argv on the manager and in the job's spec: a secret in it would be readable there
+  const values = [
+    ...raw.secrets.filter((f) => f.exists && !f.isPlaceholder).map((f) => ({ what: f.spec.file, value: f.data.toString('utf8').trim() })),
+    ...Object.entries(raw.env['registry.env'].values).filter(([k]) => k === 'REGISTRY_TOKEN').map(([k, v]) => ({ what: `registry.env ${k}`, value: v ?? '' })),
+  ].filter((v) => v.value.length >= 6);
+  const leaked = values.find((v) => text.includes(v.value));
+  return leaked
+    ? [`${shown(raw, cluster)}: DEPLOY_MIGRATE_COMMAND: holds the value of ${leaked.what} — the command is argv on the manager and part of the job's spec: let the job read the secret from /run/secrets/<name> instead (it gets the api's secrets)`]
+    : [];
 };
 
 export const RULES: readonly Rule[] = [migrateCommand, managerList, managerUser, nearMissKeys, b2AllOrNone, singleWorker, noSecretsInProdEnv, envValuesOnOneLine, keysSetOnce, noCommentCut, valuesReadAsWritten, knownPlaceholders, privateEnvFiles, secretFiles, secretsLongEnough];

@@ -57,6 +57,10 @@ export async function runPost(ctx: Ctx, name: 'post-deploy' | 'post-rollback', c
   const hook = hookOf(ctx, name);
   if (!hook) return;
   ctx.reporter.info(`running the ${name} hook`);
-  const r = await runOne(ctx, hook, { ...describeRun(ctx, command, target), outcome: summary.outcome, exitCode: summary.exitCode, serving: summary.serving, servingId });
+  // whatever happens to a post- hook, the run's outcome stands: nothing here may throw past the run
+  const r = await runOne(ctx, hook, { ...describeRun(ctx, command, target), outcome: summary.outcome, exitCode: summary.exitCode, serving: summary.serving, servingId }).catch((e: Error) => ({
+    ok: false,
+    why: `the ${name} hook (${hook.path}) could not be run: ${e.message}`,
+  }));
   if (!r.ok) ctx.reporter.warn(`${r.why} — the outcome stands (exit ${summary.exitCode})`);
 }

@@ -89,6 +89,16 @@ describe('hooks and the pre-deploy job in the plan (the CLI)', () => {
     assert.ok(bad.stderr.includes(`${cfg.path('hooks/post-deploy')}: is not executable — run chmod +x ${cfg.path('hooks/post-deploy')}`), bad.stderr);
   });
 
+  it('a migrate command holding a secret value is refused (it would be argv on the manager): exit 2, the value never printed', async () => {
+    const { makeConfig, runCli, SECRET_VALUES } = await import('../helpers/config.js');
+    const secret = SECRET_VALUES['secrets/secret_key.txt']!.toString();
+    const cfg = makeConfig({ 'cluster.env': { DEPLOY_MIGRATE_COMMAND: `/app/api migrate --key=${secret}` } });
+    const r = await runCli(['plan', '--deploy-dir', 'deploy', '--tag', 'v9', '--skip-build'], { cwd: cfg.root });
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /deploy\/cluster\.env: DEPLOY_MIGRATE_COMMAND: holds the value of secrets\/secret_key\.txt — the command is argv on the manager and part of the job's spec: let the job read the secret from \/run\/secrets\/<name> instead/);
+    assert.ok(!(r.stdout + r.stderr).includes(secret));
+  });
+
   it('a migrate command only a shell could run is refused with the file and key: exit 2', async () => {
     const { makeConfig, runCli } = await import('../helpers/config.js');
     const cfg = makeConfig({ 'cluster.env': { DEPLOY_MIGRATE_COMMAND: '/app/api migrate && echo done' } });
