@@ -76,12 +76,13 @@ export async function failover(ctx: Ctx): Promise<boolean> {
  */
 export async function closeRun(ctx: Ctx, event: AuditRecord['event'], startedAt: number, facts: Facts, summary: Summary, audit: { deployId?: string; tag?: string; detail?: string } = {}): Promise<Summary> {
   if (ctx.session && !ctx.session.alive && ctx.state.lockHeld) await failover(ctx);
+  const detail = [ctx.state.lockTakenFrom ? `took over the deploy lock held by ${ctx.state.lockTakenFrom}` : undefined, audit.detail].filter(Boolean).join('; ');
   // logout and the audit record are independent: side by side; the lock goes last
   const [left, auditProblem] = await Promise.all([
     login.logout(ctx),
     lock.audit(ctx, auditRecord({
       event, deployId: audit.deployId, tag: audit.tag, start: new Date(startedAt).toISOString(), durationMs: Date.now() - startedAt, outcome: summary.outcome, serving: summary.serving,
-      ...(audit.detail ? { detail: audit.detail } : {}),
+      ...(detail ? { detail } : {}),
     })),
   ]);
   if (auditProblem && ctx.session) ctx.reporter.warn(auditProblem);

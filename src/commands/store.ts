@@ -53,11 +53,21 @@ export function removeObjects(names: readonly string[]): Command {
   return onManager(['docker', 'config', 'rm', ...names]);
 }
 
-/** Removes the lock only while this run's deploy id holds it (its id label); exit 0 also when it is already gone. */
+/**
+ * Removes the lock only while the given deploy id holds it (its id label); exit 0 also when it is already gone. The
+ * object is removed by its swarm ID, not its name, so a lock another run takes in between is never the one removed.
+ */
 export function releaseLockObject(name: string, deployId: string): Command {
   return onManager([
     'sh', '-c',
-    'held=$(docker config inspect --format "{{index .Spec.Labels \\"$2\\"}}" "$1" 2>/dev/null) || exit 0\nif [ "$held" = "$3" ]; then exec docker config rm "$1"; fi',
+    [
+      'line=$(docker config inspect --format "{{.ID}} {{index .Spec.Labels \\"$2\\"}}" "$1" 2>/dev/null) || exit 0',
+      '[ "${line#* }" = "$3" ] || exit 0',
+      'out=$(docker config rm "${line%% *}" 2>&1) && exit 0',
+      'case $out in *"o such config"*|*"not found"*) exit 0;; esac',
+      'printf "%s\\n" "$out" >&2',
+      'exit 1',
+    ].join('\n'),
     'sh', name, ID_LABEL, deployId,
   ]);
 }

@@ -17,6 +17,8 @@ export type KnownGoodRelease = ReleaseRecord;
 /** What this run changed so far: decides cleanup, rollback and the final line. */
 export class RunState {
   lockHeld = false;
+  /** the lock was taken over from a run that was certainly gone: that run in words (for the audit trail) */
+  lockTakenFrom?: string;
   loggedInLocal = false;
   loggedInManager = false;
   /** the run's private docker configs (DOCKER_CONFIG), laptop and manager: removed in finally */

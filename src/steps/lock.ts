@@ -3,6 +3,7 @@ import { createObject, objectName, releaseLockObject } from '../commands/store.j
 import { PreflightError, errorMessage } from '../errors.js';
 import type { AuditRecord } from '../audit.js';
 import { importLegacy, readLegacy, readLegacyDir } from '../store/legacy.js';
+import { thisProcessSpace, goneHolder } from '../io/process-space.js';
 import type { LockOwner } from '../store/store.js';
 import { cmd, exec, note, store, type Ctx, type StepPlan } from './context.js';
 
@@ -14,6 +15,7 @@ export function owner(ctx: Pick<Ctx, 'release' | 'session'>): LockOwner {
   return {
     who: r.deployedBy, pid: process.pid, deployId: r.deployId, gitSha: r.gitSha ?? null, tag: r.tag, startedAt: r.startedAt.toISOString(),
     ...(t ? { via: t.alias } : {}),
+    ...(thisProcessSpace() ? { space: thisProcessSpace() } : {}),
   };
 }
 
@@ -30,6 +32,7 @@ export function plan(ctx: Pick<Ctx, 'release' | 'settings'>): StepPlan {
       note('the working folder on the manager (release folders, the run\'s private docker config) must be the deploy user\'s own real folder, writable by nobody else (exit 2 otherwise); made 0700'),
       cmd(createObject(stackName, 'lock', lockName(stackName), 'lock owner record (JSON)', `${JSON.stringify(owner(ctx as Ctx))}\n`, ctx.release.deployId)),
       note('a swarm config: creating one whose name exists fails on every manager, so exactly one run holds the lock'),
+      note('a lock whose run is certainly gone — written on this machine, since this boot, by a process that no longer runs — is taken over (said in the output and the audit trail); any other holder is waited for or reported'),
       note(ctx.settings.lockWaitSeconds > 0 ? `if another run holds it: retry every 2s for up to ${ctx.settings.lockWaitSeconds}s` : 'if another run holds it: stop at once (exit 2) and say who holds it'),
       cmd(readLegacyDir(remoteDir)),
       note('first run of this version against a stack deployed by an earlier one: its records in the working folder are imported into the swarm once (the files stay); an earlier version\'s lock there is honoured'),
@@ -69,6 +72,14 @@ export async function acquire(ctx: Ctx): Promise<void> {
     if (r.acquired) {
       ctx.state.lockHeld = true;
       break;
+    }
+    const gone = !ctx.state.lockTakenFrom && r.owner ? goneHolder(r.owner) : undefined;
+    if (gone && r.owner) {
+      // removed only while that dead run's id still holds it (by the object's swarm ID): a run racing for it is never undone
+      await store(ctx).releaseLock(r.owner.deployId);
+      ctx.state.lockTakenFrom = r.holder;
+      ctx.reporter.warn(`the deploy lock was held by ${r.holder}: taking it over`);
+      continue;
     }
     if (Date.now() >= deadline) {
       throw new PreflightError(

@@ -10,7 +10,7 @@ export class MemoryStore implements Store {
   audit: AuditRecord[] = [];
 
   async acquireLock(owner: LockOwner): Promise<LockAttempt> {
-    if (this.lock) return { acquired: false, holder: describeOwner(this.lock) };
+    if (this.lock) return { acquired: false, holder: describeOwner(this.lock), owner: this.lock };
     this.lock = owner;
     return { acquired: true };
   }

@@ -5,6 +5,7 @@
  * remote dir, for the upgrade.
  */
 import type { AuditRecord } from '../audit.js';
+import { goneHolder } from '../io/process-space.js';
 
 export interface LockOwner {
   who: string;
@@ -15,6 +16,8 @@ export interface LockOwner {
   startedAt: string;
   /** the manager the run came through (several-manager clusters) */
   via?: string;
+  /** the process space the pid belongs to (io/process-space.ts): a later run in the same space can tell it is gone */
+  space?: string;
 }
 
 /** A release as recorded when it was deployed: everything a rollback to it needs, through any manager. */
@@ -53,7 +56,7 @@ export interface StoreState {
   marks: Mark[];
 }
 
-export type LockAttempt = { acquired: true } | { acquired: false; holder: string };
+export type LockAttempt = { acquired: true } | { acquired: false; holder: string; owner?: LockOwner };
 
 export interface Store {
   /** where the state lives, in words (for the plan and messages) */
@@ -77,6 +80,16 @@ export interface Store {
   compact(keepAudit: number): Promise<void>;
 }
 
+/** The owner record as written, when it is one. */
+export function parseOwner(data: string | undefined): LockOwner | undefined {
+  try {
+    const o = JSON.parse(data ?? '') as Partial<LockOwner>;
+    return o && typeof o === 'object' && typeof o.pid === 'number' && typeof o.deployId === 'string' ? (o as LockOwner) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export function describeOwner(owner: LockOwner | string | undefined): string {
   if (owner === undefined) return 'an unknown owner (no owner record)';
   if (typeof owner === 'string') {
@@ -86,7 +99,8 @@ export function describeOwner(owner: LockOwner | string | undefined): string {
       return owner.trim() ? `an unreadable owner record: ${owner.trim().slice(0, 200)}` : 'an unknown owner (no owner record)';
     }
   }
-  return `${owner.who} (pid ${owner.pid}, deploy ${owner.deployId}, git ${owner.gitSha ?? 'n/a'}, since ${owner.startedAt}${owner.via ? `, through ${owner.via}` : ''})`;
+  const gone = goneHolder(owner);
+  return `${owner.who} (pid ${owner.pid}, deploy ${owner.deployId}, git ${owner.gitSha ?? 'n/a'}, since ${owner.startedAt}${owner.via ? `, through ${owner.via}` : ''})${gone ? ` — ${gone}` : ''}`;
 }
 
 /** The state from the marks, oldest first: current is the newest mark, history the releases deploys made known-good. */

@@ -9,7 +9,7 @@ import { display, type Command } from '../commands/command.js';
 import { CONFIG_MAX_BYTES, ID_LABEL, KIND_LABEL, createObject, listObjectNames, objectName, readObject, readObjects, releaseLockObject, removeObjects, type ObjectKind } from '../commands/store.js';
 import { CommandFailed, PreflightError } from '../errors.js';
 import { tail, type RunResult } from '../io/runner.js';
-import { describeOwner, stateFromMarks, type LockAttempt, type LockOwner, type Mark, type ReleaseRecord, type Store, type StoreState } from './store.js';
+import { describeOwner, parseOwner, stateFromMarks, type LockAttempt, type LockOwner, type Mark, type ReleaseRecord, type Store, type StoreState } from './store.js';
 
 export interface StoredObject {
   name: string;
@@ -85,9 +85,11 @@ export class SwarmStore implements Store {
     const r = await this.create('lock', this.lockName(), 'lock owner record (JSON)', `${JSON.stringify(owner)}\n`, owner.deployId);
     if (r.exitCode === 0) return { acquired: true };
     if (!EXISTS.test(r.stderr)) throw new CommandFailed(display(createObject(this.stack, 'lock', this.lockName(), 'lock owner record (JSON)', '', owner.deployId)), r.exitCode, tail(r.stderr), 'taking the deploy lock');
-    const holder = await this.inspectLock();
+    const held = await this.readLock();
     // released between our attempt and the look: the caller tries again
-    return { acquired: false, holder: holder ?? 'a run that has just finished' };
+    if (!held) return { acquired: false, holder: 'a run that has just finished' };
+    const parsed = parseOwner(held);
+    return { acquired: false, holder: describeOwner(held), ...(parsed ? { owner: parsed } : {}) };
   }
 
   async releaseLock(deployId: string): Promise<void> {
@@ -95,13 +97,19 @@ export class SwarmStore implements Store {
   }
 
   async inspectLock(): Promise<string | undefined> {
+    const held = await this.readLock();
+    return held === undefined ? undefined : describeOwner(held);
+  }
+
+  /** The lock's owner record as written ('' when it has none), or undefined when the lock is free. */
+  private async readLock(): Promise<string | undefined> {
     const r = await this.runner.run(readObject(this.lockName()));
     if (r.exitCode !== 0) {
       if (/no such config|not found/i.test(r.stderr)) return undefined;
       throw new CommandFailed(display(readObject(this.lockName())), r.exitCode, tail(r.stderr), 'reading the deploy lock');
     }
     const [obj] = parseObjects(r.stdout);
-    return describeOwner(obj?.data);
+    return obj?.data ?? '';
   }
 
   async forceUnlock(): Promise<boolean> {

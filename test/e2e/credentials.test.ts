@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cleanup, docker, loadSandbox, makeFixture, runCli, startCli, type Fixture } from './harness.js';
+import { auditLines, cleanup, docker, loadSandbox, lockOwner, makeFixture, runCli, startCli, storeObjects, type Fixture } from './harness.js';
 
 const { sandbox, reason } = loadSandbox();
 
@@ -79,11 +79,31 @@ describe('registry credentials', { skip: sandbox ? false : `e2e skipped: ${reaso
     await run.done;
     assert.equal(fs.existsSync(laptopConfig()), false, 'nothing was written into the user\'s laptop config');
     assert.doesNotMatch(fs.readFileSync(managerConfig, 'utf8'), /c3/);
-    // the dead run still holds the lock: the documented way out, then a normal run
-    const unlock = await runCli(fx, ['unlock', '--force']);
-    assert.equal(unlock.code, 0, unlock.output);
+    // the dead run still holds the lock; written on this machine by a process that no longer runs, it says so
+    const held = storeObjects(fx.stack, 'lock')[0]!;
+    const owner = JSON.parse(held.data) as { pid: number; deployId: string; space?: string };
+    assert.equal(owner.pid, run.child.pid);
+    assert.match(owner.space ?? '', /^linux \S+ boot [0-9a-f-]{36} pid:\[\d+\]$/);
+    const look = await runCli(fx, ['unlock']);
+    assert.equal(look.code, 2, look.output);
+    assert.match(look.output, new RegExp(`deploy ${owner.deployId}, .*\\) — its process \\(pid ${owner.pid}\\) ran on this machine and is no longer running — make sure`));
+    // the same record from another process space (another laptop, a container): nothing can be known, it blocks
+    const rewrite = (data: string) => {
+      docker(['config', 'rm', held.name]);
+      docker(['config', 'create', ...Object.entries(held.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]), held.name, '-'], { input: data });
+    };
+    rewrite(`${JSON.stringify({ ...owner, space: 'linux elsewhere boot 00000000-0000-0000-0000-000000000000 pid:[4026531836]' })}\n`);
+    const blocked = await runCli(fx, ['--tag', 'c1'], { SKIP_BUILD: '1' });
+    assert.equal(blocked.code, 2, blocked.output);
+    assert.match(blocked.output, new RegExp(`another run holds the deploy lock of e2ecreds .*deploy ${owner.deployId}, [^\\n]*\\) — wait for it`));
+    assert.match(lockOwner(fx.stack) ?? '', new RegExp(owner.deployId));
+    // as the killed run left it: the next run takes it over by itself, says so, and records it in the audit trail
+    rewrite(held.data);
     const next = await runCli(fx, ['--tag', 'c1'], { SKIP_BUILD: '1' });
     assert.equal(next.code, 0, next.output);
+    assert.match(next.output, new RegExp(`the deploy lock was held by \\S+ \\(pid ${owner.pid}, deploy ${owner.deployId},.*no longer running: taking it over`));
+    assert.match(String(auditLines(fx).at(-1)!.detail), new RegExp(`^took over the deploy lock held by \\S+ \\(pid ${owner.pid}, deploy ${owner.deployId}`));
+    assert.equal(lockOwner(fx.stack), undefined);
     assert.equal(fs.existsSync(path.join(os.tmpdir(), left[0]!)), false, 'the killed run\'s private laptop config was removed');
     assert.deepEqual(remoteConfigs(fx), [], 'the killed run\'s private manager config was removed');
     // the builds the killed run started are not ours to wait for, but must not outlive the test

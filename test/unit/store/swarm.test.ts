@@ -67,7 +67,7 @@ function contract(name: string, make: () => Store) {
     it('the lock: one holder; a second run is told who holds it; only the holder releases it; force removes any', async () => {
       const s = make();
       assert.deepEqual(await s.acquireLock(owner('a_20261201100000')), { acquired: true });
-      assert.deepEqual(await s.acquireLock(owner('b_20261201100001')), { acquired: false, holder: 'me@laptop (pid 42, deploy a_20261201100000, git n/a, since 2026-12-01T10:00:00.000Z, through manager2)' });
+      assert.deepEqual(await s.acquireLock(owner('b_20261201100001')), { acquired: false, holder: 'me@laptop (pid 42, deploy a_20261201100000, git n/a, since 2026-12-01T10:00:00.000Z, through manager2)', owner: owner('a_20261201100000') });
       await s.releaseLock('b_20261201100001');
       assert.match((await s.inspectLock())!, /deploy a_20261201100000/);
       await s.releaseLock('a_20261201100000');
