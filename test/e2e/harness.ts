@@ -94,6 +94,7 @@ export interface FixtureOptions {
 export const BUILDX_PLUGINS = process.env.HD_BUILDX_DIR ?? '/opt/honeydue-buildx/cli-plugins';
 
 export function makeFixture(sb: Sandbox, o: FixtureOptions): Fixture {
+  clearLeftovers(o.stack, path.join(sb.userHome, `e2e/${o.stack}`));
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `hd-e2e-${o.stack}-`));
   const deployDir = path.join(root, 'deploy');
   const context = path.join(root, 'app');
@@ -286,6 +287,26 @@ export function registryCredentialsLeft(fx: Fixture): { laptop: boolean; manager
 
 export async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * A run of the suite that was stopped part way (a killed CI job, a machine restart) can leave a stack, its secrets,
+ * the tool's objects and its remote dir on the loopback swarm: a test starts from none of them.
+ */
+function clearLeftovers(stack: string, remoteDirAbs: string): void {
+  const services = docker(['service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${stack}`], { allowFail: true }).trim();
+  if (services) docker(['stack', 'rm', stack], { allowFail: true });
+  const wait = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; services && i < 60; i++) {
+    const left = docker(['ps', '-a', '--filter', `label=com.docker.stack.namespace=${stack}`, '-q'], { allowFail: true }).trim();
+    const nets = docker(['network', 'ls', '--filter', `label=com.docker.stack.namespace=${stack}`, '-q'], { allowFail: true }).trim();
+    if (!left && !nets) break;
+    Atomics.wait(wait, 0, 0, 500);
+  }
+  const secrets = secretNames(stack);
+  if (secrets.length) docker(['secret', 'rm', ...secrets], { allowFail: true });
+  removeStore(stack);
+  fs.rmSync(remoteDirAbs, { recursive: true, force: true });
 }
 
 /** Removes everything a test created: the stack, its secrets, its remote dir, its temp dir. */
