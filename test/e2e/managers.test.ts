@@ -87,6 +87,7 @@ describe('several managers: the state in the swarm, one lock, a lost manager sur
     execFileSync('bash', [MULTINODE, 'managers', '3'], { stdio: 'ignore' });
     await waitManagers(3);
     fx = makeFixture(sandbox!, { stack: 'e2emgr', apiPort, registry, convergeTimeout: 90 });
+    await clearStack();
     const cluster = path.join(fx.deployDir, 'cluster.env');
     fs.writeFileSync(cluster, fs.readFileSync(cluster, 'utf8')
       .replace(/^DEPLOY_MANAGER_SSH_PORT=.*$/m, `DEPLOY_MANAGER_SSH_PORT=${port}`)
@@ -129,14 +130,19 @@ describe('several managers: the state in the swarm, one lock, a lost manager sur
     await waitManagers(3).catch(() => undefined);
     execFileSync('bash', [MULTINODE, 'managers', '1'], { stdio: 'ignore' });
     if (!fx) return;
+    await clearStack();
+    fs.rmSync(fx.root, { recursive: true, force: true });
+  });
+
+  /** The test's stack, secrets, store objects and working folders on the three-node swarm: after it, and before (a stopped run's). */
+  async function clearStack(): Promise<void> {
     dk(['stack', 'rm', fx.stack], { allowFail: true });
     for (let i = 0; i < 60 && dk(['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${fx.stack}`], { allowFail: true }).trim(); i++) await sleep(1000);
     const secrets = dk(['secret', 'ls', '-q', '--filter', `label=com.honeydue.deploy.stack=${fx.stack}`], { allowFail: true }).split('\n').filter(Boolean);
     if (secrets.length) dk(['secret', 'rm', ...secrets], { allowFail: true });
     removeStore(fx.stack, dk);
     for (const n of NODES) fs.rmSync(path.join(n.home, fx.remoteDir), { recursive: true, force: true });
-    fs.rmSync(fx.root, { recursive: true, force: true });
-  });
+  }
 
   it('(a) two deploys started together through two managers: one runs, the other is refused naming the holder; both last lines true', async () => {
     const a = startCli(through(0), ['--context', fx.context, '--tag', 'mgA']);

@@ -112,6 +112,7 @@ describe('three swarm nodes: the packaged template, node failures', { skip: stat
   before(async () => {
     fx = makeFixture(sandbox!, { stack: 'e2emulti', apiPort: 8000, registry, convergeTimeout: 150 });
     fx.remoteDirAbs = path.join(sandbox!.userHome, fx.remoteDir);
+    await clearStack();
     // the stand-ins for redis and dozzle, pushed to the cluster's registry
     const ctxDir = fs.mkdtempSync(path.join(fx.root, 'standins-'));
     fs.cpSync(path.join(ROOT, 'test/fixtures/standins'), ctxDir, { recursive: true });
@@ -141,6 +142,12 @@ describe('three swarm nodes: the packaged template, node failures', { skip: stat
 
   after(async () => {
     if (!fx) return;
+    await clearStack();
+    fs.rmSync(fx.root, { recursive: true, force: true });
+  });
+
+  /** What the test changes on the three-node swarm, undone: after it, and before (what a stopped run left). */
+  async function clearStack(): Promise<void> {
     for (const n of NODES) nsRun(n, ['iptables', '-D', 'OUTPUT', '-p', 'tcp', '-d', registry.split(':')[0]!, '--dport', registry.split(':')[1]!, '-j', 'REJECT']);
     dk(manager(), ['node', 'update', '--availability', 'active', NODES[2]!.hostname], { allowFail: true });
     dk(manager(), ['stack', 'rm', fx.stack], { allowFail: true });
@@ -150,8 +157,7 @@ describe('three swarm nodes: the packaged template, node failures', { skip: stat
     if (secrets.length) dk(manager(), ['secret', 'rm', ...secrets], { allowFail: true });
     removeStore(fx.stack, mdk);
     fs.rmSync(fx.remoteDirAbs, { recursive: true, force: true });
-    fs.rmSync(fx.root, { recursive: true, force: true });
-  });
+  }
 
   it('(a) the packaged template on three nodes: api spread over them, secrets on a worker, dozzle on the manager\'s loopback only', async () => {
     // Redis is pinned to the node that keeps its AOF volume: until a node carries the label, preflight says how
