@@ -9,6 +9,7 @@
 # packages, deploy user, keys) first.
 #
 #   scripts/multinode.sh up      create what is missing, start what is not running, print the state file
+#                                (with no node daemon running, the swarm is made afresh)
 #   scripts/multinode.sh managers 1|3   one manager (node 1) or three
 #   scripts/multinode.sh down    stop everything it started and remove the namespaces and the bridge
 #   scripts/multinode.sh env     print the state file
@@ -220,6 +221,23 @@ CONF
   chmod 600 "$STATE"
 }
 
+node_running() { [ -f "$DIR/node$1/docker.pid" ] && kill -0 "$(cat "$DIR/node$1/docker.pid")" 2>/dev/null; }
+
+# no node daemon running (a new machine, a restart, or a run of the suite that was stopped part way): the swarm
+# starts fresh, never on raft state that earlier runs wore out (stale entries, a node that cannot become a manager
+# again). A node that is down while the others run (a test restarting a killed node) keeps its state.
+fresh_start() {
+  local n
+  for n in "${NODES[@]}"; do node_running "$n" && return 0; done
+  pkill -f "containerd --config $DIR/node" 2>/dev/null || true
+  for n in "${NODES[@]}"; do
+    [ -d "$DIR/node$n" ] || continue
+    log "node$n: no daemon running, its swarm state is discarded (a fresh swarm)"
+    awk -v d="$DIR/node$n/" 'index($2, d) == 1 {print $2}' /proc/self/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    rm -rf "$DIR/node$n/data" "$DIR/node$n/exec"
+  done
+}
+
 stop_pidfile() { # stop_pidfile FILE: TERM, wait, KILL
   [ -f "$1" ] || return 0
   local pid; pid="$(cat "$1")"
@@ -238,6 +256,7 @@ case "${1:-up}" in
     network
     certificates
     registry
+    fresh_start
     for n in "${NODES[@]}"; do start_node "$n"; done
     swarm
     sshd_manager
