@@ -286,7 +286,10 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
   const err = all.find((t) => t.error && !t.running && !(t.id && opts.tasksBefore?.has(t.id)))?.error;
   const phase = svc.updateState && !settled ? ` ${svc.updateState}` : '';
   const stuck = opts.rollingBack === true && down.size > 0 && unplaceable.length > 0 && running.some((t) => t.image !== intended);
-  return { name, status: 'waiting', text: `${name}: ${count}${phase}${err ? ` (${err})` : ''}`, ...(stuck ? { stuck } : {}) };
+  // what still runs beside the intended replicas, and where: the reason a count that looks complete is not done
+  const others = running.filter((t) => !current(t));
+  const also = others.length ? `; also running: ${others.map((t) => `${t.image.replace(/^.*\//, '')}${nodeOf(t) ? ` on ${(opts.describe ?? ((h: string) => h))(nodeOf(t)!)}` : ''}`).join(', ')}` : '';
+  return { name, status: 'waiting', text: `${name}: ${count}${phase}${err ? ` (${err})` : ''}${also}`, ...(stuck ? { stuck } : {}) };
 }
 
 /** intended: full service name (<stack>_<service>) -> image without digest */

@@ -54,6 +54,10 @@ describe('nodes that are down', () => {
     assert.equal(rb.degraded, undefined);
     assert.equal(judgeService(svc({ replicas: 1, updateState: 'updating' }), 's_api', NEW, [{ ...task(NEW), node: 'n1' }]).status, 'waiting', 'with every node up, updating is waited for');
   });
+  it('a count that looks complete while a task of another image still runs names that task and its node', () => {
+    const j = judgeService(svc({ replicas: 1, updateState: 'updating' }), 's_api', NEW, [on('hdnode1'), on('hdnode3', OLD)], { describe: (h) => `id3 (${h}, 10.0.0.3)` });
+    assert.deepEqual(j, { name: 's_api', status: 'waiting', text: 's_api: 1/1 updating; also running: honeydue-api:v1 on id3 (hdnode3, 10.0.0.3)' });
+  });
   it('a task on a node that is down does not count as running', () => {
     assert.equal(judgeService(svc({ replicas: 3 }), 's_api', NEW, [on('hdnode1'), on('hdnode2'), on('hdnode3')], { downNodes: down }).status, 'waiting');
   });
