@@ -43,10 +43,11 @@ export interface ServiceJudgement {
   /** converged on fewer replicas than wanted, because nodes are down (accepted only while rolling back) */
   degraded?: { running: number; want: number; why?: string };
   /**
-   * rolling back with nodes down, the rolling update waits forever for a replica it cannot place, and tasks on
-   * the nodes that are up still run another image: the update must be told to do the rest at once
+   * with nodes down, swarm's rolling update waits forever (for a replica it cannot place, or for a task it gave a node
+   * that died) while tasks on the nodes that are up still run another image: why, in words; the update must be told
+   * to do the rest at once
    */
-  stuck?: boolean;
+  stuck?: string;
 }
 
 export function digestOf(image: string): string | undefined {
@@ -285,9 +286,19 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
   }
   const err = all.find((t) => t.error && !t.running && !(t.id && opts.tasksBefore?.has(t.id)))?.error;
   const phase = svc.updateState && !settled ? ` ${svc.updateState}` : '';
-  const stuck = opts.rollingBack === true && down.size > 0 && unplaceable.length > 0 && running.some((t) => t.image !== intended);
   // what still runs beside the intended replicas, and where: the reason a count that looks complete is not done
   const others = running.filter((t) => !current(t));
+  // swarm's rolling update waits for a task it can never get: a replica that cannot be placed while a node is down
+  // (rolling back), or a new task that was handed to a node just before it died (start-first waits for it to come up
+  // for good, and keeps the old task running beside the replacement that swarm placed elsewhere)
+  const onDeadNode = all.some((t) => t.image === intended && !t.running && nodeOf(t) !== undefined && down.has(nodeOf(t)!) && !(t.id && opts.tasksBefore?.has(t.id)));
+  const stuck = down.size === 0 || others.length === 0
+    ? undefined
+    : opts.rollingBack === true && unplaceable.length > 0
+      ? 'a replica cannot be placed while a node is down and the rolling update waits for it'
+      : enough && onDeadNode
+        ? 'every replica runs the intended image, but the rolling update still waits for a task it gave a node that is down, so the old task keeps running'
+        : undefined;
   const also = others.length ? `; also running: ${others.map((t) => `${t.image.replace(/^.*\//, '')}${nodeOf(t) ? ` on ${(opts.describe ?? ((h: string) => h))(nodeOf(t)!)}` : ''}`).join(', ')}` : '';
   return { name, status: 'waiting', text: `${name}: ${count}${phase}${err ? ` (${err})` : ''}${also}`, ...(stuck ? { stuck } : {}) };
 }

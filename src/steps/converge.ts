@@ -18,7 +18,7 @@ export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
       note(`every ${POLL_MS / 1000}s (nodes, services and tasks in one command), all services at once, for at most DEPLOY_CONVERGE_TIMEOUT=${ctx.cfg.cluster.DEPLOY_CONVERGE_TIMEOUT}s`),
       note('converged: spec image is this release\'s, running tasks = desired replicas, all on that image, UpdateStatus completed or none'),
       note('failed at once: UpdateStatus rollback_* or paused (swarm rolled back by itself, even when REPLICAS reads N/N)'),
-      note('rolling back with a node down, a rolling update that waits for a replica it cannot place is told to replace the other tasks at once (docker service update --update-parallelism 0 <service>; the next deploy sets it back)'),
+      note('with a node down, a rolling update that waits for what it can never get — a replica it cannot place (rolling back), or a new task it handed a node just before that node died, while the replacement runs elsewhere and the old task beside it — is told to do the rest at once (docker service update --update-parallelism 0 <service>; the next deploy sets it back)'),
       note('nodes that are down: their tasks do not count; replicas that cannot be placed while nodes are down fail the deploy at once as lost capacity (a cluster failure), and the rollback accepts the previous release on the replicas the remaining nodes can run'),
       note(`failed in seconds: a replica swarm will never place while every node is up — unsupported platform, a host-mode port another service holds, insufficient resources, an unsatisfiable constraint — once the same reason has stood for ${PERMANENT_AFTER_MS / 1000}s (a port also waits while the service's old task is being stopped); rolling back, the previous release is accepted on the replicas that can run, and the last line says what blocks the rest`),
       note('failed at once: a crash loop — 3 tasks of the new image failed, or one error twice (whatever the stack\'s failure_action; first deploys too)'),
@@ -113,7 +113,7 @@ export async function waitForConvergence(ctx: Ctx, o: WaitOptions): Promise<Wait
     for (const j of judgements.filter((x) => x.stuck && !unstuck.has(x.name))) {
       unstuck.add(j.name);
       const r = await exec(ctx, serviceUpdateAllAtOnce(j.name));
-      ctx.reporter.info(`${j.name}: a replica cannot be placed while a node is down and the rolling update waits for it: ${r.exitCode === 0 ? 'told it to replace the other tasks at once (--update-parallelism 0; the next deploy sets it back)' : `could not unblock it: ${r.stderr.trim()}`}`);
+      ctx.reporter.info(`${j.name}: ${j.stuck}: ${r.exitCode === 0 ? 'told it to replace the other tasks at once (--update-parallelism 0; the next deploy sets it back)' : `could not unblock it: ${r.stderr.trim()}`}`);
     }
     const failed = judgements.filter((j) => j.status === 'failed');
     if (failed.length) return { kind: 'failed', why: failed.map((j) => j.text).join('; '), capacity: failed.every((j) => j.capacity) };

@@ -216,7 +216,10 @@ describe('several managers: the state in the swarm, one lock, a lost manager sur
 
   it('(d) with that manager still down: rollback through a surviving manager to a release recorded through the dead one', async () => {
     const r = await runCli(through(1, 2), ['rollback', firstId]);
-    assert.equal(r.code, 0, r.output);
+    console.log(`the rollback with a manager down:\n${r.output}`);
+    // on failure, what swarm itself shows, for the log
+    const seen = () => `${r.output}\n--- node ls:\n${dk(['node', 'ls'], { allowFail: true })}\n--- stack ps:\n${dk(['stack', 'ps', '--no-trunc', '--format', '{{.ID}} {{.Name}} {{.Image}} {{.Node}} {{.DesiredState}} {{.CurrentState}} {{.Error}}', fx.stack], { allowFail: true })}`;
+    assert.equal(r.code, 0, r.code === 0 ? '' : seen());
     assert.match(lastLine(r.output), new RegExp(`^result: ok \\(exit 0\\): rolled back: ${firstId} \\(tag mg1\\) is serving and healthy$`));
     for (const svc of ['api', 'worker', 'admin']) assert.equal(serviceImage(fx.stack, svc), image(svc, 'mg1'));
     assert.equal(currentId(fx.stack, dk), firstId);

@@ -70,8 +70,27 @@ describe('nodes that are down', () => {
   it('rolling back with a node down: an update stuck on an unplaceable replica while live tasks run another image is flagged', () => {
     const j = judgeService(svc({ replicas: 3, specImage: OLD, updateState: 'updating' }), 's_api', OLD, [on('hdnode1', OLD), on('hdnode2', NEW), { ...pending('p1'), image: OLD }], { rollingBack: true, downNodes: down });
     assert.equal(j.status, 'waiting');
-    assert.equal(j.stuck, true);
+    assert.equal(j.stuck, 'a replica cannot be placed while a node is down and the rolling update waits for it');
     assert.equal(judgeService(svc({ replicas: 3, specImage: OLD, updateState: 'updating' }), 's_api', OLD, [on('hdnode1', OLD), on('hdnode2', NEW)], { rollingBack: true }).stuck, undefined);
+  });
+  it('a start-first update whose new task went to a node just before it died waits for it forever, the old task running beside the replacement: flagged', () => {
+    const ADMIN_NEW = 'r/honeydue-admin:mg1';
+    const ADMIN_OLD = 'r/honeydue-admin:mgC';
+    const at = (id: string, image: string, node: string, state: string, desiredRunning: boolean): TaskView => ({ id, service: 's_admin', image, node, running: state === 'Running', state, error: '', desiredRunning });
+    // as swarm showed it: the first new task still "Assigned" on the dead node, its replacement running on node 1,
+    // the old task running on node 3, and the update status "updating" for good
+    const tasks = [at('8lpp', ADMIN_NEW, 'hdnode2', 'Assigned', false), at('ilqj', ADMIN_NEW, 'hdnode1', 'Running', true), at('5xwe', ADMIN_OLD, 'hdnode3', 'Running', true)];
+    const service = { name: 's_admin', specImage: ADMIN_NEW, replicas: 1, updateState: 'updating' };
+    for (const rollingBack of [true, false]) {
+      const j = judgeService(service, 's_admin', ADMIN_NEW, tasks, { rollingBack, downNodes: new Set(['hdnode2']), tasksBefore: new Set(['5xwe']) });
+      assert.equal(j.status, 'waiting');
+      assert.equal(j.text, 's_admin: 1/1 updating; also running: honeydue-admin:mgC on hdnode3');
+      assert.equal(j.stuck, 'every replica runs the intended image, but the rolling update still waits for a task it gave a node that is down, so the old task keeps running');
+    }
+    // not while the replacement is not running yet, nor with every node up, nor when no new task went to the dead node
+    assert.equal(judgeService(service, 's_admin', ADMIN_NEW, [tasks[0]!, { ...tasks[1]!, running: false, state: 'Starting' }, tasks[2]!], { downNodes: new Set(['hdnode2']) }).stuck, undefined);
+    assert.equal(judgeService(service, 's_admin', ADMIN_NEW, tasks, {}).stuck, undefined);
+    assert.equal(judgeService(service, 's_admin', ADMIN_NEW, tasks.slice(1), { downNodes: new Set(['hdnode2']) }).stuck, undefined);
   });
   it('an update swarm rolled back by itself names the failed task\'s error and node', () => {
     const rejected: TaskView = { ...failedTask('r1', NEW, 'No such image: r/honeydue-api:v2'), state: 'Rejected', node: 'hdnode3' };
