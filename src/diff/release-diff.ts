@@ -51,8 +51,6 @@ export interface Side {
   secretHashes?: Record<string, string>;
 }
 
-const obj = yamlMap;
-
 /** A docker env file (KEY=VALUE per line) as a map. */
 export function parseEnvFile(text: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -76,14 +74,14 @@ interface ServiceView {
 
 /** Each service of a rendered stack file with the environment it gets (its env_file prod.env, then `environment:`). */
 function services(side: Side): Map<string, ServiceView> {
-  const doc = obj(YAML.parse(normalize(side.stackFile, side.deployId) || '{}', { merge: true }));
+  const doc = yamlMap(YAML.parse(normalize(side.stackFile, side.deployId) || '{}', { merge: true }));
   const prodEnv = parseEnvFile(normalize(side.envFile, side.deployId));
   const out = new Map<string, ServiceView>();
-  for (const [name, raw] of Object.entries(obj(doc.services))) {
-    const s = obj(raw);
+  for (const [name, raw] of Object.entries(yamlMap(doc.services))) {
+    const s = yamlMap(raw);
     const env: Record<string, string> = envFilesOf(s).includes('prod.env') ? { ...prodEnv } : {};
     for (const [k, v] of Object.entries(serviceEnvironment(s))) env[k] = v ?? '';
-    const deploy = obj(s.deploy);
+    const deploy = yamlMap(s.deploy);
     out.set(name, { image: s.image === undefined ? undefined : String(s.image), replicas: deploy.mode === 'global' ? 'global' : deploy.replicas === undefined ? '1' : String(deploy.replicas), env });
   }
   return out;

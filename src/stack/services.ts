@@ -1,8 +1,17 @@
 /**
- * Reading a service of a rendered stack file (parsed YAML): the few compose shapes the job and `diff` need, each
- * read one way.
+ * Reading the rendered stack file (parsed YAML) and its services: the few compose shapes the checks, the job and
+ * `diff` need, each read one way.
  */
+import YAML from 'yaml';
+
 export type YamlMap = Record<string, unknown>;
+
+/** The rendered stack file parsed once (read by several checks and the job; none changes it): the last one is kept. */
+let lastStack: { text: string; doc: unknown } | undefined;
+export function stackDoc(stackFile: string): unknown {
+  if (lastStack?.text !== stackFile) lastStack = { text: stackFile, doc: YAML.parse(stackFile, { merge: true }) };
+  return lastStack.doc;
+}
 
 /** A YAML mapping, or an empty one for anything else (absent, a list, a scalar). */
 export function yamlMap(v: unknown): YamlMap {

@@ -12,10 +12,11 @@ export type { LockOwner };
 export function owner(ctx: Pick<Ctx, 'release' | 'session'>): LockOwner {
   const r = ctx.release;
   const t = ctx.session?.target;
+  const space = thisProcessSpace();
   return {
     who: r.deployedBy, pid: process.pid, deployId: r.deployId, gitSha: r.gitSha ?? null, tag: r.tag, startedAt: r.startedAt.toISOString(),
     ...(t ? { via: t.alias } : {}),
-    ...(thisProcessSpace() ? { space: thisProcessSpace() } : {}),
+    ...(space ? { space } : {}),
   };
 }
 

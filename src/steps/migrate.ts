@@ -4,11 +4,10 @@
  * before the stack is updated. Exit 0: the deploy goes on. Anything else stops the deploy before the stack is
  * touched, the previous release serving. A migration is not undone by a rollback (README: "Migrations").
  */
-import YAML from 'yaml';
 import { createJob, jobName, jobStatus, JOB_LOG_MARK, listNetworks, removeJob, timedLine, type JobSpec } from '../commands/job.js';
 import { splitParts } from '../commands/command.js';
 import { splitCommandLine } from '../config/shell-words.js';
-import { envFilesOf, serviceEnvironment, yamlMap } from '../stack/services.js';
+import { envFilesOf, serviceEnvironment, stackDoc, yamlMap } from '../stack/services.js';
 import { errorMessage } from '../errors.js';
 import type { PlanCtx } from '../pipeline.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
@@ -17,33 +16,31 @@ export function configured(ctx: Pick<PlanCtx, 'cfg'>): boolean {
   return (ctx.cfg.cluster.DEPLOY_MIGRATE_COMMAND ?? '').trim() !== '';
 }
 
-const obj = yamlMap;
-
 /** The api service of the rendered stack file, as the job copies it. */
 export function jobSpec(ctx: PlanCtx): JobSpec {
   const r = ctx.release;
   const split = splitCommandLine(ctx.cfg.cluster.DEPLOY_MIGRATE_COMMAND ?? '');
   const command = 'words' in split ? split.words : [];
-  const doc = obj(YAML.parse(r.stackFile || '{}', { merge: true }));
-  const api = obj(obj(doc.services).api);
+  const doc = yamlMap(stackDoc(r.stackFile || '{}'));
+  const api = yamlMap(yamlMap(doc.services).api);
   const env = Object.fromEntries(Object.entries(serviceEnvironment(api)).filter((e): e is [string, string] => e[1] !== undefined));
-  const topSecrets = obj(doc.secrets);
+  const topSecrets = yamlMap(doc.secrets);
   const secrets = (Array.isArray(api.secrets) ? api.secrets : []).map((s) => {
-    const long = obj(s);
+    const long = yamlMap(s);
     const key = typeof s === 'string' ? s : String(long.source ?? '');
-    const name = String(obj(topSecrets[key]).name ?? key);
+    const name = String(yamlMap(topSecrets[key]).name ?? key);
     const target = typeof s === 'string' ? key : String(long.target ?? key);
     return { source: name, target };
   });
-  const topNetworks = obj(doc.networks);
-  const netKeys = Array.isArray(api.networks) ? api.networks.map(String) : Object.keys(obj(api.networks));
+  const topNetworks = yamlMap(doc.networks);
+  const netKeys = Array.isArray(api.networks) ? api.networks.map(String) : Object.keys(yamlMap(api.networks));
   const networks = netKeys.map((k) => {
-    const n = obj(topNetworks[k]);
+    const n = yamlMap(topNetworks[k]);
     return typeof n.name === 'string' ? n.name : n.external ? k : `${r.stackName}_${k}`;
   });
-  const topVolumes = obj(doc.volumes);
+  const topVolumes = yamlMap(doc.volumes);
   const volumeName = (key: string) => {
-    const v = obj(topVolumes[key]);
+    const v = yamlMap(topVolumes[key]);
     return typeof v.name === 'string' ? v.name : v.external ? key : `${r.stackName}_${key}`;
   };
   const mounts = (Array.isArray(api.volumes) ? api.volumes : []).flatMap((v): string[] => {
@@ -53,16 +50,16 @@ export function jobSpec(ctx: PlanCtx): JobSpec {
       const bind = source.startsWith('/') || source.startsWith('.');
       return [`type=${bind ? 'bind' : 'volume'},source=${bind ? source : volumeName(source)},target=${target}${mode === 'ro' ? ',readonly' : ''}`];
     }
-    const m = obj(v);
+    const m = yamlMap(v);
     if (!m.target) return [];
     const type = String(m.type ?? 'volume');
     if (type !== 'volume' && type !== 'bind') return [];
     const source = type === 'volume' && m.source ? volumeName(String(m.source)) : String(m.source ?? '');
     return [`type=${type}${source ? `,source=${source}` : ''},target=${String(m.target)}${m.read_only ? ',readonly' : ''}`];
   });
-  const deploy = obj(api.deploy);
-  const constraints = (Array.isArray(obj(deploy.placement).constraints) ? (obj(deploy.placement).constraints as unknown[]) : []).map(String);
-  const limits = obj(obj(deploy.resources).limits);
+  const deploy = yamlMap(api.deploy);
+  const constraints = (Array.isArray(yamlMap(deploy.placement).constraints) ? (yamlMap(deploy.placement).constraints as unknown[]) : []).map(String);
+  const limits = yamlMap(yamlMap(deploy.resources).limits);
   const envFiles = envFilesOf(api);
   return {
     name: jobName(r.stackName),

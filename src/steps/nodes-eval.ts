@@ -2,15 +2,7 @@
  * Pure judgements about the swarm's nodes, from `docker node inspect` JSON lines: which nodes can take
  * tasks, and whether a stack's placement can succeed on them.
  */
-import YAML from 'yaml';
-
-
-/** The rendered stack file parsed once (read by several checks; none changes it): the last one is kept. */
-let lastStack: { text: string; doc: unknown } | undefined;
-export function stackDoc(stackFile: string): unknown {
-  if (lastStack?.text !== stackFile) lastStack = { text: stackFile, doc: YAML.parse(stackFile, { merge: true }) };
-  return lastStack.doc;
-}
+import { stackDoc } from '../stack/services.js';
 
 export interface NodeView {
   id: string;

@@ -94,7 +94,7 @@ export interface FixtureOptions {
 export const BUILDX_PLUGINS = process.env.HD_BUILDX_DIR ?? '/opt/honeydue-buildx/cli-plugins';
 
 export function makeFixture(sb: Sandbox, o: FixtureOptions): Fixture {
-  clearLeftovers(o.stack, path.join(sb.userHome, `e2e/${o.stack}`));
+  removeStack(o.stack, path.join(sb.userHome, `e2e/${o.stack}`));
   const root = fs.mkdtempSync(path.join(os.tmpdir(), `hd-e2e-${o.stack}-`));
   const deployDir = path.join(root, 'deploy');
   const context = path.join(root, 'app');
@@ -290,19 +290,17 @@ export async function sleep(ms: number): Promise<void> {
 }
 
 /**
- * A run of the suite that was stopped part way (a killed CI job, a machine restart) can leave a stack, its secrets,
- * the tool's objects and its remote dir on the loopback swarm: a test starts from none of them.
+ * Removes a stack from the loopback swarm with everything of it: its services (waiting until its containers and
+ * networks are gone), its secrets, the tool's objects and its remote dir. Before a test (what a run of the suite
+ * stopped part way left: a killed CI job, a machine restart) and after it.
  */
-function clearLeftovers(stack: string, remoteDirAbs: string): void {
-  const services = docker(['service', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${stack}`], { allowFail: true }).trim();
-  if (services) docker(['stack', 'rm', stack], { allowFail: true });
+function removeStack(stack: string, remoteDirAbs: string): void {
+  const label = `label=com.docker.stack.namespace=${stack}`;
+  const has = (args: string[]) => docker(args, { allowFail: true }).trim() !== '';
+  const left = () => has(['ps', '-a', '--filter', label, '-q']) || has(['network', 'ls', '--filter', label, '-q']);
+  if (has(['service', 'ls', '-q', '--filter', label]) || left()) docker(['stack', 'rm', stack], { allowFail: true });
   const wait = new Int32Array(new SharedArrayBuffer(4));
-  for (let i = 0; services && i < 60; i++) {
-    const left = docker(['ps', '-a', '--filter', `label=com.docker.stack.namespace=${stack}`, '-q'], { allowFail: true }).trim();
-    const nets = docker(['network', 'ls', '--filter', `label=com.docker.stack.namespace=${stack}`, '-q'], { allowFail: true }).trim();
-    if (!left && !nets) break;
-    Atomics.wait(wait, 0, 0, 500);
-  }
+  for (let i = 0; i < 60 && left(); i++) Atomics.wait(wait, 0, 0, 500);
   const secrets = secretNames(stack);
   if (secrets.length) docker(['secret', 'rm', ...secrets], { allowFail: true });
   removeStore(stack);
@@ -311,17 +309,7 @@ function clearLeftovers(stack: string, remoteDirAbs: string): void {
 
 /** Removes everything a test created: the stack, its secrets, its remote dir, its temp dir. */
 export async function cleanup(fx: Fixture): Promise<void> {
-  docker(['stack', 'rm', fx.stack], { allowFail: true });
-  for (let i = 0; i < 60; i++) {
-    const left = docker(['ps', '-a', '--filter', `label=com.docker.stack.namespace=${fx.stack}`, '-q'], { allowFail: true }).trim();
-    const nets = docker(['network', 'ls', '--filter', `label=com.docker.stack.namespace=${fx.stack}`, '-q'], { allowFail: true }).trim();
-    if (!left && !nets) break;
-    await sleep(500);
-  }
-  const names = secretNames(fx.stack);
-  if (names.length) docker(['secret', 'rm', ...names], { allowFail: true });
-  removeStore(fx.stack);
-  fs.rmSync(fx.remoteDirAbs, { recursive: true, force: true });
+  removeStack(fx.stack, fx.remoteDirAbs);
   fs.rmSync(fx.root, { recursive: true, force: true });
 }
 
