@@ -96,7 +96,9 @@ describe('the release phase: pre-deploy job, hooks, diff', { skip: sandbox ? fal
   });
 
   it('a job that fails: the deploy stops before the stack is touched, the previous release serving, its last lines and exit code shown (exit 1)', async () => {
-    setCluster('DEPLOY_MIGRATE_COMMAND', `sh -c 'echo "step one"; echo "boom: relation does not exist" >&2; exit 3'`);
+    // docker reads stdout and stderr apart and stamps each line when it reads it: lines written to the two streams
+    // in the same instant may swap, so the two are written a moment apart
+    setCluster('DEPLOY_MIGRATE_COMMAND', `sh -c 'echo "step one"; sleep 0.3; echo "boom: relation does not exist" >&2; exit 3'`);
     try {
       const spec = docker(['service', 'inspect', `${fx.stack}_api`, '--format', '{{json .Spec}}']);
       const secrets = secretNames(fx.stack);
