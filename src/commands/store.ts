@@ -29,24 +29,35 @@ export function createObject(stack: string, kind: ObjectKind, name: string, labe
 }
 
 /**
- * Every object of the stack (of one kind, or all), one JSON spec per line ({Name, Labels, Data (base64)}), in one
- * remote command; nothing at all when there is none.
+ * How an object is printed: the Raft index swarm gave it when it was created, then its JSON spec ({Name, Labels,
+ * Data (base64)}). The index orders the objects as the cluster wrote them, whichever laptop's clock was wrong: the
+ * tool orders its history by it, never by a time a laptop wrote.
+ */
+const OBJECT_FORMAT = '{{.Version.Index}} {{json .Spec}}';
+
+/**
+ * Every object of the stack (of one kind, or all), one per line as OBJECT_FORMAT, in one remote command; nothing at
+ * all when there is none.
  */
 export function readObjects(stack: string, kind?: ObjectKind): Command {
   return onManager([
     'sh', '-c',
-    'ids=$(docker config ls -q --filter "label=$1=$2" ${4:+--filter "label=$3=$4"}) || exit $?\n[ -z "$ids" ] || exec docker config inspect --format "{{json .Spec}}" $ids',
+    `ids=$(docker config ls -q --filter "label=$1=$2" \${4:+--filter "label=$3=$4"}) || exit $?\n[ -z "$ids" ] || exec docker config inspect --format '${OBJECT_FORMAT}' $ids`,
     'sh', STACK_LABEL, stack, KIND_LABEL, kind ?? '',
   ]);
 }
 
-/** The names of the stack's objects of one kind, one per line (no data: cheap for long audit trails). */
+/** The stack's objects of one kind as `INDEX NAME` lines, without their data (cheap for long audit trails). */
 export function listObjectNames(stack: string, kind: ObjectKind): Command {
-  return onManager(['docker', 'config', 'ls', '--filter', `label=${STACK_LABEL}=${stack}`, '--filter', `label=${KIND_LABEL}=${kind}`, '--format', '{{.Name}}']);
+  return onManager([
+    'sh', '-c',
+    'ids=$(docker config ls -q --filter "label=$1=$2" --filter "label=$3=$4") || exit $?\n[ -z "$ids" ] || exec docker config inspect --format "{{.Version.Index}} {{.Spec.Name}}" $ids',
+    'sh', STACK_LABEL, stack, KIND_LABEL, kind,
+  ]);
 }
 
 export function readObject(name: string): Command {
-  return onManager(['docker', 'config', 'inspect', '--format', '{{json .Spec}}', name]);
+  return onManager(['docker', 'config', 'inspect', '--format', OBJECT_FORMAT, name]);
 }
 
 export function removeObjects(names: readonly string[]): Command {
@@ -56,12 +67,19 @@ export function removeObjects(names: readonly string[]): Command {
 /**
  * Removes the lock only while the given deploy id holds it (its id label); exit 0 also when it is already gone. The
  * object is removed by its swarm ID, not its name, so a lock another run takes in between is never the one removed.
+ * Only docker's "no such config" means gone: any other failure (no leader, a lost daemon) exits 1 with docker's words,
+ * and the lock is reported as still held.
  */
 export function releaseLockObject(name: string, deployId: string): Command {
   return onManager([
     'sh', '-c',
     [
-      'line=$(docker config inspect --format "{{.ID}} {{index .Spec.Labels \\"$2\\"}}" "$1" 2>/dev/null) || exit 0',
+      'if ! line=$(docker config inspect --format "{{.ID}} {{index .Spec.Labels \\"$2\\"}}" "$1" 2>&1); then',
+      '  case $line in *"o such config"*|*"not found"*) exit 0;; esac',
+      '  printf "%s\\n" "$line" >&2',
+      '  exit 1',
+      'fi',
+      'line=$(printf "%s\\n" "$line" | tail -n 1)',
       '[ "${line#* }" = "$3" ] || exit 0',
       'out=$(docker config rm "${line%% *}" 2>&1) && exit 0',
       'case $out in *"o such config"*|*"not found"*) exit 0;; esac',

@@ -4,6 +4,11 @@
  * touched, and two deploys by one user never share (or log out) each other's credential. Everything the user's
  * configuration provides besides credentials is carried over: CLI plugins (buildx), contexts, buildx builders,
  * and config.json without `auths`, `credsStore` and `credHelpers`.
+ *
+ * docker's CLI picks a credential helper by itself when config.json names none and holds no `auths` entry
+ * (`docker-credential-osxkeychain` on a Mac, `pass` or `secretservice` on Linux, when installed): the run's token
+ * would land in the operator's keychain. So the run's config.json always holds one `auths` entry, a name no
+ * registry can have: docker then keeps the run's login in this file, whatever helpers are installed.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -11,6 +16,8 @@ import path from 'node:path';
 
 const PREFIX = 'honeydue-deploy-docker-';
 const CREDENTIAL_KEYS = ['auths', 'credsStore', 'credHelpers'];
+/** An `auths` entry no registry can match (.invalid is reserved): it keeps docker from choosing a credential helper. */
+export const FILE_STORE_PLACEHOLDER = 'honeydue-deploy.invalid';
 /** Linked, not copied: they hold no credentials and may be large (buildx state). */
 const CARRIED_OVER = ['cli-plugins', 'contexts', 'buildx'];
 
@@ -18,7 +25,10 @@ export function userDockerConfigDir(env: NodeJS.ProcessEnv = process.env): strin
   return env.DOCKER_CONFIG || path.join(env.HOME || os.homedir(), '.docker');
 }
 
-/** config.json as the user has it, without credentials; `{}` when there is none or it does not parse. */
+/**
+ * config.json as the user has it, without credentials, plus the placeholder `auths` entry that keeps the run's
+ * login in the file (never in an OS credential store).
+ */
 export function withoutCredentials(text: string | undefined): string {
   let json: Record<string, unknown> = {};
   try {
@@ -26,7 +36,9 @@ export function withoutCredentials(text: string | undefined): string {
   } catch {
     json = {};
   }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) json = {};
   for (const k of CREDENTIAL_KEYS) delete json[k];
+  json.auths = { [FILE_STORE_PLACEHOLDER]: {} };
   return `${JSON.stringify(json, null, 2)}\n`;
 }
 

@@ -201,6 +201,6 @@ export async function run(ctx: Ctx): Promise<void> {
     }
     throw e;
   }
-  ctx.store = new SwarmStore(ctx.session, ctx.release.stackName);
+  ctx.store = new SwarmStore(ctx.session, ctx.release.stackName, (w) => ctx.reporter.warn(w));
   if (targets.length > 1) ctx.reporter.info(`connected to ${ctx.session.describe()} (manager ${ctx.session.index + 1} of ${targets.length})`);
 }

@@ -73,7 +73,7 @@ export async function pruneReleases(ctx: Ctx): Promise<string[]> {
   const [records, folderList] = await Promise.all([s.listReleases(), execChecked(ctx, listReleases(ctx.release.remoteDir), 'listing release folders')]);
   const ids = records.map((r) => r.deployId);
   const protect = new Set([ctx.release.deployId, ...(ctx.state.previous ? [ctx.state.previous.deployId] : [])]);
-  const old = selectOldReleases(ids, ctx.cfg.cluster.DEPLOY_KEEP_RELEASES!, protect);
+  const old = selectOldReleases(records, ctx.cfg.cluster.DEPLOY_KEEP_RELEASES!, protect);
   if (old.length) await s.removeReleases(old);
   await s.compact(KEEP_AUDIT_RECORDS);
   const kept = new Set(ids.filter((id) => !old.includes(id)));

@@ -8,6 +8,8 @@ export class MemoryStore implements Store {
   releases = new Map<string, ReleaseRecord>();
   marks: Mark[] = [];
   audit: AuditRecord[] = [];
+  /** the order of writes, as swarm's Raft index gives it */
+  private seq = 0;
 
   async acquireLock(owner: LockOwner): Promise<LockAttempt> {
     if (this.lock) return { acquired: false, holder: describeOwner(this.lock), owner: this.lock };
@@ -26,7 +28,7 @@ export class MemoryStore implements Store {
     return had;
   }
   async recordRelease(record: ReleaseRecord): Promise<void> {
-    this.releases.set(record.deployId, record);
+    if (!this.releases.has(record.deployId)) this.releases.set(record.deployId, { ...record, seq: ++this.seq });
   }
   async listReleases(): Promise<ReleaseRecord[]> {
     return [...this.releases.values()];
@@ -38,7 +40,7 @@ export class MemoryStore implements Store {
     for (const id of deployIds) this.releases.delete(id);
   }
   async markCurrent(deployId: string, event: Mark['event'], at = new Date()): Promise<void> {
-    this.marks.push({ deployId, event, at: at.toISOString() });
+    this.marks.push({ deployId, event, at: at.toISOString(), seq: ++this.seq });
   }
   async readState(): Promise<StoreState> {
     return stateFromMarks(this.marks);

@@ -39,13 +39,18 @@ export interface ReleaseRecord {
   envFile?: string;
   /** secret key -> sha256 of the secret file (anyone who runs docker on a manager can read the secret itself) */
   secretHashes?: Record<string, string>;
+  /** where the cluster put the record in its order of writes (swarm's Raft index); attached when read, never stored */
+  seq?: number;
 }
 
 /** A release became the serving known-good one: by a deploy that passed its checks, a rollback, or the upgrade import. */
 export interface Mark {
   deployId: string;
   event: 'deploy' | 'rollback' | 'import';
-  at: string;
+  /** the laptop's time, for people: never used to order marks (a laptop's clock may be off) */
+  at?: string;
+  /** the cluster's order of writes (swarm's Raft index of the mark's config); attached when read */
+  seq?: number;
 }
 
 export interface StoreState {
@@ -103,9 +108,20 @@ export function describeOwner(owner: LockOwner | string | undefined): string {
   return `${owner.who} (pid ${owner.pid}, deploy ${owner.deployId}, git ${owner.gitSha ?? 'n/a'}, since ${owner.startedAt}${owner.via ? `, through ${owner.via}` : ''})${gone ? ` — ${gone}` : ''}`;
 }
 
-/** The state from the marks, oldest first: current is the newest mark, history the releases deploys made known-good. */
+/**
+ * The cluster's order: by the index swarm gave each object when it was written. Objects without one (kept in memory,
+ * or from an earlier version's files) keep the order they are given in.
+ */
+export function byClusterOrder<T extends { seq?: number }>(items: readonly T[]): T[] {
+  return items
+    .map((item, i) => ({ item, i }))
+    .sort((a, b) => (a.item.seq !== undefined && b.item.seq !== undefined ? a.item.seq - b.item.seq : a.i - b.i))
+    .map((x) => x.item);
+}
+
+/** The state from the marks, in the cluster's order: current is the newest mark, history the releases deploys made known-good. */
 export function stateFromMarks(marks: readonly Mark[]): StoreState {
-  const sorted = [...marks].sort((a, b) => a.at.localeCompare(b.at));
+  const sorted = byClusterOrder(marks);
   const history: string[] = [];
   for (const m of sorted) if (m.event !== 'rollback' && !history.includes(m.deployId)) history.push(m.deployId);
   return { current: sorted.at(-1)?.deployId, history, marks: sorted };
@@ -117,12 +133,17 @@ export function byStampNewestFirst(a: string, b: string): number {
   return stamp(b).localeCompare(stamp(a));
 }
 
+/** Newest first: by the cluster's order of writes when both have one, else by the stamp that ends a deploy id. */
+export function newestFirst(a: { deployId: string; seq?: number }, b: { deployId: string; seq?: number }): number {
+  return a.seq !== undefined && b.seq !== undefined ? b.seq - a.seq : byStampNewestFirst(a.deployId, b.deployId);
+}
+
 /**
- * The release records to remove: beyond the newest `keep`, never one in `protect` (the known-good release, the
- * previous one, the run in progress) and never one whose secrets a kept release still needs — the decision is made
- * from the cluster-wide record, whichever manager the run came through.
+ * The release records to remove: beyond the newest `keep` (in the order the cluster recorded them), never one in
+ * `protect` (the known-good release, the previous one, the run in progress) — the decision is made from the
+ * cluster-wide record, whichever manager the run came through.
  */
-export function selectOldReleases(ids: readonly string[], keep: number, protect: ReadonlySet<string>): string[] {
-  const stamped = ids.filter((id) => /_(\d{14})$/.test(id)).sort(byStampNewestFirst);
-  return stamped.slice(keep).filter((id) => !protect.has(id));
+export function selectOldReleases(records: ReadonlyArray<{ deployId: string; seq?: number }>, keep: number, protect: ReadonlySet<string>): string[] {
+  const stamped = records.filter((r) => /_(\d{14})$/.test(r.deployId)).sort(newestFirst);
+  return stamped.slice(keep).map((r) => r.deployId).filter((id) => !protect.has(id));
 }

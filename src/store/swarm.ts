@@ -9,23 +9,57 @@ import { display, type Command } from '../commands/command.js';
 import { CONFIG_MAX_BYTES, ID_LABEL, KIND_LABEL, createObject, listObjectNames, objectName, readObject, readObjects, releaseLockObject, removeObjects, type ObjectKind } from '../commands/store.js';
 import { CommandFailed, PreflightError } from '../errors.js';
 import { tail, type RunResult } from '../io/runner.js';
-import { describeOwner, parseOwner, stateFromMarks, type LockAttempt, type LockOwner, type Mark, type ReleaseRecord, type Store, type StoreState } from './store.js';
+import { byClusterOrder, describeOwner, parseOwner, stateFromMarks, type LockAttempt, type LockOwner, type Mark, type ReleaseRecord, type Store, type StoreState } from './store.js';
 
 export interface StoredObject {
   name: string;
   labels: Record<string, string>;
   data: string;
+  /** swarm's Raft index of the object: the cluster's order of writes */
+  seq?: number;
 }
 
-/** One JSON spec per line, as `docker config inspect --format '{{json .Spec}}'` prints them. */
+/** One object per line, `INDEX {spec JSON}` (commands/store.ts), or a bare JSON spec. */
 export function parseObjects(text: string): StoredObject[] {
   return text
     .split('\n')
-    .filter((l) => l.trim().startsWith('{'))
-    .map((l) => {
-      const spec = JSON.parse(l) as { Name: string; Labels?: Record<string, string>; Data?: string };
-      return { name: spec.Name, labels: spec.Labels ?? {}, data: Buffer.from(spec.Data ?? '', 'base64').toString('utf8') };
+    .map((l) => /^\s*(?:(\d+) )?(\{.*)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => {
+      const spec = JSON.parse(m[2]!) as { Name: string; Labels?: Record<string, string>; Data?: string };
+      return { name: spec.Name, labels: spec.Labels ?? {}, data: Buffer.from(spec.Data ?? '', 'base64').toString('utf8'), ...(m[1] ? { seq: Number(m[1]) } : {}) };
     });
+}
+
+const EVENTS: ReadonlySet<string> = new Set(['deploy', 'rollback', 'import']);
+
+/** What is wrong with a release record as read back, or undefined when it is one. */
+export function releaseProblem(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return `holds ${value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value}, not a release record`;
+  const r = value as Partial<ReleaseRecord>;
+  if (typeof r.deployId !== 'string' || !r.deployId) return 'has no deployId';
+  for (const k of ['serviceImages', 'secretNames', 'images'] as const) {
+    if (r[k] !== undefined && (r[k] === null || typeof r[k] !== 'object')) return `has a ${k} that is not a map`;
+  }
+  if (!r.serviceImages) return 'has no serviceImages';
+  return undefined;
+}
+
+/** What is wrong with a mark as read back, or undefined when it is one (a mark without its time is still one). */
+export function markProblem(value: unknown): string | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return `holds ${value === null ? 'null' : typeof value}, not a mark`;
+  const m = value as Partial<Mark>;
+  if (typeof m.deployId !== 'string' || !m.deployId) return 'has no deployId';
+  if (typeof m.event !== 'string' || !EVENTS.has(m.event)) return `has the event ${JSON.stringify(m.event)} (deploy, rollback or import expected)`;
+  return undefined;
+}
+
+function parseJson(data: string): { value?: unknown; error?: string } {
+  try {
+    return { value: JSON.parse(data) as unknown };
+  } catch {
+    return { error: 'is not valid JSON' };
+  }
 }
 
 let lastStamp = 0;
@@ -48,11 +82,39 @@ export interface StoreRunner {
 
 export class SwarmStore implements Store {
   readonly where: string;
+  /** bad objects already told about: each is named once a run */
+  private told = new Set<string>();
   constructor(
     private readonly runner: StoreRunner,
     private readonly stack: string,
+    /** how a bad object is told about (a warning line); it is then left out, never deleted */
+    private readonly warn: (text: string) => void = () => undefined,
   ) {
     this.where = `swarm configs labelled ${KIND_LABEL} (stack ${stack})`;
+  }
+
+  /** Names a config the tool cannot use, once: what it is, what is wrong, and how to look at it or remove it. */
+  private bad(kind: ObjectKind, name: string, problem: string, consequence: string): void {
+    if (this.told.has(name)) return;
+    this.told.add(name);
+    this.warn(`the ${kind} config ${name} of ${this.stack} ${problem} — it is left out (${consequence}); look at it with \`docker config inspect ${name}\`, or remove it with \`docker config rm ${name}\``);
+  }
+
+  /** The release records that can be read, each with its place in the cluster's order; the rest are named. */
+  private releasesOf(objects: readonly StoredObject[]): { records: ReleaseRecord[]; unreadable: string[] } {
+    const records: ReleaseRecord[] = [];
+    const unreadable: string[] = [];
+    for (const o of objects) {
+      const { value, error } = parseJson(o.data);
+      const problem = error ?? releaseProblem(value);
+      if (problem) {
+        unreadable.push(o.name);
+        this.bad('release', o.name, problem, 'that release cannot be rolled back to');
+        continue;
+      }
+      records.push({ ...(value as ReleaseRecord), ...(o.seq !== undefined ? { seq: o.seq } : {}) });
+    }
+    return { records, unreadable };
   }
 
   private async checked(cmd: Command, what: string): Promise<RunResult> {
@@ -124,7 +186,8 @@ export class SwarmStore implements Store {
   }
 
   async recordRelease(record: ReleaseRecord): Promise<void> {
-    const r = await this.create('release', this.releaseName(record.deployId), `release record of ${record.deployId} (JSON: ids, images, secret names, stack file, prod.env)`, JSON.stringify(record), record.deployId);
+    const { seq: _seq, ...data } = record;
+    const r = await this.create('release', this.releaseName(record.deployId), `release record of ${record.deployId} (JSON: ids, images, secret names, stack file, prod.env)`, JSON.stringify(data), record.deployId);
     if (r.exitCode === 0) return;
     // the same record again (a run that resumed through another manager): already there
     if (EXISTS.test(r.stderr) && (await this.readRelease(record.deployId))) return;
@@ -132,25 +195,13 @@ export class SwarmStore implements Store {
   }
 
   async listReleases(): Promise<ReleaseRecord[]> {
-    return (await this.objects('release')).flatMap((o) => {
-      try {
-        return [JSON.parse(o.data) as ReleaseRecord];
-      } catch {
-        throw new PreflightError(`the release record ${o.name} in the swarm is not valid JSON — remove it with \`docker config rm ${o.name}\` (that release can then no longer be rolled back to)`);
-      }
-    });
+    return this.releasesOf(await this.objects('release')).records;
   }
 
   async readRelease(deployId: string): Promise<ReleaseRecord | undefined> {
     const r = await this.runner.run(readObject(this.releaseName(deployId)));
     if (r.exitCode !== 0) return undefined;
-    const [obj] = parseObjects(r.stdout);
-    if (!obj) return undefined;
-    try {
-      return JSON.parse(obj.data) as ReleaseRecord;
-    } catch {
-      throw new PreflightError(`the release record ${obj.name} in the swarm is not valid JSON — remove it with \`docker config rm ${obj.name}\` (that release can then no longer be rolled back to)`);
-    }
+    return this.releasesOf(parseObjects(r.stdout)).records[0];
   }
 
   async removeReleases(deployIds: readonly string[]): Promise<void> {
@@ -158,6 +209,7 @@ export class SwarmStore implements Store {
   }
 
   async markCurrent(deployId: string, event: Mark['event'], at = new Date()): Promise<void> {
+    // `at` is for people; the cluster's order of writes decides which mark is the newest
     const mark: Mark = { deployId, event, at: at.toISOString() };
     const r = await this.create('mark', objectName(this.stack, 'mark', timeSuffix(at, false)), `known-good mark (${event} of ${deployId})`, JSON.stringify(mark), deployId);
     if (r.exitCode !== 0) throw new CommandFailed(`docker config create … ${objectName(this.stack, 'mark', '…')} -`, r.exitCode, tail(r.stderr), 'marking the release known-good');
@@ -165,11 +217,14 @@ export class SwarmStore implements Store {
 
   private async marks(): Promise<Array<Mark & { name: string }>> {
     return (await this.objects('mark')).flatMap((o) => {
-      try {
-        return [{ ...(JSON.parse(o.data) as Mark), name: o.name }];
-      } catch {
+      const { value, error } = parseJson(o.data);
+      const problem = error ?? markProblem(value);
+      if (problem) {
+        this.bad('mark', o.name, problem, 'the known-good history is read without it');
         return [];
       }
+      const m = value as Mark;
+      return [{ deployId: m.deployId, event: m.event, ...(typeof m.at === 'string' ? { at: m.at } : {}), ...(o.seq !== undefined ? { seq: o.seq } : {}), name: o.name }];
     });
   }
 
@@ -183,29 +238,31 @@ export class SwarmStore implements Store {
     if (r.exitCode !== 0) throw new CommandFailed('docker config create … audit record', r.exitCode, tail(r.stderr), 'appending the audit record');
   }
 
-  private async auditObjects(): Promise<StoredObject[]> {
-    return (await this.objects('audit')).sort((a, b) => a.name.localeCompare(b.name));
-  }
-
   async readAudit(): Promise<AuditRecord[]> {
-    return (await this.auditObjects()).flatMap((o) => {
-      try {
-        return [JSON.parse(o.data) as AuditRecord];
-      } catch {
+    return byClusterOrder(await this.objects('audit')).flatMap((o) => {
+      const { value, error } = parseJson(o.data);
+      if (error || value === null || typeof value !== 'object') {
+        this.bad('audit', o.name, error ?? 'is not an audit record', 'the audit trail is read without it');
         return [];
       }
+      return [value as AuditRecord];
     });
   }
 
   async compact(keepAudit: number): Promise<void> {
     const [releaseObjects, marks, auditList] = await Promise.all([this.objects('release'), this.marks(), this.checked(listObjectNames(this.stack, 'audit'), 'listing the audit records')]);
-    const audits = auditList.stdout.split('\n').map((l) => l.trim()).filter(Boolean).sort().map((name) => ({ name }));
-    const releases = new Set(releaseObjects.map((o) => o.labels[ID_LABEL]));
+    const audits = byClusterOrder(
+      auditList.stdout.split('\n').map((l) => /^\s*(\d+) (\S+)/.exec(l)).filter((m): m is RegExpExecArray => m !== null).map((m) => ({ name: m[2]!, seq: Number(m[1]) })),
+    );
+    const { records, unreadable } = this.releasesOf(releaseObjects);
+    // a record read by its contents, never by a label a hand may have removed
+    const releases = new Set(records.map((r) => r.deployId));
     const state = stateFromMarks(marks);
     // the newest mark says what serves: kept whatever it names
     const newest = state.marks.at(-1);
-    // stateFromMarks sorts the same objects: the newest is one of `marks` itself
-    const staleMarks = marks.filter((m) => !releases.has(m.deployId) && m !== newest).map((m) => m.name);
+    // nothing is deleted on the strength of a record the tool could not read: with one unreadable, every mark stays
+    // (stateFromMarks sorts the same objects: the newest is one of `marks` itself)
+    const staleMarks = unreadable.length ? [] : marks.filter((m) => !releases.has(m.deployId) && m !== newest).map((m) => m.name);
     const staleAudits = audits.slice(0, Math.max(0, audits.length - keepAudit)).map((o) => o.name);
     const stale = [...staleMarks, ...staleAudits];
     if (stale.length) await this.checked(removeObjects(stale), 'removing old marks and audit records');

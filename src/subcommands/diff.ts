@@ -34,7 +34,7 @@ export async function diffAction(flags: DiffFlags, env: NodeJS.ProcessEnv, repor
   const release = buildRelease(cfg, settings, env, await readGit(settings.context, local), new Date());
   if (release.tagSource === 'placeholder') reporter.warn(`${settings.context} is not a git repository and no --tag (DEPLOY_TAG) was given: the next release's tag is a placeholder`);
   const session = await ManagerSession.connect(sshTargets({ cfg }), { accept: refuseManager, readyTimeoutMs: settings.sshTimeoutSeconds * 1000 });
-  const ctx: Ctx = { cfg, settings, release, reporter, local, interrupt: new Interrupt(), state: new RunState(), session, store: new SwarmStore(session, release.stackName) };
+  const ctx: Ctx = { cfg, settings, release, reporter, local, interrupt: new Interrupt(), state: new RunState(), session, store: new SwarmStore(session, release.stackName, (w) => reporter.warn(w)) };
   try {
     const serving = await readKnownGood(ctx);
     const running = serving ? Object.fromEntries((await readStack(ctx)).services.map((s) => [s.name, s.specDigest ? `${s.specImage}@${s.specDigest}` : s.specImage])) : {};

@@ -5,7 +5,7 @@
 import type { AuditRecord } from '../audit.js';
 import { store, type Ctx } from '../steps/context.js';
 import { readLegacy } from '../store/legacy.js';
-import type { ReleaseRecord } from '../store/store.js';
+import { newestFirst, type ReleaseRecord } from '../store/store.js';
 
 export type { ReleaseRecord };
 
@@ -22,12 +22,11 @@ export function outcomes(audit: readonly Partial<AuditRecord>[]): Map<string, st
   return out;
 }
 
-/** Newest first: the stamp at the end of the deploy id orders them. */
+/** Newest first, in the order the cluster recorded them (the stamp ending the deploy id for records of earlier versions). */
 export function rows(records: ReleaseRecord[], current: string, history: readonly string[], audit: Map<string, string>): ReleaseRow[] {
-  const stamp = (id: string) => /_(\d{14})$/.exec(id)?.[1] ?? '';
   return records
     .map((r) => ({ ...r, current: r.deployId === current, knownGood: history.includes(r.deployId), outcome: audit.get(r.deployId) ?? (history.includes(r.deployId) ? 'healthy' : 'unknown') }))
-    .sort((a, b) => stamp(b.deployId).localeCompare(stamp(a.deployId)));
+    .sort(newestFirst);
 }
 
 export async function readReleases(ctx: Ctx): Promise<ReleaseRow[]> {

@@ -21,5 +21,5 @@ export async function openCtx(flags: Flags, env: NodeJS.ProcessEnv, reporter: Re
   teachRedactor(reporter, cfg);
   const session = await ManagerSession.connect(sshTargets({ cfg }), { accept: refuseManager, readyTimeoutMs: settings.sshTimeoutSeconds * 1000 });
   const release = operationRelease(cfg, new Date(), what);
-  return { cfg, settings, release, reporter, local: new LocalRunner(), interrupt: new Interrupt(), state: new RunState(), session, store: new SwarmStore(session, release.stackName) };
+  return { cfg, settings, release, reporter, local: new LocalRunner(), interrupt: new Interrupt(), state: new RunState(), session, store: new SwarmStore(session, release.stackName, (w) => reporter.warn(w)) };
 }

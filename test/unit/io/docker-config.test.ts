@@ -8,9 +8,11 @@ import { tempDir } from '../../helpers/tmp.js';
 describe('the per-run docker config', () => {
   it('keeps the user\'s settings and drops every credential', () => {
     const user = JSON.stringify({ auths: { 'r.example': { auth: 'c2VjcmV0' } }, credsStore: 'desktop', credHelpers: { 'x.example': 'ecr' }, currentContext: 'prod', aliases: { builder: 'buildx' } });
-    assert.deepEqual(JSON.parse(withoutCredentials(user)), { currentContext: 'prod', aliases: { builder: 'buildx' } });
-    assert.equal(withoutCredentials(undefined), '{}\n');
-    assert.equal(withoutCredentials('not json'), '{}\n');
+    const only = { auths: { 'honeydue-deploy.invalid': {} } };
+    assert.deepEqual(JSON.parse(withoutCredentials(user)), { currentContext: 'prod', aliases: { builder: 'buildx' }, ...only });
+    assert.deepEqual(JSON.parse(withoutCredentials(undefined)), only);
+    assert.deepEqual(JSON.parse(withoutCredentials('not json')), only);
+    assert.deepEqual(JSON.parse(withoutCredentials('[1]')), only);
   });
   it('is a 0700 folder with config.json 0600 and links to the user\'s plugins, contexts and builders', () => {
     const home = tempDir('hd-dc-home-');
@@ -22,7 +24,7 @@ describe('the per-run docker config', () => {
     const dir = createLocalDockerConfig({ DOCKER_CONFIG: user }, tmp);
     assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
     assert.equal(fs.statSync(path.join(dir, 'config.json')).mode & 0o777, 0o600);
-    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')), { currentContext: 'c' });
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')), { currentContext: 'c', auths: { 'honeydue-deploy.invalid': {} } });
     assert.equal(fs.readlinkSync(path.join(dir, 'cli-plugins')), path.join(user, 'cli-plugins'));
     assert.equal(fs.readlinkSync(path.join(dir, 'contexts')), path.join(user, 'contexts'));
     assert.equal(fs.existsSync(path.join(dir, 'buildx')), false);

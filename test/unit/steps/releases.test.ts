@@ -5,10 +5,16 @@ import { rollbackTarget, selectOldReleases } from '../../../src/steps/releases.j
 const IDS = ['a_20260101000001', 'b_20260102000000', 'c_20260103000000', 'd_20260104000000', 'e_20260105000000'];
 
 describe('release folder pruning selection', () => {
+  const recs = (ids: string[]) => ids.map((deployId) => ({ deployId }));
   it('keeps the newest N and any protected release', () => {
-    assert.deepEqual(selectOldReleases(IDS, 3, new Set()).sort(), IDS.slice(0, 2));
-    assert.deepEqual(selectOldReleases(IDS, 3, new Set([IDS[0]!])), [IDS[1]]);
-    assert.deepEqual(selectOldReleases(['not-a-release', ...IDS], 10, new Set()), []);
+    assert.deepEqual(selectOldReleases(recs(IDS), 3, new Set()).sort(), IDS.slice(0, 2));
+    assert.deepEqual(selectOldReleases(recs(IDS), 3, new Set([IDS[0]!])), [IDS[1]]);
+    assert.deepEqual(selectOldReleases(recs(['not-a-release', ...IDS]), 10, new Set()), []);
+  });
+  it('newest by the order the cluster recorded them, not by the laptops\' stamps in the ids', () => {
+    // e was deployed first from a laptop a year ahead; a, b, c, d came after it from correct clocks
+    const seqs = [{ deployId: 'e_20270105000000', seq: 10 }, ...IDS.slice(0, 4).map((deployId, i) => ({ deployId, seq: 20 + i }))];
+    assert.deepEqual(selectOldReleases(seqs, 3, new Set()).sort(), ['a_20260101000001', 'e_20270105000000']);
   });
 });
 

@@ -13,13 +13,18 @@ import { selectOldReleases, type Store } from '../../../src/store/store.js';
 import { SwarmStore } from '../../../src/store/swarm.js';
 
 class FakeConfigs {
-  objects = new Map<string, { labels: Record<string, string>; data: string }>();
+  objects = new Map<string, { labels: Record<string, string>; data: string; seq: number }>();
   calls: string[][] = [];
+  /** swarm's Raft index: every write takes the next one */
+  private index = 100;
+  put(name: string, labels: Record<string, string>, data: string): void {
+    this.objects.set(name, { labels, data, seq: (this.index += 3) });
+  }
   async run(c: Command): Promise<RunResult> {
     this.calls.push([...c.argv]);
     const a = c.argv;
     const ok = (stdout = ''): RunResult => ({ exitCode: 0, stdout, stderr: '' });
-    const spec = (name: string) => JSON.stringify({ Name: name, Labels: this.objects.get(name)!.labels, Data: Buffer.from(this.objects.get(name)!.data).toString('base64') });
+    const spec = (name: string) => `${this.objects.get(name)!.seq} ${JSON.stringify({ Name: name, Labels: this.objects.get(name)!.labels, Data: Buffer.from(this.objects.get(name)!.data).toString('base64') })}`;
     if (a[0] === 'docker' && a[2] === 'create') {
       const labels: Record<string, string> = {};
       for (let i = 3; i < a.length - 2; i += 2) {
@@ -28,7 +33,7 @@ class FakeConfigs {
       }
       const name = a.at(-2)!;
       if (this.objects.has(name)) return { exitCode: 1, stdout: '', stderr: `Error response from daemon: rpc error: code = AlreadyExists desc = config ${name} already exists` };
-      this.objects.set(name, { labels, data: String(c.stdin!.data) });
+      this.put(name, labels, String(c.stdin!.data));
       return ok(`${name}\n`);
     }
     if (a[0] === 'docker' && a[2] === 'inspect') {
@@ -45,8 +50,11 @@ class FakeConfigs {
       return ok([...this.objects.keys()].filter((n) => want.every(([k, v]) => this.objects.get(n)!.labels[k!] === v)).map((n) => `${n}\n`).join(''));
     }
     if (a[0] === 'sh' && a[4] === STACK_LABEL) {
-      const [, , , , , stack, kindLabel, kind] = a;
+      const [, , script, , , stack, kindLabel, kind] = a;
       const names = [...this.objects.keys()].filter((n) => this.objects.get(n)!.labels[STACK_LABEL] === stack && (!kind || this.objects.get(n)!.labels[kindLabel!] === kind));
+      // swarm lists configs in no particular order: the index is what orders them
+      names.reverse();
+      if (script!.includes('{{.Spec.Name}}')) return ok(names.map((n) => `${this.objects.get(n)!.seq} ${n}\n`).join(''));
       return ok(names.map((n) => `${spec(n)}\n`).join(''));
     }
     if (a[0] === 'sh' && a[5] === ID_LABEL) {
@@ -137,17 +145,81 @@ describe('the swarm store', () => {
     const s = new SwarmStore(new FakeConfigs(), 'hd');
     await assert.rejects(s.recordRelease({ ...record('a_20261201100000'), stackFile: 'x'.repeat(600 * 1024) }), /is \d+ bytes; swarm keeps at most 511999 bytes in one config — shorten the stack file or prod\.env/);
   });
-  it('a broken record names itself and what to do', async () => {
+  const labels = (kind: string, id?: string) => ({ [STACK_LABEL]: 'hd', [KIND_LABEL]: kind, ...(id ? { [ID_LABEL]: id } : {}) });
+  it('a broken record is named (kind, config, what is wrong, the commands) and left out, never thrown at the reader', async () => {
     const fake = new FakeConfigs();
-    fake.objects.set('hd_hd-release_a_20261201100000', { labels: { [STACK_LABEL]: 'hd', [KIND_LABEL]: 'release', [ID_LABEL]: 'a_20261201100000' }, data: '{"deployId": "a_2026' });
-    await assert.rejects(new SwarmStore(fake, 'hd').listReleases(), { message: 'the release record hd_hd-release_a_20261201100000 in the swarm is not valid JSON — remove it with `docker config rm hd_hd-release_a_20261201100000` (that release can then no longer be rolled back to)' });
+    const warnings: string[] = [];
+    const s = new SwarmStore(fake, 'hd', (w) => warnings.push(w));
+    await s.recordRelease(record('b_20261201110000'));
+    fake.put('hd_hd-release_a_20261201100000', labels('release', 'a_20261201100000'), '{"deployId": "a_2026');
+    fake.put('hd_hd-release_n_20261201100000', labels('release', 'n_20261201100000'), 'null');
+    assert.deepEqual((await s.listReleases()).map((r) => r.deployId), ['b_20261201110000']);
+    assert.equal(await s.readRelease('n_20261201100000'), undefined);
+    assert.deepEqual(warnings.sort(), [
+      'the release config hd_hd-release_a_20261201100000 of hd is not valid JSON — it is left out (that release cannot be rolled back to); look at it with `docker config inspect hd_hd-release_a_20261201100000`, or remove it with `docker config rm hd_hd-release_a_20261201100000`',
+      'the release config hd_hd-release_n_20261201100000 of hd holds null, not a release record — it is left out (that release cannot be rolled back to); look at it with `docker config inspect hd_hd-release_n_20261201100000`, or remove it with `docker config rm hd_hd-release_n_20261201100000`',
+    ]);
+  });
+  it('a mark without its time is still a mark; one without a release id is named and left out', async () => {
+    const fake = new FakeConfigs();
+    const warnings: string[] = [];
+    const s = new SwarmStore(fake, 'hd', (w) => warnings.push(w));
+    fake.put('hd_hd-mark_1', labels('mark', 'a_20261201100000'), JSON.stringify({ deployId: 'a_20261201100000', event: 'deploy' }));
+    fake.put('hd_hd-mark_2', labels('mark'), JSON.stringify({ event: 'deploy', at: '2026-12-01T10:00:00Z' }));
+    const st = await s.readState();
+    assert.equal(st.current, 'a_20261201100000');
+    assert.deepEqual(warnings, ['the mark config hd_hd-mark_2 of hd has no deployId — it is left out (the known-good history is read without it); look at it with `docker config inspect hd_hd-mark_2`, or remove it with `docker config rm hd_hd-mark_2`']);
+  });
+  it('the newest mark is the one the cluster wrote last, whatever time the laptops put in it (fast, slow, a year ahead)', async () => {
+    const fake = new FakeConfigs();
+    const s = new SwarmStore(fake, 'hd');
+    for (const id of ['a_20261201100000', 'b_20261201110000', 'c_20261201120000']) await s.recordRelease(record(id));
+    await s.markCurrent('a_20261201100000', 'deploy', new Date('2027-12-01T10:00:00Z'));
+    await s.markCurrent('b_20261201110000', 'deploy', new Date('2026-12-01T10:10:00Z'));
+    await s.markCurrent('c_20261201120000', 'deploy', new Date('2026-12-01T09:00:00Z'));
+    const st = await s.readState();
+    assert.equal(st.current, 'c_20261201120000');
+    assert.deepEqual(st.history, ['a_20261201100000', 'b_20261201110000', 'c_20261201120000']);
+    // the release list is newest first in the same order
+    assert.deepEqual((await s.listReleases()).sort((x, y) => y.seq! - x.seq!).map((r) => r.deployId), ['c_20261201120000', 'b_20261201110000', 'a_20261201100000']);
+    // a pruned record's mark from the future is no longer current either
+    await s.removeReleases(['a_20261201100000']);
+    await s.compact(10);
+    assert.equal((await s.readState()).current, 'c_20261201120000');
+  });
+  it('release records without their id label, or unreadable ones, never make compaction delete marks', async () => {
+    const fake = new FakeConfigs();
+    const s = new SwarmStore(fake, 'hd');
+    for (const id of ['a_20261201100000', 'b_20261201110000', 'c_20261201120000']) {
+      fake.put(`hd_hd-release_${id}`, labels('release'), JSON.stringify(record(id)));
+      await s.markCurrent(id, 'deploy');
+    }
+    await s.compact(10);
+    assert.deepEqual((await s.readState()).history, ['a_20261201100000', 'b_20261201110000', 'c_20261201120000']);
+    fake.put('hd_hd-release_x_20261201130000', labels('release', 'x_20261201130000'), '{');
+    await s.markCurrent('gone_20261201100000', 'deploy');
+    await s.markCurrent('c_20261201120000', 'deploy');
+    await s.compact(10);
+    assert.deepEqual((await s.readState()).marks.map((m) => m.deployId), ['a_20261201100000', 'b_20261201110000', 'c_20261201120000', 'gone_20261201100000', 'c_20261201120000']);
+  });
+  it('audit records in the cluster\'s order; compaction drops the oldest by that order', async () => {
+    const fake = new FakeConfigs();
+    const s = new SwarmStore(fake, 'hd');
+    for (let i = 0; i < 4; i++) await s.appendAudit({ event: 'deploy', who: 'me', from: 'laptop', start: `t${i}`, durationMs: i, outcome: 'healthy' });
+    // the names carry the laptop's time: rename the first so that its name sorts last
+    const first = [...fake.objects.entries()][0]!;
+    fake.objects.delete(first[0]);
+    fake.objects.set('hd_hd-audit_99999999999999999_ffff', first[1]);
+    assert.deepEqual((await s.readAudit()).map((r) => r.start), ['t0', 't1', 't2', 't3']);
+    await s.compact(2);
+    assert.deepEqual((await s.readAudit()).map((r) => r.start), ['t2', 't3']);
   });
 });
 
 describe('pruning protection', () => {
   it('never the known-good, the previous or the run in progress, whatever their age', () => {
-    const ids = ['a_20261201100000', 'b_20261201110000', 'c_20261201120000', 'd_20261201130000', 'e_20261201140000'];
+    const ids = ['a_20261201100000', 'b_20261201110000', 'c_20261201120000', 'd_20261201130000', 'e_20261201140000'].map((deployId) => ({ deployId }));
     assert.deepEqual(selectOldReleases(ids, 2, new Set(['a_20261201100000'])), ['c_20261201120000', 'b_20261201110000']);
-    assert.deepEqual(selectOldReleases(ids, 0, new Set(ids)), []);
+    assert.deepEqual(selectOldReleases(ids, 0, new Set(ids.map((r) => r.deployId))), []);
   });
 });
