@@ -8,23 +8,31 @@ function script(body: string, args: readonly string[], stdin?: { label: string; 
   return onManager(['sh', '-c', body, 'sh', ...args], stdin ? { stdin: { secret: false, ...stdin } } : {});
 }
 
+/** The file in the working folder naming the one stack whose folder it is. */
+export const STACK_MARKER = '.honeydue-stack';
+
 /**
- * The remote dir is the working folder (release folders, the run's private docker config): it must be the deploy user's own,
- * a real folder, and writable by nobody else. Exit 3 with the reason on stdout when it is not; otherwise it is
- * made owner-only (earlier versions created it 0755).
+ * The remote dir is the working folder (release folders, the run's private docker config) of ONE stack: it must be
+ * the deploy user's own, a real folder, and writable by nobody else. Exit 3 with the reason on stdout when it is not;
+ * exit 4 with the other stack's name on stdout when it is that stack's working folder (a run cleans up its folder:
+ * two stacks sharing one would remove each other's registry login and release folders). With `fix` it is created
+ * owner-only (earlier versions created it 0755) and claimed for the stack (the marker is created exclusively, so
+ * two stacks racing for a new folder cannot both have it).
  */
-export function checkRemoteDir(remoteDir: string, opts: { fix: boolean } = { fix: true }): Command {
+export function checkRemoteDir(remoteDir: string, stack: string, opts: { fix: boolean } = { fix: true }): Command {
   return script(
     [
       'd="$1"',
       'if [ -L "$d" ]; then echo "is a symbolic link"; exit 3; fi',
-      'if [ ! -e "$d" ]; then exit 0; fi',
+      opts.fix ? 'if [ ! -e "$d" ]; then mkdir -p -m 0700 "$d" || exit $?; fi' : 'if [ ! -e "$d" ]; then exit 0; fi',
       'if [ ! -d "$d" ]; then echo "is not a folder"; exit 3; fi',
       'if [ "$(stat -c %u "$d")" != "$(id -u)" ]; then echo "belongs to $(stat -c %U "$d"), not to $(id -un)"; exit 3; fi',
       'if [ -n "$(find "$d" -maxdepth 0 \\( -perm -g+w -o -perm -o+w \\))" ]; then echo "is writable by group or others (mode $(stat -c %a "$d"))"; exit 3; fi',
-      ...(opts.fix ? ['chmod 700 "$d"'] : ['if [ ! -w "$d" ]; then echo "is not writable by $(id -un)"; exit 3; fi']),
+      ...(opts.fix ? ['chmod 700 "$d"', `if [ ! -e "$d/${STACK_MARKER}" ]; then (set -C; printf "%s\\n" "$2" > "$d/${STACK_MARKER}") 2>/dev/null; fi`] : ['if [ ! -w "$d" ]; then echo "is not writable by $(id -un)"; exit 3; fi']),
+      `o=$(head -n 1 "$d/${STACK_MARKER}" 2>/dev/null)`,
+      'if [ -n "$o" ] && [ "$o" != "$2" ]; then printf "%s\\n" "$o"; exit 4; fi',
     ].join('\n'),
-    [remoteDir],
+    [remoteDir, stack],
   );
 }
 

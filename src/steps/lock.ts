@@ -2,7 +2,7 @@ import { checkRemoteDir } from '../commands/remote-files.js';
 import { createObject, objectName, releaseLockObject } from '../commands/store.js';
 import { PreflightError, errorMessage } from '../errors.js';
 import type { AuditRecord } from '../audit.js';
-import { importLegacy, readLegacy, readLegacyDir } from '../store/legacy.js';
+import { importLegacy, importPending, readLegacy, readLegacyDir } from '../store/legacy.js';
 import { thisProcessSpace, goneHolder } from '../io/process-space.js';
 import type { LockOwner } from '../store/store.js';
 import { cmd, exec, note, store, type Ctx, type StepPlan } from './context.js';
@@ -29,8 +29,8 @@ export function plan(ctx: Pick<Ctx, 'release' | 'settings'>): StepPlan {
   return {
     title: 'Take the deploy lock (one for the whole cluster)',
     entries: [
-      cmd(checkRemoteDir(remoteDir)),
-      note('the working folder on the manager (release folders, the run\'s private docker config) must be the deploy user\'s own real folder, writable by nobody else (exit 2 otherwise); made 0700'),
+      cmd(checkRemoteDir(remoteDir, stackName)),
+      note('the working folder on the manager (release folders, the run\'s private docker config) must be the deploy user\'s own real folder, writable by nobody else, and this stack\'s alone (exit 2 otherwise); made 0700 and claimed for the stack'),
       cmd(createObject(stackName, 'lock', lockName(stackName), 'lock owner record (JSON)', `${JSON.stringify(owner(ctx as Ctx))}\n`, ctx.release.deployId)),
       note('a swarm config: creating one whose name exists fails on every manager, so exactly one run holds the lock'),
       note('a lock whose run is certainly gone — written on this machine, since this boot, by a process that no longer runs — is taken over (said in the output and the audit trail); any other holder is waited for or reported'),
@@ -42,8 +42,14 @@ export function plan(ctx: Pick<Ctx, 'release' | 'settings'>): StepPlan {
   };
 }
 
+/** The refusal of a working folder that belongs to another stack. */
+export function sharedFolderProblem(remoteDir: string, stack: string, other: string): string {
+  return `cluster.env: DEPLOY_REMOTE_DIR: ${remoteDir} on the manager is the working folder of the stack ${other} — each stack needs its own (a run removes what earlier runs of its stack left there: the other stack's registry login and release folders would go with it): set DEPLOY_REMOTE_DIR for ${stack} to another folder (its default is honeydue-deploy/${stack})`;
+}
+
 async function checkWorkingFolder(ctx: Ctx): Promise<void> {
-  const check = await exec(ctx, checkRemoteDir(ctx.release.remoteDir));
+  const check = await exec(ctx, checkRemoteDir(ctx.release.remoteDir, ctx.release.stackName));
+  if (check.exitCode === 4) throw new PreflightError(sharedFolderProblem(ctx.release.remoteDir, ctx.release.stackName, check.stdout.trim()));
   if (check.exitCode !== 0) {
     throw new PreflightError(
       `cluster.env: DEPLOY_REMOTE_DIR: ${ctx.release.remoteDir} on the manager ${check.stdout.trim() || `cannot be checked (${check.stderr.trim()})`} — it holds the release folders and the run's private docker config, so it must be a folder of the deploy user's own that nobody else can write to: fix it on the manager or point DEPLOY_REMOTE_DIR elsewhere`,
@@ -104,16 +110,17 @@ async function upgradeFromLegacy(ctx: Ctx): Promise<void> {
   const [releases, state] = await Promise.all([s.listReleases(), s.readState()]);
   // under the lock nobody else writes: the known-good release is read from this look, not from another
   ctx.state.snapshot = { releases, state };
-  if (releases.length || state.marks.length) return;
+  // once a deploy or a rollback of this version has marked a release, the store is the truth
+  if (state.marks.some((m) => !m.key)) return;
   const legacy = await readLegacy(ctx.session!, ctx.release.remoteDir);
-  if (!legacy) return;
+  if (!legacy || !importPending(legacy, state.marks)) return;
   if (legacy.lockHolder) {
     throw new PreflightError(`an earlier version of honeydue-deploy holds its deploy lock ${ctx.release.remoteDir}/lock on the manager: ${legacy.lockHolder} — wait for it to finish; if that run is dead, remove the folder on the manager (\`rm -rf -- ${ctx.release.remoteDir}/lock\`)`);
   }
-  if (!legacy.releases.length && !legacy.current) return;
+  const resumed = releases.length > 0 || state.marks.length > 0;
   const what = await importLegacy(s, legacy);
   ctx.state.snapshot = undefined;
-  ctx.reporter.info(`imported what an earlier version kept in ${ctx.release.remoteDir} on this manager into the swarm: ${what} (the files are left as they were)`);
+  ctx.reporter.info(`${resumed ? 'finished importing' : 'imported'} what an earlier version kept in ${ctx.release.remoteDir} on this manager into the swarm: ${what} (the files are left as they were)`);
 }
 
 /** Never throws. */

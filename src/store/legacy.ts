@@ -7,7 +7,7 @@ import type { AuditRecord } from '../audit.js';
 import { onManager, type Command } from '../commands/command.js';
 import { ENV_FILE, RELEASE_FILE, STACK_FILE } from '../commands/stack.js';
 import type { StoreRunner } from './swarm.js';
-import { describeOwner, type ReleaseRecord, type Store } from './store.js';
+import { describeOwner, type Mark, type ReleaseRecord, type Store } from './store.js';
 
 /** Everything in one remote command, each part introduced by a line `\036 KIND NAME`. */
 export function readLegacyDir(remoteDir: string): Command {
@@ -87,22 +87,36 @@ export async function readLegacy(runner: StoreRunner, remoteDir: string): Promis
   return r.exitCode === 0 ? parseLegacy(r.stdout) : undefined;
 }
 
-/**
- * Copies the legacy state into an empty store: every release record with its files, the history (as marks, in
- * order, the current one last), the audit records. Returns what it imported, in words.
- */
-export async function importLegacy(store: Store, legacy: LegacyState, now = new Date()): Promise<string> {
-  for (const r of legacy.releases) await store.recordRelease(r);
+/** The marks the import writes, oldest first: the history in order, the current one last (again, when rolled back to). */
+function importMarks(legacy: LegacyState): Array<{ deployId: string; event: 'import' | 'rollback' }> {
   const known = new Set(legacy.releases.map((r) => r.deployId));
   const order = legacy.history.filter((id) => known.has(id));
   if (legacy.current && known.has(legacy.current)) order.push(legacy.current);
-  // one mark per entry, a millisecond apart in the order they happened: the newest is the current one
-  const base = now.getTime() - order.length;
-  for (let i = 0; i < order.length; i++) {
-    const isCurrentAgain = i === order.length - 1 && legacy.current !== undefined && order.indexOf(legacy.current) < i;
-    await store.markCurrent(order[i]!, isCurrentAgain ? 'rollback' : 'import', new Date(base + i));
-  }
-  for (const a of legacy.audit) await store.appendAudit(a);
+  return order.map((deployId, i) => ({ deployId, event: i === order.length - 1 && legacy.current !== undefined && order.indexOf(legacy.current) < i ? 'rollback' : 'import' }));
+}
+
+/**
+ * Whether the import is still to do (or to finish): the legacy state has something to import and the store has
+ * neither every mark the import writes nor any mark of a later deploy or rollback.
+ */
+export function importPending(legacy: LegacyState, marks: readonly Mark[]): boolean {
+  if (!legacy.releases.length && !legacy.current) return false;
+  if (marks.some((m) => !m.key)) return false;
+  const written = new Set(marks.map((m) => m.key));
+  return importMarks(legacy).some((_, i) => !written.has(`import-${i}`));
+}
+
+/**
+ * Copies the legacy state into the store: every release record with its files, the audit records, then the history
+ * (as marks, in order, the current one last). Every object has a name of its own, so an import that stopped half
+ * way (a lost manager) is finished by the next run, each object written once; the marks come last, so the store
+ * never names a current release before its record is there. Returns what it imported, in words.
+ */
+export async function importLegacy(store: Store, legacy: LegacyState, now = new Date()): Promise<string> {
+  for (const r of legacy.releases) await store.recordRelease(r);
+  for (let i = 0; i < legacy.audit.length; i++) await store.appendAudit(legacy.audit[i]!, `import-${i}`);
+  const marks = importMarks(legacy);
+  for (let i = 0; i < marks.length; i++) await store.markCurrent(marks[i]!.deployId, marks[i]!.event, now, `import-${i}`);
   const skipped = legacy.unreadable.length ? `; not imported, their release.json cannot be read: ${legacy.unreadable.join(', ')}` : '';
   return `${legacy.releases.length} release record(s), ${legacy.history.length} history entr${legacy.history.length === 1 ? 'y' : 'ies'}, ${legacy.audit.length} audit record(s)${skipped}`;
 }

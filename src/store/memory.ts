@@ -28,6 +28,7 @@ export class MemoryStore implements Store {
     return had;
   }
   async recordRelease(record: ReleaseRecord): Promise<void> {
+    this.written(`release ${record.deployId}`);
     if (!this.releases.has(record.deployId)) this.releases.set(record.deployId, { ...record, seq: ++this.seq });
   }
   async listReleases(): Promise<ReleaseRecord[]> {
@@ -39,13 +40,28 @@ export class MemoryStore implements Store {
   async removeReleases(deployIds: readonly string[]): Promise<void> {
     for (const id of deployIds) this.releases.delete(id);
   }
-  async markCurrent(deployId: string, event: Mark['event'], at = new Date()): Promise<void> {
-    this.marks.push({ deployId, event, at: at.toISOString(), seq: ++this.seq });
+  /** what fails the next write (a test's stand-in for a lost manager) */
+  failNext?: (what: string) => Error | undefined;
+  private keys = new Set<string>();
+
+  private written(what: string, key?: string): boolean {
+    const e = this.failNext?.(what);
+    if (e) throw e;
+    if (key === undefined) return false;
+    if (this.keys.has(key)) return true;
+    this.keys.add(key);
+    return false;
+  }
+
+  async markCurrent(deployId: string, event: Mark['event'], at = new Date(), key?: string): Promise<void> {
+    if (this.written(`mark ${deployId}`, key && `mark ${key}`)) return;
+    this.marks.push({ deployId, event, at: at.toISOString(), seq: ++this.seq, ...(key ? { key } : {}) });
   }
   async readState(): Promise<StoreState> {
     return stateFromMarks(this.marks);
   }
-  async appendAudit(record: AuditRecord): Promise<void> {
+  async appendAudit(record: AuditRecord, key?: string): Promise<void> {
+    if (this.written('audit', key && `audit ${key}`)) return;
     this.audit.push(record);
   }
   async readAudit(): Promise<AuditRecord[]> {

@@ -46,6 +46,8 @@ export interface ReleaseRecord {
 /** A release became the serving known-good one: by a deploy that passed its checks, a rollback, or the upgrade import. */
 export interface Mark {
   deployId: string;
+  /** the upgrade import's own name for the mark (it resumes by them) */
+  key?: string;
   event: 'deploy' | 'rollback' | 'import';
   /** the laptop's time, for people: never used to order marks (a laptop's clock may be off) */
   at?: string;
@@ -77,9 +79,10 @@ export interface Store {
   listReleases(): Promise<ReleaseRecord[]>;
   readRelease(deployId: string): Promise<ReleaseRecord | undefined>;
   removeReleases(deployIds: readonly string[]): Promise<void>;
-  markCurrent(deployId: string, event: Mark['event'], at?: Date): Promise<void>;
+  /** `key`: a name of its own (the upgrade import): writing it again is a no-op, so an import can be resumed */
+  markCurrent(deployId: string, event: Mark['event'], at?: Date, key?: string): Promise<void>;
   readState(): Promise<StoreState>;
-  appendAudit(record: AuditRecord): Promise<void>;
+  appendAudit(record: AuditRecord, key?: string): Promise<void>;
   readAudit(): Promise<AuditRecord[]>;
   /** Drops what is no longer needed: marks of releases that are gone, audit records beyond the newest `keepAudit`. */
   compact(keepAudit: number): Promise<void>;

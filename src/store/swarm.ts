@@ -208,11 +208,12 @@ export class SwarmStore implements Store {
     if (deployIds.length) await this.checked(removeObjects(deployIds.map((id) => this.releaseName(id))), 'removing old release records');
   }
 
-  async markCurrent(deployId: string, event: Mark['event'], at = new Date()): Promise<void> {
+  async markCurrent(deployId: string, event: Mark['event'], at = new Date(), key?: string): Promise<void> {
     // `at` is for people; the cluster's order of writes decides which mark is the newest
-    const mark: Mark = { deployId, event, at: at.toISOString() };
-    const r = await this.create('mark', objectName(this.stack, 'mark', timeSuffix(at, false)), `known-good mark (${event} of ${deployId})`, JSON.stringify(mark), deployId);
-    if (r.exitCode !== 0) throw new CommandFailed(`docker config create … ${objectName(this.stack, 'mark', '…')} -`, r.exitCode, tail(r.stderr), 'marking the release known-good');
+    const mark: Mark = { deployId, event, at: at.toISOString(), ...(key ? { key } : {}) };
+    const r = await this.create('mark', objectName(this.stack, 'mark', key ?? timeSuffix(at, false)), `known-good mark (${event} of ${deployId})`, JSON.stringify(mark), deployId);
+    // a keyed mark that exists was written by an earlier attempt of the same import
+    if (r.exitCode !== 0 && !(key && EXISTS.test(r.stderr))) throw new CommandFailed(`docker config create … ${objectName(this.stack, 'mark', '…')} -`, r.exitCode, tail(r.stderr), 'marking the release known-good');
   }
 
   private async marks(): Promise<Array<Mark & { name: string }>> {
@@ -224,7 +225,7 @@ export class SwarmStore implements Store {
         return [];
       }
       const m = value as Mark;
-      return [{ deployId: m.deployId, event: m.event, ...(typeof m.at === 'string' ? { at: m.at } : {}), ...(o.seq !== undefined ? { seq: o.seq } : {}), name: o.name }];
+      return [{ deployId: m.deployId, event: m.event, ...(typeof m.at === 'string' ? { at: m.at } : {}), ...(typeof m.key === 'string' ? { key: m.key } : {}), ...(o.seq !== undefined ? { seq: o.seq } : {}), name: o.name }];
     });
   }
 
@@ -232,10 +233,9 @@ export class SwarmStore implements Store {
     return stateFromMarks(await this.marks());
   }
 
-  async appendAudit(record: AuditRecord): Promise<void> {
-    const at = new Date();
-    const r = await this.create('audit', objectName(this.stack, 'audit', timeSuffix(at)), 'one audit record (JSON)', JSON.stringify(record), record.deployId);
-    if (r.exitCode !== 0) throw new CommandFailed('docker config create … audit record', r.exitCode, tail(r.stderr), 'appending the audit record');
+  async appendAudit(record: AuditRecord, key?: string): Promise<void> {
+    const r = await this.create('audit', objectName(this.stack, 'audit', key ?? timeSuffix(new Date())), 'one audit record (JSON)', JSON.stringify(record), record.deployId);
+    if (r.exitCode !== 0 && !(key && EXISTS.test(r.stderr))) throw new CommandFailed('docker config create … audit record', r.exitCode, tail(r.stderr), 'appending the audit record');
   }
 
   async readAudit(): Promise<AuditRecord[]> {

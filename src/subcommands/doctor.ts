@@ -5,6 +5,7 @@
  */
 import { dockerRootDir, dockerServerVersion, freeDisk, inspectNodes, inspectStackNetworks, registryProbe, swarmInfo } from '../commands/docker.js';
 import { checkRemoteDir } from '../commands/remote-files.js';
+import { sharedFolderProblem } from '../steps/lock.js';
 import { listSecrets } from '../commands/secrets.js';
 import { inspectServices, stackServiceIds } from '../commands/stack.js';
 import type { Flags } from '../config/settings.js';
@@ -126,8 +127,9 @@ async function run(ctx: Ctx): Promise<Check[]> {
     checks.push(...(ids.length ? publishedPortChecks(stack, (await exec(ctx, inspectServices(ids))).stdout, c.DOZZLE_PORT) : [{ level: 'warn' as const, name: 'published ports', text: `the stack ${stack} is not deployed` }]));
   });
   await attempt('remote dir', async () => {
-    const r = await exec(ctx, checkRemoteDir(ctx.release.remoteDir, { fix: false }));
-    if (r.exitCode !== 0) add('fail', 'remote dir', `${ctx.release.remoteDir} ${r.stdout.trim()} — it must be a folder of the deploy user's own that nobody else can write to`);
+    const r = await exec(ctx, checkRemoteDir(ctx.release.remoteDir, stack, { fix: false }));
+    if (r.exitCode === 4) add('fail', 'remote dir', sharedFolderProblem(ctx.release.remoteDir, stack, r.stdout.trim()));
+    else if (r.exitCode !== 0) add('fail', 'remote dir', `${ctx.release.remoteDir} ${r.stdout.trim()} — it must be a folder of the deploy user's own that nobody else can write to`);
     else add('pass', 'remote dir', `${ctx.release.remoteDir} is the deploy user's and writable`);
   });
   await attempt('disk', async () => {

@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { remoteShellString } from '../../../src/commands/command.js';
-import { importLegacy, parseLegacy, readLegacyDir } from '../../../src/store/legacy.js';
+import { importLegacy, importPending, parseLegacy, readLegacyDir } from '../../../src/store/legacy.js';
+import { SwarmStore } from '../../../src/store/swarm.js';
+import { FakeConfigs } from '../../helpers/fake-configs.js';
 import { MemoryStore } from '../../../src/store/memory.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -69,5 +71,40 @@ describe('the upgrade from the remote dir', () => {
   });
   it('no remote dir: nothing to import', () => {
     assert.equal(parseLegacy(read(tempDir('hd-legacy-'), 'nothing-here')), undefined);
+  });
+  it('an import stopped at any write (a lost manager) is finished by the next run: the same records, history and current, each written once', async () => {
+    const home = tempDir('hd-legacy-');
+    layOut(home, 'hd');
+    const legacy = parseLegacy(read(home, 'hd'))!;
+    const whole = new SwarmStore(new FakeConfigs(), 'hd');
+    await importLegacy(whole, legacy);
+    const want = await whole.readState();
+    const wantReleases = (await whole.listReleases()).map((r) => r.deployId).sort();
+    // 3 records, 1 audit record, 4 marks (a, b, c, then b again as the rollback it was)
+    for (let stopAt = 0; stopAt < 8; stopAt++) {
+      const fake = new FakeConfigs();
+      const s = new SwarmStore(fake, 'hd');
+      fake.failAfter = stopAt;
+      await assert.rejects(importLegacy(s, legacy), /swarm does not have a leader/);
+      fake.failAfter = undefined;
+      assert.equal(importPending(legacy, (await s.readState()).marks), true, `after a stop at write ${stopAt} the import is still pending`);
+      await importLegacy(s, legacy);
+      const got = await s.readState();
+      assert.equal(got.current, want.current, `stopped at ${stopAt}`);
+      assert.deepEqual(got.history, want.history);
+      assert.deepEqual(got.marks.map((m) => [m.deployId, m.event]), want.marks.map((m) => [m.deployId, m.event]));
+      assert.deepEqual((await s.listReleases()).map((r) => r.deployId).sort(), wantReleases);
+      assert.equal((await s.readAudit()).length, 1);
+      assert.equal(importPending(legacy, got.marks), false);
+    }
+  });
+  it('once this version has marked a release, nothing is imported again', async () => {
+    const home = tempDir('hd-legacy-');
+    layOut(home, 'hd');
+    const legacy = parseLegacy(read(home, 'hd'))!;
+    const store = new MemoryStore();
+    assert.equal(importPending(legacy, []), true);
+    await store.markCurrent('z_20261201100000', 'deploy');
+    assert.equal(importPending(legacy, (await store.readState()).marks), false);
   });
 });
