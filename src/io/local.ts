@@ -2,6 +2,9 @@ import { execa } from 'execa';
 import type { Command } from '../commands/command.js';
 import type { RunResult, Runner } from './runner.js';
 
+/** How long the output of a process that exited may still come, from a child it left holding its pipes. */
+const EXITED_GRACE_MS = 300;
+
 /** Runs command values on the laptop with execa: argv as given, no shell, stdin from the value. */
 export class LocalRunner implements Runner {
   /** environment for every command of the run (DOCKER_CONFIG once the run has its private docker config) */
@@ -59,8 +62,31 @@ export class LocalRunner implements Runner {
         stream?.on('end', () => rest && onLine(rest));
       }
     }
-    const result = await child;
+    // a process that exited is judged by its exit code at once: a child it left running (`setsid sleep 25 &`) may keep
+    // the output pipes open, and is not waited for (its pipes are closed after a moment for the last lines)
+    let exitedEarly: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+    const result = group
+      ? await Promise.race([
+          child,
+          new Promise<undefined>((resolve) =>
+            child.once('exit', (code, signal) => {
+              const grace = setTimeout(() => {
+                exitedEarly = { code, signal };
+                for (const stream of [child.stdout, child.stderr]) stream?.destroy();
+                resolve(undefined);
+              }, EXITED_GRACE_MS);
+              void child.finally(() => clearTimeout(grace));
+            }),
+          ),
+        ])
+      : await child;
     for (const t of timers) clearTimeout(t);
+    if (result === undefined) {
+      opts.cancel?.removeEventListener('abort', stopGroup);
+      const e = exitedEarly!;
+      if (timedOut) return { exitCode: 124, stdout: '', stderr: '', timedOut: true };
+      return { exitCode: e.code ?? 128, stdout: '', stderr: e.signal ? `killed by ${e.signal}` : '' };
+    }
     opts.cancel?.removeEventListener('abort', stopGroup);
     if (timedOut) return { exitCode: 124, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), timedOut: true };
     if (result.exitCode === undefined) {

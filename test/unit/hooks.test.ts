@@ -68,6 +68,22 @@ describe('hooks', () => {
     assert.deepEqual(post, { ok: false, why: `the post-deploy hook (${dir}/hooks/post-deploy) did not finish within 1s (DEPLOY_HOOK_TIMEOUT) and was stopped; its last lines: started` });
     assert.deepEqual(printed, ['pre-deploy: hello v9', 'pre-deploy: oops', 'post-deploy: started']);
   });
+  it('a hook that exited is judged at once: a background child it left holding the output (setsid sleep 25 &) is not waited for', async () => {
+    const dir = deployDirWith({
+      'pre-deploy': { text: '#!/bin/sh\necho notifying\nsetsid sleep 25 &\nexit 0\n', mode: 0o755 },
+      'post-deploy': { text: '#!/bin/sh\n(sleep 25; echo late) &\necho failing\nexit 3\n', mode: 0o755 },
+    });
+    const { hooks } = findHooks(dir);
+    const printed: string[] = [];
+    const base = { local: new LocalRunner(), deployDir: dir, print: (l: string) => printed.push(l), timeoutSeconds: 3, env: { PATH: process.env.PATH! } };
+    let started = Date.now();
+    assert.deepEqual(await runHook(hooks.find((h) => h.name === 'pre-deploy')!, base), { ok: true });
+    assert.ok(Date.now() - started < 2_500, `judged when it exited, not after its child (${Date.now() - started} ms)`);
+    started = Date.now();
+    assert.deepEqual(await runHook(hooks.find((h) => h.name === 'post-deploy')!, base), { ok: false, why: `the post-deploy hook (${dir}/hooks/post-deploy) exited with 3; its last lines: failing` });
+    assert.ok(Date.now() - started < 2_500);
+    assert.deepEqual(printed, ['pre-deploy: notifying', 'post-deploy: failing']);
+  });
 });
 
 describe('hooks and the pre-deploy job in the plan (the CLI)', () => {
