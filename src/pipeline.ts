@@ -1,4 +1,5 @@
 import { byHand, shellLine, shellQuote } from './commands/command.js';
+import { splitCommandLine } from './config/shell-words.js';
 import { removeRemoteDockerConfig } from './commands/remote-files.js';
 import { closeRun, failover, summarize, type Summary } from './lifecycle.js';
 import { NO_FACTS, type Facts, type Outcome } from './outcome.js';
@@ -259,5 +260,8 @@ export async function runDeploy(ctx: Ctx): Promise<Summary> {
 function jobDetail(ctx: Ctx): string | undefined {
   const code = ctx.state.jobExitCode;
   if (code === undefined) return undefined;
-  return `pre-deploy job (${ctx.cfg.cluster.DEPLOY_MIGRATE_COMMAND}): ${code === null ? 'ended without an exit code' : `exit ${code}`}`;
+  // the words as the job ran them (the audit record is redacted as a whole: a value the redactor knows never stays)
+  const split = splitCommandLine(ctx.cfg.cluster.DEPLOY_MIGRATE_COMMAND ?? '');
+  const command = 'words' in split ? shellLine(split.words) : '';
+  return `pre-deploy job (${ctx.reporter.redactor.redact(command)}): ${code === null ? 'ended without an exit code' : `exit ${code}`}`;
 }

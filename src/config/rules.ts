@@ -221,7 +221,9 @@ export const migrateCommand: Rule = (raw) => {
     ...raw.secrets.filter((f) => f.exists && !f.isPlaceholder).map((f) => ({ what: f.spec.file, value: f.data.toString('utf8').trim() })),
     ...Object.entries(raw.env['registry.env'].values).filter(([k]) => k === 'REGISTRY_TOKEN').map(([k, v]) => ({ what: `registry.env ${k}`, value: v ?? '' })),
   ].filter((v) => v.value.length >= 6);
-  const leaked = values.find((v) => text.includes(v.value));
+  // judged on the words as they will be executed (quotes and escapes undone: "Pa\\$\\$w0rd" is Pa$$w0rd), and on the text
+  const executed = split.words.join(' ');
+  const leaked = values.find((v) => text.includes(v.value) || executed.includes(v.value) || split.words.some((w) => w.includes(v.value)));
   return leaked
     ? [`${shown(raw, cluster)}: DEPLOY_MIGRATE_COMMAND: holds the value of ${leaked.what} — the command is argv on the manager and part of the job's spec: let the job read the secret from /run/secrets/<name> instead (it gets the api's secrets)`]
     : [];

@@ -115,6 +115,18 @@ describe('hooks and the pre-deploy job in the plan (the CLI)', () => {
     assert.ok(!(r.stdout + r.stderr).includes(secret));
   });
 
+  it('a migrate command whose executed words hold a secret value (escaped or quoted in the file) is refused: exit 2', async () => {
+    const { makeConfig, runCli } = await import('../helpers/config.js');
+    for (const written of ['/app/api migrate --db-password "Pa\\$\\$w0rd-2024!x"', "/app/api migrate --db-password 'Pa$$w0rd''-2024!x'", '/app/api migrate --db-password Pa\\$\\$w0rd\\-2024!x']) {
+      const cfg = makeConfig({ 'cluster.env': { DEPLOY_MIGRATE_COMMAND: written } });
+      fs.writeFileSync(cfg.path('secrets/postgres_password.txt'), 'Pa$$w0rd-2024!x\n', { mode: 0o600 });
+      const r = await runCli(['plan', '--deploy-dir', 'deploy', '--tag', 'v9', '--skip-build'], { cwd: cfg.root });
+      assert.equal(r.code, 2, `${written}: ${r.stdout}${r.stderr}`);
+      assert.match(r.stderr, /deploy\/cluster\.env: DEPLOY_MIGRATE_COMMAND: holds the value of secrets\/postgres_password\.txt/);
+      assert.ok(!(r.stdout + r.stderr).includes('Pa$$w0rd-2024!x'));
+    }
+  });
+
   it('a migrate command only a shell could run is refused with the file and key: exit 2', async () => {
     const { makeConfig, runCli } = await import('../helpers/config.js');
     const cfg = makeConfig({ 'cluster.env': { DEPLOY_MIGRATE_COMMAND: '/app/api migrate && echo done' } });
