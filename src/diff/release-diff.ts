@@ -7,7 +7,7 @@
 import YAML from 'yaml';
 import type { ReleaseRecord } from '../store/store.js';
 import { envFilesOf, serviceEnvironment, yamlMap } from '../stack/services.js';
-import { isSecretSetting } from '../ui/redact.js';
+import { isSecretSetting, maskUrlCredentials } from '../ui/redact.js';
 import { unifiedDiff } from './unified.js';
 
 export interface EnvChange {
@@ -93,7 +93,7 @@ function envDiff(from: Record<string, string>, to: Record<string, string>): Serv
   const changed = Object.keys(to)
     .filter((k) => k in from && from[k] !== to[k])
     .sort()
-    .map((key) => (isSecretSetting(key) ? { key, hidden: true } : { key, from: from[key], to: to[key] }));
+    .map((key) => (isSecretSetting(key) ? { key, hidden: true } : { key, from: maskUrlCredentials(from[key]!), to: maskUrlCredentials(to[key]!) }));
   return { added, removed, changed };
 }
 
@@ -120,8 +120,8 @@ export function releaseDiff(serving: Side | undefined, next: Side, stackName: st
     return { key, file, status };
   });
   const stackDiff = unifiedDiff(
-    serving ? normalize(serving.stackFile, serving.deployId) : '',
-    normalize(next.stackFile, next.deployId),
+    serving ? maskUrlCredentials(normalize(serving.stackFile, serving.deployId)) : '',
+    maskUrlCredentials(normalize(next.stackFile, next.deployId)),
     serving ? `serving ${serving.deployId}/swarm-stack.yml` : '/dev/null',
     `next ${next.deployId}/swarm-stack.yml`,
   );

@@ -75,6 +75,19 @@ export function urlCredentials(url: string | undefined, only?: 'secret'): string
   return parts.filter(Boolean).flatMap((s) => [s, decode(s)]);
 }
 
+/** scheme://user:password@ — the credentials part of a URL, wherever it stands in a value. */
+const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/)([^/\s:@?#]*)(?::([^/\s@?#]*))?@/gi;
+
+/**
+ * A value as it may be shown: the password of every URL in it (or the user part when it stands alone, a token)
+ * replaced with [redacted] — `redis://:OldPass@cache:6379/0` shows as `redis://:[redacted]@cache:6379/0`.
+ */
+export function maskUrlCredentials(value: string): string {
+  return value.replace(URL_CREDENTIALS, (_all, scheme: string, user: string, password: string | undefined) =>
+    password !== undefined ? `${scheme}${user}:${password ? '[redacted]' : ''}@` : user ? `${scheme}[redacted]@` : `${scheme}@`,
+  );
+}
+
 /** prod.env keys whose names say they hold a secret: redacted like the secret files (and refused when too short). */
 const SECRET_KEY_NAME = /(PASSWORD|PASSWD|_PASS|SECRET|TOKEN|_KEY$|APP_KEY|API_KEY|PRIVATE|CREDENTIAL|_DSN$|^DSN$|^DATABASE_URL$)/i;
 
@@ -87,5 +100,9 @@ export function teachRedactor(reporter: Reporter, cfg: Config): void {
   for (const s of cfg.secrets) reporter.redactor.add(s.data);
   reporter.redactor.add(cfg.registry.REGISTRY_TOKEN);
   for (const c of urlCredentials(cfg.cluster.DEPLOY_HEALTHCHECK_URL)) reporter.redactor.add(c);
-  for (const [k, v] of Object.entries(cfg.prodEnv)) if (isSecretSetting(k)) reporter.redactor.add(v);
+  for (const [k, v] of Object.entries(cfg.prodEnv)) {
+    if (isSecretSetting(k)) reporter.redactor.add(v);
+    // a password inside any URL value (CACHE_URL=redis://:pass@cache:6379/0), whatever the key is called
+    for (const c of urlCredentials(v, 'secret')) reporter.redactor.add(c);
+  }
 }

@@ -73,4 +73,15 @@ describe('what the next deploy changes', () => {
     assert.deepEqual(first.services.map((s) => s.status), ['added', 'added']);
     assert.match(diffLines(first)[0]!, /^no release is serving: the next deploy \(b_20261202000000, tag v1\) is the first$/);
   });
+  it('a password inside a URL value is never shown (either side, any key name, text and --json alike)', () => {
+    const d = releaseDiff(
+      side('v1_20261201000000', 'v1', 'CACHE_URL=redis://:OldCachePass123@cache:6379/0\nHOOK=https://tok3nvalue@hooks.example/x\nDB=postgres://app:OldDbPass9@db/app\n'),
+      side('v1_20261202000000', 'v1', 'CACHE_URL=redis://:NewCachePass456@cache:6379/0\nHOOK=https://tok4nvalue@hooks.example/x\nDB=postgres://app:NewDbPass9@db/app\n'),
+      's', FILES,
+    );
+    const shown = `${diffLines(d).join('\n')}\n${JSON.stringify(d)}`;
+    for (const secret of ['OldCachePass123', 'NewCachePass456', 'tok3nvalue', 'tok4nvalue', 'OldDbPass9', 'NewDbPass9']) assert.ok(!shown.includes(secret), `${secret} shown`);
+    assert.match(shown, /env ~ CACHE_URL: "redis:\/\/:\[redacted\]@cache:6379\/0" -> "redis:\/\/:\[redacted\]@cache:6379\/0"/);
+    assert.match(shown, /env ~ DB: "postgres:\/\/app:\[redacted\]@db\/app"/);
+  });
 });
