@@ -7,7 +7,9 @@ import type { GitState } from './config/repository.js';
 import { SECRETS } from './config/files.js';
 import type { Settings } from './config/settings.js';
 import { parseStack, renderParsed, type ParsedStack, type StackVariable } from './stack/render.js';
+import { CONFIG_MAX_BYTES } from './commands/store.js';
 import type { ReleaseRecord } from './store/store.js';
+import { DIGEST_SCHEME, recordEnv, withheldKeys, type SecretDigests } from './store/withheld.js';
 
 export const APP_SERVICES = ['api', 'worker', 'admin'] as const;
 export type AppService = (typeof APP_SERVICES)[number];
@@ -32,8 +34,8 @@ export interface Release {
   /** service name in the file -> image this release intends it to run */
   serviceImages: Record<string, string>;
   envFile: string;
-  /** secret key -> sha256 of its file's bytes: `diff` tells a changed secret file by it, never by content */
-  secretHashes?: Record<string, string>;
+  /** prod.env keys whose values the release record does not keep (store/withheld.ts) */
+  withheld: string[];
   healthUrl?: string;
   healthExpect?: string;
   deployedBy: string;
@@ -101,7 +103,7 @@ export function operationRelease(cfg: Config, now: Date, what: string): Release 
   return {
     tag: what, tagSource: 'command line', dirty: false, deployId: `${what}_${utcStamp(now)}`, startedAt: now,
     stackName: cfg.cluster.DEPLOY_STACK_NAME!, remoteDir: remoteDirOf(cfg), releaseDir: '', images: { api: '', worker: '', admin: '' },
-    secretNames: {}, stackFile: '', serviceImages: {}, envFile: '', deployedBy: operatorName(),
+    secretNames: {}, stackFile: '', serviceImages: {}, envFile: '', withheld: [], deployedBy: operatorName(),
   };
 }
 
@@ -157,20 +159,40 @@ export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.Proces
   const healthUrl = expandReleaseVars(cfg.cluster.DEPLOY_HEALTHCHECK_URL, { DEPLOY_TAG: tag, DEPLOY_ID: deployId });
   const healthExpect = expandReleaseVars(cfg.cluster.DEPLOY_HEALTHCHECK_EXPECT, { DEPLOY_TAG: tag, DEPLOY_ID: deployId });
   const deployedBy = operatorName();
-  return {
+  const release: Release = {
     tag, tagSource, gitSha: git.sha, dirty: git.dirty, deployId, startedAt: now, images, latestImages, secretNames, stackName,
     remoteDir, releaseDir: `${remoteDir}/releases/${deployId}`, stackFile: rendered.text, serviceImages: rendered.images,
-    envFile: dockerEnvFile(cfg.prodEnv), healthUrl, healthExpect, deployedBy,
-    secretHashes: Object.fromEntries(cfg.secrets.map((f) => [f.key, crypto.createHash('sha256').update(f.data).digest('hex')])),
+    envFile: dockerEnvFile(cfg.prodEnv), withheld: withheldKeys(cfg.prodEnv), healthUrl, healthExpect, deployedBy,
   };
+  const tooLarge = recordTooLarge(cfg, release);
+  if (tooLarge) throw new ConfigError(tooLarge);
+  return release;
 }
 
-/** What the store keeps of a release: whatever a rollback to it needs, through any manager (never a secret value). */
-export function releaseRecord(r: Release): ReleaseRecord {
+/** A digest of every secret a record may name, at its final size: what the plan measures a record with. */
+function placeholderDigests(cfg: Pick<Config, 'secrets'>, r: Pick<Release, 'withheld'>): SecretDigests {
+  const values = Object.fromEntries([...cfg.secrets.map((s) => s.key), ...r.withheld.map((k) => `env:${k}`)].map((k) => [k, '0'.repeat(64)]));
+  return { scheme: DIGEST_SCHEME, salt: 'A'.repeat(24), values };
+}
+
+/** The record as the run will write it is measured before anything is built: swarm refuses a config of 500 KiB. */
+export function recordTooLarge(cfg: Pick<Config, 'secrets' | 'deployDir' | 'prodEnv'>, r: Release): string | undefined {
+  const bytes = Buffer.byteLength(JSON.stringify(releaseRecord(r, placeholderDigests(cfg, r))));
+  if (bytes < CONFIG_MAX_BYTES) return undefined;
+  const longest = Object.entries(cfg.prodEnv).sort((a, b) => b[1].length - a[1].length)[0];
+  return `${cfg.deployDir}/prod.env: the release record would be ${bytes} bytes (the rendered stack file ${Buffer.byteLength(r.stackFile)}, prod.env ${Buffer.byteLength(r.envFile)}); swarm keeps at most ${CONFIG_MAX_BYTES - 1} bytes in one config — shorten prod.env${longest ? ` (its longest value is ${longest[0]}, ${Buffer.byteLength(longest[1])} bytes)` : ''} or the stack file`;
+}
+
+/**
+ * What the store keeps of a release: whatever a rollback to it needs, through any manager — and no secret value,
+ * nor anything that makes guessing one cheaper (store/withheld.ts): prod.env's secret-looking values are withheld,
+ * changes are told by per-record salted scrypt digests.
+ */
+export function releaseRecord(r: Release, digests?: SecretDigests): ReleaseRecord {
   return {
     deployId: r.deployId, tag: r.tag, gitSha: r.gitSha ?? null, dirty: r.dirty, images: r.images, serviceImages: r.serviceImages, secretNames: r.secretNames,
     stack: r.stackName, deployedBy: r.deployedBy, deployedAt: r.startedAt.toISOString(), healthUrl: r.healthUrl ?? null, healthExpect: r.healthExpect ?? null,
-    stackFile: r.stackFile, envFile: r.envFile, ...(r.secretHashes ? { secretHashes: r.secretHashes } : {}),
+    stackFile: r.stackFile, envFile: recordEnv(r.envFile, r.withheld), ...(r.withheld.length ? { withheld: r.withheld } : {}), ...(digests ? { secretDigests: digests } : {}),
   };
 }
 

@@ -49,6 +49,8 @@ export interface Side {
   stackFile: string;
   envFile: string;
   secretHashes?: Record<string, string>;
+  /** prod.env keys whose values are compared by digest, never shown */
+  withheld?: string[];
 }
 
 /** A docker env file (KEY=VALUE per line) as a map. */
@@ -87,13 +89,13 @@ function services(side: Side): Map<string, ServiceView> {
   return out;
 }
 
-function envDiff(from: Record<string, string>, to: Record<string, string>): ServiceDiff['env'] {
+function envDiff(from: Record<string, string>, to: Record<string, string>, hidden: ReadonlySet<string> = new Set()): ServiceDiff['env'] {
   const added = Object.keys(to).filter((k) => !(k in from)).sort();
   const removed = Object.keys(from).filter((k) => !(k in to)).sort();
   const changed = Object.keys(to)
     .filter((k) => k in from && from[k] !== to[k])
     .sort()
-    .map((key) => (isSecretSetting(key) ? { key, hidden: true } : { key, from: maskUrlCredentials(from[key]!), to: maskUrlCredentials(to[key]!) }));
+    .map((key) => (isSecretSetting(key) || hidden.has(key) ? { key, hidden: true } : { key, from: maskUrlCredentials(from[key]!), to: maskUrlCredentials(to[key]!) }));
   return { added, removed, changed };
 }
 
@@ -108,7 +110,7 @@ export function releaseDiff(serving: Side | undefined, next: Side, stackName: st
   const svc: ServiceDiff[] = names.map((service) => {
     const a = before.get(service);
     const b = after.get(service);
-    const env = envDiff(a?.env ?? {}, b?.env ?? {});
+    const env = envDiff(a?.env ?? {}, b?.env ?? {}, new Set([...(serving?.withheld ?? []), ...(next.withheld ?? [])]));
     const status = !a ? 'added' : !b ? 'removed' : a.image !== b.image || a.replicas !== b.replicas || env.added.length || env.removed.length || env.changed.length ? 'changed' : 'same';
     const live = running[`${stackName}_${service}`];
     return { service, status, image: { from: a?.image, to: b?.image, ...(live && a ? { fromRunning: live } : {}) }, replicas: { from: a?.replicas, to: b?.replicas }, env };

@@ -5,6 +5,7 @@ import { createObject, objectName } from '../commands/store.js';
 import { PreflightError } from '../errors.js';
 import { releaseRecord } from '../release.js';
 import type { ReleaseRecord } from '../store/store.js';
+import { digestInputs, digestSecrets, fillWithheld } from '../store/withheld.js';
 import { cmd, exec, execChecked, manager, note, store, upload, type Ctx, type StepPlan } from './context.js';
 
 /** The folder `docker stack deploy` runs in: the stack file and the env file it names, on the connected manager. */
@@ -19,32 +20,38 @@ export function folderUploads(remoteDir: string, r: Pick<ReleaseRecord, 'deployI
 export function plan(ctx: Pick<Ctx, 'release'>): StepPlan {
   const r = ctx.release;
   const record = releaseRecord(r);
+  const withheld = r.withheld.length ? ` (without the values of ${r.withheld.join(', ')})` : '';
   return {
     title: 'Record the release and upload its folder',
     entries: [
       cmd(createObject(r.stackName, 'release', objectName(r.stackName, 'release', r.deployId), `release record (JSON: ids, images, secret names, ${STACK_FILE}, ${ENV_FILE}; ${Buffer.byteLength(JSON.stringify(record))} bytes)`, '', r.deployId)),
-      note('kept in the swarm: any manager can roll back to it; no secret value is in it (prod.env is in every service\'s spec anyway)'),
+      note(`kept in the swarm: any manager can roll back to it; it holds no secret value${withheld} and no plain hash of one (changes are told by salted scrypt digests)`),
       cmd(makeReleaseDir(r.remoteDir, r.releaseDir)),
-      ...folderUploads(r.remoteDir, record).map(upload),
+      ...folderUploads(r.remoteDir, { ...record, envFile: r.envFile }).map(upload),
       note('folder 0700, files 0600, on the connected manager; secrets are not part of it'),
     ],
   };
 }
 
-/** Writes a recorded release's folder on the connected manager (a rollback through a manager that never had it). */
+/**
+ * Writes a recorded release's folder on the connected manager (a rollback through a manager that never had it), its
+ * withheld prod.env values filled from today's prod.env.
+ */
 export async function materialize(ctx: Ctx, record: ReleaseRecord): Promise<void> {
   if (record.stackFile === undefined || record.envFile === undefined) {
     throw new PreflightError(`the record of ${record.deployId} holds no stack file: it cannot be redeployed — pick another release (\`honeydue-deploy releases\`)`);
   }
+  const envFile = fillWithheld(record, ctx.cfg.prodEnv);
   await execChecked(ctx, makeReleaseDir(ctx.release.remoteDir, `${ctx.release.remoteDir}/releases/${record.deployId}`), 'creating the release folder');
-  for (const u of folderUploads(ctx.release.remoteDir, record)) await manager(ctx).upload(u);
+  for (const u of folderUploads(ctx.release.remoteDir, { ...record, envFile })) await manager(ctx).upload(u);
 }
 
 export async function run(ctx: Ctx): Promise<void> {
   // the record in the swarm and the folder on this manager, side by side
   ctx.state.recorded = true;
   ctx.state.uploaded = true;
-  const record = releaseRecord(ctx.release);
+  const digests = await digestSecrets(digestInputs(ctx.cfg.secrets, ctx.cfg.prodEnv, ctx.release.withheld));
+  const record = releaseRecord(ctx.release, digests);
   await Promise.all([store(ctx).recordRelease(record), materialize(ctx, record)]);
 }
 

@@ -6,6 +6,7 @@
  */
 import type { AuditRecord } from '../audit.js';
 import { goneHolder } from '../io/process-space.js';
+import type { SecretDigests } from './withheld.js';
 
 export interface LockOwner {
   who: string;
@@ -37,8 +38,12 @@ export interface ReleaseRecord {
   /** the rendered stack file and the services' environment file, byte for byte as deployed */
   stackFile?: string;
   envFile?: string;
-  /** secret key -> sha256 of the secret file (anyone who runs docker on a manager can read the secret itself) */
+  /** records of earlier versions only: secret key -> sha256 of the secret file (read for `diff`, never written) */
   secretHashes?: Record<string, string>;
+  /** prod.env keys whose values this record does not keep (their lines are `KEY=`): filled from prod.env when deployed */
+  withheld?: string[];
+  /** per-record salted, slow digests of the secrets and withheld values: how `diff` tells a change (store/withheld.ts) */
+  secretDigests?: SecretDigests;
   /** where the cluster put the record in its order of writes (swarm's Raft index); attached when read, never stored */
   seq?: number;
 }

@@ -211,7 +211,11 @@ export class SwarmStore implements Store {
   async markCurrent(deployId: string, event: Mark['event'], at = new Date(), key?: string): Promise<void> {
     // `at` is for people; the cluster's order of writes decides which mark is the newest
     const mark: Mark = { deployId, event, at: at.toISOString(), ...(key ? { key } : {}) };
-    const r = await this.create('mark', objectName(this.stack, 'mark', key ?? timeSuffix(at, false)), `known-good mark (${event} of ${deployId})`, JSON.stringify(mark), deployId);
+    let r = await this.create('mark', objectName(this.stack, 'mark', key ?? timeSuffix(at, false)), `known-good mark (${event} of ${deployId})`, JSON.stringify(mark), deployId);
+    // a name is only a name (the cluster's order decides): one taken by another run's mark is retried with another
+    for (let again = 0; !key && again < 3 && r.exitCode !== 0 && EXISTS.test(r.stderr); again++) {
+      r = await this.create('mark', objectName(this.stack, 'mark', timeSuffix(at)), `known-good mark (${event} of ${deployId})`, JSON.stringify(mark), deployId);
+    }
     // a keyed mark that exists was written by an earlier attempt of the same import
     if (r.exitCode !== 0 && !(key && EXISTS.test(r.stderr))) throw new CommandFailed(`docker config create … ${objectName(this.stack, 'mark', '…')} -`, r.exitCode, tail(r.stderr), 'marking the release known-good');
   }

@@ -6,12 +6,16 @@
 import { loadConfig } from '../config/index.js';
 import { readGit } from '../config/repository.js';
 import { resolveSettings, type Flags } from '../config/settings.js';
-import { releaseDiff, diffLines, type Side } from '../diff/release-diff.js';
+import { releaseDiff, diffLines, parseEnvFile, type Side } from '../diff/release-diff.js';
 import { EXIT } from '../errors.js';
 import { Interrupt } from '../interrupt.js';
 import { LocalRunner } from '../io/local.js';
 import { ManagerSession } from '../io/ssh.js';
-import { buildRelease } from '../release.js';
+import crypto from 'node:crypto';
+import type { Config } from '../config/index.js';
+import { buildRelease, dockerEnvFile, releaseRecord, type Release } from '../release.js';
+import type { ReleaseRecord } from '../store/store.js';
+import { digestInputs, digestSecrets } from '../store/withheld.js';
 import { finalLine, type ActionResult } from '../result.js';
 import { refuseManager, sshTargets } from '../steps/connect.js';
 import { RunState, type Ctx } from '../steps/context.js';
@@ -38,10 +42,11 @@ export async function diffAction(flags: DiffFlags, env: NodeJS.ProcessEnv, repor
   try {
     const serving = await readKnownGood(ctx);
     const running = serving ? Object.fromEntries((await readStack(ctx)).services.map((s) => [s.name, s.specDigest ? `${s.specImage}@${s.specDigest}` : s.specImage])) : {};
-    const side = (r: { deployId: string; tag: string; stackFile?: string; envFile?: string; secretHashes?: Record<string, string> }): Side => ({
-      deployId: r.deployId, tag: r.tag, stackFile: r.stackFile ?? '', envFile: r.envFile ?? '', secretHashes: r.secretHashes,
+    const next = await comparableNext(cfg, release, serving);
+    const side = (r: { deployId: string; tag: string; stackFile?: string; envFile?: string; secretHashes?: Record<string, string>; withheld?: string[] }): Side => ({
+      deployId: r.deployId, tag: r.tag, stackFile: r.stackFile ?? '', envFile: r.envFile ?? '', secretHashes: r.secretHashes, withheld: r.withheld,
     });
-    const d = releaseDiff(serving ? side(serving) : undefined, side(release), release.stackName, cfg.secrets.map((s) => ({ key: s.key, file: s.file })), running);
+    const d = releaseDiff(serving ? side(servingComparable(serving)) : undefined, side(next), release.stackName, cfg.secrets.map((s) => ({ key: s.key, file: s.file })), running);
     if (flags.json) process.stdout.write(`${reporter.redactor.redact(JSON.stringify(d, null, 2))}\n`);
     else reporter.lines(diffLines(d));
     const count = d.services.filter((s) => s.status !== 'same').length;
@@ -56,4 +61,31 @@ export async function diffAction(flags: DiffFlags, env: NodeJS.ProcessEnv, repor
   } finally {
     session.close();
   }
+}
+
+/**
+ * The serving record as `diff` compares it: its digests (or, in a record of an earlier version, its plain hashes)
+ * as the secrets' values, each withheld prod.env value as its digest.
+ */
+function servingComparable(serving: ReleaseRecord): ReleaseRecord {
+  const d = serving.secretDigests;
+  if (!d) return serving;
+  const env = parseEnvFile(serving.envFile ?? '');
+  for (const k of serving.withheld ?? []) env[k] = d.values[`env:${k}`] ?? '';
+  return { ...serving, envFile: dockerEnvFile(env), secretHashes: Object.fromEntries(Object.entries(d.values).filter(([k]) => !k.startsWith('env:'))) };
+}
+
+/** The next release with its secrets digested as the serving record's were (its salt), so equal values compare equal. */
+async function comparableNext(cfg: Config, release: Release, serving: ReleaseRecord | undefined): Promise<ReleaseRecord> {
+  const record = releaseRecord(release);
+  if (serving?.secretDigests) {
+    const withheld = [...new Set([...release.withheld, ...(serving.withheld ?? [])])];
+    const digests = await digestSecrets(digestInputs(cfg.secrets, cfg.prodEnv, withheld), serving.secretDigests.salt);
+    const env = parseEnvFile(release.envFile);
+    for (const k of withheld) if (k in env) env[k] = digests.values[`env:${k}`]!;
+    return { ...record, withheld, envFile: dockerEnvFile(env), secretHashes: Object.fromEntries(cfg.secrets.map((s) => [s.key, digests.values[s.key]!])) };
+  }
+  // a serving record of an earlier version kept plain hashes: compared in memory, never written anywhere
+  if (serving?.secretHashes) return { ...record, envFile: release.envFile, secretHashes: Object.fromEntries(cfg.secrets.map((s) => [s.key, crypto.createHash('sha256').update(s.data).digest('hex')])) };
+  return record;
 }
