@@ -120,6 +120,8 @@ export const clusterSchema = strictObject({
   // like ssh -F: the ssh config file to resolve the managers and jump hosts with, instead of ~/.ssh/config
   DEPLOY_SSH_CONFIG: optional(),
   // jump hosts like ssh -J: [user@]host[:port], comma-separated; wins over ~/.ssh/config's ProxyJump
+  // session channels open at once on the run's one connection (commands, SFTP): below the managers' sshd MaxSessions
+  DEPLOY_SSH_MAX_CHANNELS: count(4, 'number of SSH channels'),
   DEPLOY_SSH_JUMP: pattern(
     /^(none|((ssh:\/\/)?([^@\s:/,]+@)?(\[[0-9a-fA-F:.]+\]|[^@\s:/,[\]]+)(:\d{1,5})?)(,(ssh:\/\/)?([^@\s:/,]+@)?(\[[0-9a-fA-F:.]+\]|[^@\s:/,[\]]+)(:\d{1,5})?)*)$/,
     undefined,

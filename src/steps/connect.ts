@@ -9,6 +9,11 @@ import { hostKeyName, keyscanLine, shownFiles, knownHostsTexts, ManagerSession, 
 import { SwarmStore } from '../store/swarm.js';
 import { cmd, note, type Ctx, type StepPlan } from './context.js';
 
+/** How every command connects: refusing a manager that cannot serve, DEPLOY_SSH_TIMEOUT, DEPLOY_SSH_MAX_CHANNELS. */
+export function sessionOptions(cfg: Pick<Ctx['cfg'], 'cluster'>, settings: Pick<Ctx['settings'], 'sshTimeoutSeconds'>): { accept: typeof refuseManager; readyTimeoutMs: number; maxChannels: number } {
+  return { accept: refuseManager, readyTimeoutMs: settings.sshTimeoutSeconds * 1000, maxChannels: cfg.cluster.DEPLOY_SSH_MAX_CHANNELS ?? 4 };
+}
+
 /** Every listed manager, in order, resolved as ssh would (each may be an ~/.ssh/config alias). */
 export function sshTargets(ctx: Pick<Ctx, 'cfg'>): SshTarget[] {
   const c = ctx.cfg.cluster;
@@ -194,7 +199,7 @@ export async function refuseManager(session: ManagerSession): Promise<string | u
 export async function run(ctx: Ctx): Promise<void> {
   const targets = sshTargets(ctx);
   try {
-    ctx.session = await ManagerSession.connect(targets, { accept: refuseManager, readyTimeoutMs: ctx.settings.sshTimeoutSeconds * 1000 });
+    ctx.session = await ManagerSession.connect(targets, sessionOptions(ctx.cfg, ctx.settings));
   } catch (e) {
     if (e instanceof PreflightError && targets.length === 1 && !/cannot reach|refused|host key|cannot log in|closed before/.test(e.message)) {
       throw new PreflightError(`${ctx.cfg.cluster.DEPLOY_MANAGER_HOST} ${e.message}`);

@@ -17,7 +17,7 @@ import { buildRelease, dockerEnvFile, releaseRecord, type Release } from '../rel
 import type { ReleaseRecord } from '../store/store.js';
 import { digestInputs, digestSecrets } from '../store/withheld.js';
 import { finalLine, type ActionResult } from '../result.js';
-import { refuseManager, sshTargets } from '../steps/connect.js';
+import { sessionOptions, sshTargets } from '../steps/connect.js';
 import { RunState, type Ctx } from '../steps/context.js';
 import { readStack } from '../steps/converge.js';
 import { readKnownGood } from '../steps/releases.js';
@@ -37,7 +37,7 @@ export async function diffAction(flags: DiffFlags, env: NodeJS.ProcessEnv, repor
   for (const w of cfg.warnings) reporter.warn(w);
   const release = buildRelease(cfg, settings, env, await readGit(settings.context, local), new Date());
   if (release.tagSource === 'placeholder') reporter.warn(`${settings.context} is not a git repository and no --tag (DEPLOY_TAG) was given: the next release's tag is a placeholder`);
-  const session = await ManagerSession.connect(sshTargets({ cfg }), { accept: refuseManager, readyTimeoutMs: settings.sshTimeoutSeconds * 1000 });
+  const session = await ManagerSession.connect(sshTargets({ cfg }), sessionOptions(cfg, settings));
   const ctx: Ctx = { cfg, settings, release, reporter, local, interrupt: new Interrupt(), state: new RunState(), session, store: new SwarmStore(session, release.stackName, (w) => reporter.warn(w)) };
   try {
     const serving = await readKnownGood(ctx);

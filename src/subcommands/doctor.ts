@@ -12,7 +12,7 @@ import type { Flags } from '../config/settings.js';
 import { ConfigError, EXIT, errorMessage } from '../errors.js';
 import { exec, store, type Ctx } from '../steps/context.js';
 import { ManagerSession } from '../io/ssh.js';
-import { laptopSshProblems, refuseManager, sshTargets } from '../steps/connect.js';
+import { laptopSshProblems, sessionOptions, sshTargets } from '../steps/connect.js';
 import { loadConfig } from '../config/index.js';
 import { resolveSettings } from '../config/settings.js';
 import { describeNode, parseNodes, usable } from '../steps/nodes-eval.js';
@@ -106,7 +106,7 @@ async function run(ctx: Ctx): Promise<Check[]> {
         add('pass', 'listed managers', `${session.describe(t)}: connected (a manager of a swarm with quorum)`);
         continue;
       }
-      const other = await ManagerSession.connect(t, { accept: refuseManager, readyTimeoutMs: ctx.settings.sshTimeoutSeconds * 1000 }).catch((e: unknown) => errorMessage(e));
+      const other = await ManagerSession.connect(t, sessionOptions(ctx.cfg, ctx.settings)).catch((e: unknown) => errorMessage(e));
       if (typeof other === 'string') add('fail', 'listed managers', `${session.describe(t)}: ${other} — a run cannot go on through it if the connected manager is lost`);
       else {
         other.close();

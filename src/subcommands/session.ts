@@ -8,7 +8,7 @@ import { Interrupt } from '../interrupt.js';
 import { LocalRunner } from '../io/local.js';
 import { ManagerSession } from '../io/ssh.js';
 import { operationRelease } from '../release.js';
-import { refuseManager, sshTargets } from '../steps/connect.js';
+import { sessionOptions, sshTargets } from '../steps/connect.js';
 import { SwarmStore } from '../store/swarm.js';
 import { RunState, type Ctx } from '../steps/context.js';
 import { teachRedactor } from '../ui/redact.js';
@@ -19,7 +19,7 @@ export async function openCtx(flags: Flags, env: NodeJS.ProcessEnv, reporter: Re
   const cfg = loadConfig(settings.deployDir, env, { readOnly: true });
   for (const w of cfg.warnings) reporter.warn(w);
   teachRedactor(reporter, cfg);
-  const session = await ManagerSession.connect(sshTargets({ cfg }), { accept: refuseManager, readyTimeoutMs: settings.sshTimeoutSeconds * 1000 });
+  const session = await ManagerSession.connect(sshTargets({ cfg }), sessionOptions(cfg, settings));
   const release = operationRelease(cfg, new Date(), what);
   return { cfg, settings, release, reporter, local: new LocalRunner(), interrupt: new Interrupt(), state: new RunState(), session, store: new SwarmStore(session, release.stackName, (w) => reporter.warn(w)) };
 }

@@ -5,7 +5,7 @@ import { ManagerSession } from '../io/ssh.js';
 import { operationRelease } from '../release.js';
 import { finalLine, type ActionResult } from '../result.js';
 import { auditRecord } from '../audit.js';
-import { refuseManager, sshTargets } from '../steps/connect.js';
+import { sessionOptions, sshTargets } from '../steps/connect.js';
 import * as lock from '../steps/lock.js';
 import { lockName } from '../steps/lock.js';
 import * as connect from '../steps/connect.js';
@@ -39,7 +39,7 @@ export async function unlockAction(flags: Flags & { force?: boolean }, env: Node
     return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, 'dry run: nothing was changed; the serving release is unchanged') };
   }
   const started = Date.now();
-  const session = await ManagerSession.connect(sshTargets({ cfg }), { accept: refuseManager, readyTimeoutMs: settings.sshTimeoutSeconds * 1000 });
+  const session = await ManagerSession.connect(sshTargets({ cfg }), sessionOptions(cfg, settings));
   const store = new SwarmStore(session, stack);
   try {
     const whose = await store.inspectLock();
