@@ -244,15 +244,17 @@ export type DockerFn = (args: string[], opts?: { allowFail?: boolean }) => strin
 export function storeObjects(stack: string, kind?: 'lock' | 'release' | 'mark' | 'audit', run: DockerFn = docker): Array<{ name: string; labels: Record<string, string>; data: string }> {
   const ids = run(['config', 'ls', '-q', '--filter', `label=com.honeydue.deploy.stack=${stack}`, ...(kind ? ['--filter', `label=com.honeydue.deploy.kind=${kind}`] : [])]).split('\n').filter(Boolean);
   if (!ids.length) return [];
-  return run(['config', 'inspect', '--format', '{{json .Spec}}', ...ids]).split('\n').filter(Boolean).map((l) => {
-    const spec = JSON.parse(l) as { Name: string; Labels: Record<string, string>; Data: string };
-    return { name: spec.Name, labels: spec.Labels, data: Buffer.from(spec.Data, 'base64').toString('utf8') };
-  }).sort((a, b) => a.name.localeCompare(b.name));
+  // in the order the cluster wrote them (the Raft index), never by a time a laptop wrote
+  return run(['config', 'inspect', '--format', '{{.Version.Index}} {{json .Spec}}', ...ids]).split('\n').filter(Boolean).map((l) => {
+    const at = l.indexOf(' ');
+    const spec = JSON.parse(l.slice(at + 1)) as { Name: string; Labels: Record<string, string>; Data: string };
+    return { index: Number(l.slice(0, at)), name: spec.Name, labels: spec.Labels, data: Buffer.from(spec.Data, 'base64').toString('utf8') };
+  }).sort((a, b) => a.index - b.index).map(({ index: _index, ...o }) => o);
 }
 
-/** The known-good release the swarm's newest mark names. */
+/** The known-good release the swarm's newest mark names (the newest by the cluster's order of writes). */
 export function currentId(stack: string, run: DockerFn = docker): string | undefined {
-  const marks = storeObjects(stack, 'mark', run).map((o) => JSON.parse(o.data) as { deployId: string; at: string }).sort((a, b) => a.at.localeCompare(b.at));
+  const marks = storeObjects(stack, 'mark', run).map((o) => JSON.parse(o.data) as { deployId: string });
   return marks.at(-1)?.deployId;
 }
 

@@ -1,0 +1,85 @@
+/**
+ * An SSH server of a few lines (ssh2's own) that completes the handshake and authentication and then never answers
+ * a channel request: neither `session` (commands, SFTP) nor `direct-tcpip` (a jump host's forward). Against the real
+ * CLI on loopback, every command ends within the SSH timeout with one result line and its exit code.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import ssh2 from 'ssh2';
+import { makeConfig, runCli } from '../../helpers/config.js';
+import { tempDir } from '../../helpers/tmp.js';
+
+let port = 0;
+let key = '';
+let knownHosts = '';
+let server: InstanceType<typeof ssh2.Server> | undefined;
+const sockets = new Set<net.Socket>();
+let ignored: string[] = [];
+
+before(async () => {
+  const dir = tempDir('hd-ssh-mute-');
+  key = path.join(dir, 'id_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+  const hostKey = path.join(dir, 'host_ed25519');
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  server = new ssh2.Server({ hostKeys: [fs.readFileSync(hostKey)] }, (client) => {
+    client.on('error', () => undefined);
+    client.on('authentication', (ctx) => ctx.accept());
+    client.on('ready', () => {
+      // asked for a channel: never answered
+      client.on('session', () => ignored.push('session'));
+      client.on('tcpip', () => ignored.push('direct-tcpip'));
+    });
+  });
+  server.on('connection', () => undefined);
+  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
+  port = (server.address() as net.AddressInfo).port;
+  const pub = fs.readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+  knownHosts = path.join(dir, 'known_hosts');
+  fs.writeFileSync(knownHosts, `[127.0.0.1]:${port} ${pub}\n`);
+});
+after(() => {
+  for (const s of sockets) s.destroy();
+  server?.close();
+});
+
+function results(out: string): string[] {
+  return out.split('\n').filter((l) => l.startsWith('result:'));
+}
+
+describe('a server that authenticates and then never answers a channel', () => {
+  for (const command of [['status'], ['releases'], ['unlock', '--force'], ['rollback'], ['--tag', 't1', '--skip-build']]) {
+    it(`${command.join(' ')} --ssh-timeout 3: ends within the timeout, exit 2, one result line`, { timeout: 60_000 }, async () => {
+      ignored = [];
+      const c = makeConfig({ 'cluster.env': { DEPLOY_MANAGER_SSH_PORT: String(port), DEPLOY_SSH_KEY: key, DEPLOY_KNOWN_HOSTS: knownHosts } });
+      const t = Date.now();
+      const r = await runCli([...command, '--deploy-dir', 'deploy', '--ssh-timeout', '3'], { cwd: c.root });
+      const took = Date.now() - t;
+      const out = r.stdout + r.stderr;
+      assert.equal(r.code, 2, out);
+      assert.equal(results(out).length, 1, out);
+      assert.match(out, /the manager deploy@127\.0\.0\.1:\d+ was asked to run a command: no answer within 3s \(DEPLOY_SSH_TIMEOUT\)/);
+      assert.ok(ignored.includes('session'), 'the server was asked for a session channel');
+      assert.ok(took < 15_000, `took ${took} ms`);
+      fs.rmSync(c.root, { recursive: true, force: true });
+    });
+  }
+
+  it('a jump host that ignores direct-tcpip: the manager is unreachable within the timeout, exit 2', { timeout: 60_000 }, async () => {
+    ignored = [];
+    const c = makeConfig({ 'cluster.env': { DEPLOY_MANAGER_SSH_PORT: '1', DEPLOY_SSH_JUMP: `hddeploy@127.0.0.1:${port}`, DEPLOY_SSH_KEY: key, DEPLOY_KNOWN_HOSTS: knownHosts } });
+    const t = Date.now();
+    const r = await runCli(['status', '--deploy-dir', 'deploy', '--ssh-timeout', '3'], { cwd: c.root });
+    const out = r.stdout + r.stderr;
+    assert.equal(r.code, 2, out);
+    assert.equal(results(out).length, 1, out);
+    assert.match(out, /cannot reach the manager at 127\.0\.0\.1:1 through the jump host hddeploy@127\.0\.0\.1:\d+: the jump host hddeploy@127\.0\.0\.1:\d+ was asked to reach 127\.0\.0\.1:1: no answer within 3s \(DEPLOY_SSH_TIMEOUT\)/);
+    assert.deepEqual(ignored, ['direct-tcpip']);
+    assert.ok(Date.now() - t < 15_000);
+    fs.rmSync(c.root, { recursive: true, force: true });
+  });
+});
