@@ -79,6 +79,42 @@ export function stackRemove(stack: string): Command {
   return onManager(['docker', 'stack', 'rm', stack]);
 }
 
+/** The spec of every service of the stack, one JSON per line (nothing on a first deploy). */
+export function stackServiceSpecs(stack: string): Command {
+  return onManager([
+    'sh', '-c',
+    'ids=$(docker stack services -q "$1") || exit $?\n[ -z "$ids" ] || exec docker service inspect --format "{{json .Spec}}" $ids',
+    'sh', stack,
+  ]);
+}
+
+/**
+ * Puts a service back on a spec read earlier (its JSON on stdin), through the engine API's service update over
+ * `docker system dial-stdio` — the docker CLI has no command that sets a whole spec. What `docker service rollback`
+ * cannot do once a second update made PreviousSpec the new spec. The registry credential the service has is kept
+ * (the engine keeps it when the update brings none). Exit 0 on HTTP 200; else docker's answer on stderr.
+ */
+export function restoreServiceSpec(service: string, specJson: string): Command {
+  return onManager(
+    [
+      'sh', '-c',
+      [
+        'set -e',
+        'idv=$(docker service inspect --format "{{.ID}} {{.Version.Index}}" "$1")',
+        'spec=$(cat)',
+        'len=$(printf "%s" "$spec" | LC_ALL=C wc -c | tr -d " ")',
+        'out=$(printf "POST /services/%s/update?version=%s HTTP/1.1\\r\\nHost: docker\\r\\nContent-Type: application/json\\r\\nContent-Length: %s\\r\\nConnection: close\\r\\n\\r\\n%s" "${idv%% *}" "${idv#* }" "$len" "$spec" | docker system dial-stdio)',
+        'case $out in "HTTP/1."?" 200"*) exit 0;; esac',
+        'printf "%s\\n" "$out" | tail -n 1 >&2',
+        'exit 1',
+      ].join('\n'),
+      'sh', service,
+    ],
+    // the spec holds the services' environment (prod.env): never printed
+    { stdin: { secret: true, label: `the spec ${service} had before this run (JSON)`, data: specJson } },
+  );
+}
+
 export function stackServiceNames(stack: string): Command {
   return onManager(['docker', 'stack', 'services', '--format', '{{.Name}}', stack]);
 }

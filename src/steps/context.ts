@@ -33,6 +33,8 @@ export class RunState {
   stackTouched = false;
   /** service names in the stack before this run's stack deploy */
   servicesBefore = new Set<string>();
+  /** each of those services' spec (its JSON as docker printed it) before this run's first stack deploy: what served */
+  specsBefore = new Map<string, string>();
   /** task IDs in the stack before this run's stack deploy (their failures are not this release's) */
   tasksBefore = new Set<string>();
   previous?: KnownGoodRelease;

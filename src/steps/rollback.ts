@@ -1,9 +1,9 @@
 import { byHand, shellLine } from '../commands/command.js';
 import { registryLogin, registryLogout } from '../commands/docker.js';
-import { inspectServices, serviceRemove, serviceRollback, serviceScaleToZero, serviceTaskStates, stackDeploy, stackPs, stackServiceIds } from '../commands/stack.js';
+import { inspectServices, restoreServiceSpec, serviceRemove, serviceRollback, serviceScaleToZero, serviceTaskStates, stackDeploy, stackPs, stackServiceIds } from '../commands/stack.js';
 import type { StepHandle } from '../ui/reporter.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
-import { parseServices } from './converge-eval.js';
+import { normalizeImage, parseServices } from './converge-eval.js';
 import { intendedImages, waitForConvergence } from './converge.js';
 import { check as healthCheck, skippedBecause } from './health.js';
 import { deployStack } from './stack-deploy.js';
@@ -44,8 +44,9 @@ export function plan(ctx: Pick<Ctx, 'release'>): StepPlan {
     entries: [
       note('to the known-good release: write its recorded stack file and prod.env (from its record in the swarm) into its folder on the connected manager, redeploy it (its images and secret names), then wait for convergence on its images and check its health:'),
       cmd(stackDeploy(stackName, `${remoteDir}/releases/<known-good deploy id>`, { prune: true })),
-      note('no known-good release yet (first deploy): for every service of the stack'),
+      note('no known-good release recorded: every service goes back to the spec it had before this run touched the stack — by docker service rollback while its PreviousSpec is that spec, else that spec is put back:'),
       cmd(serviceRollback(`${stackName}_<service>`)),
+      cmd(restoreServiceSpec(`${stackName}_<service>`, '')),
       cmd(serviceScaleToZero(`${stackName}_<service created by this run>`)),
       cmd(serviceTaskStates(`${stackName}_<service created by this run>`)),
       cmd(serviceRemove(`${stackName}_<service created by this run>`)),
@@ -124,11 +125,44 @@ async function removeCreated(ctx: Ctx, service: string, handle: StepHandle): Pro
   return (await exec(ctx, serviceRemove(service))).exitCode === 0;
 }
 
-/** No known-good release: undo this run's stack deploy service by service, as the original script did. */
+/** A JSON text in one canonical form (keys sorted), so that two reads of one spec compare equal. */
+export function canonicalJson(text: string | undefined): string | undefined {
+  if (text === undefined) return undefined;
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sort) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v as object).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])])) : v;
+  return JSON.stringify(sort(JSON.parse(text)));
+}
+
+/** How a service that existed before this run goes back to the spec it had then. */
+export type BackTo = 'unchanged' | 'docker service rollback' | 'the spec before this run';
+
+/**
+ * What served before this run touched the stack is the spec read before its first `stack deploy`. `docker service
+ * rollback` goes to PreviousSpec, which swarm sets on every update: after a second `stack deploy` in one run (a retry,
+ * a resumed run) it is the new spec, so the rollback is used only when PreviousSpec is that spec; otherwise the spec
+ * itself is put back.
+ */
+export function howBack(before: string | undefined, spec: string | undefined, previous: string | undefined): BackTo {
+  const b = canonicalJson(before);
+  if (b === undefined || b === canonicalJson(spec)) return 'unchanged';
+  return b === canonicalJson(previous) ? 'docker service rollback' : 'the spec before this run';
+}
+
+/** The image a spec runs, as convergence compares it. */
+function imageOf(specJson: string): string {
+  return normalizeImage((JSON.parse(specJson) as { TaskTemplate?: { ContainerSpec?: { Image?: string } } }).TaskTemplate?.ContainerSpec?.Image ?? '');
+}
+
+/** No known-good release: undo this run's stack deploy service by service, back to what served before it. */
 async function perService(ctx: Ctx, handle: StepHandle): Promise<RollbackResult> {
   const stack = ctx.release.stackName;
   const ids = (await execChecked(ctx, stackServiceIds(stack), 'listing the stack services')).stdout.split('\n').map((l) => l.trim()).filter(Boolean);
-  const services = ids.length ? parseServices((await execChecked(ctx, inspectServices(ids), 'inspecting services')).stdout) : [];
+  const raw = ids.length ? (await execChecked(ctx, inspectServices(ids), 'inspecting services')).stdout : '';
+  const services = parseServices(raw);
+  const specs = new Map(raw.split('\n').filter((l) => l.trim().startsWith('{')).map((l) => {
+    const o = JSON.parse(l) as { Spec?: { Name?: string }; PreviousSpec?: unknown };
+    return [o.Spec?.Name ?? '?', { spec: JSON.stringify(o.Spec), previous: o.PreviousSpec === undefined || o.PreviousSpec === null ? undefined : JSON.stringify(o.PreviousSpec) }] as const;
+  }));
   const intended: Record<string, string> = {};
   const actions: string[] = [];
   const manual: string[] = [];
@@ -137,31 +171,38 @@ async function perService(ctx: Ctx, handle: StepHandle): Promise<RollbackResult>
       const removed = await removeCreated(ctx, s.name, handle);
       actions.push(removed ? `${s.name}: removed (created by this run; its tasks stopped)` : `${s.name}: could not be removed, or its tasks did not stop`);
       if (!removed) manual.push(byHand(serviceRemove(s.name)));
-    } else if (s.updateState === 'rollback_completed') {
-      actions.push(`${s.name}: already rolled back by swarm`);
+      continue;
+    }
+    const before = ctx.state.specsBefore.get(s.name);
+    const now = specs.get(s.name);
+    const way = before ? howBack(before, now?.spec, now?.previous) : s.previousSpecImage ? 'docker service rollback' : 'unchanged';
+    if (way === 'unchanged') {
+      actions.push(s.updateState === 'rollback_completed' ? `${s.name}: already rolled back by swarm` : `${s.name}: unchanged by this run`);
       intended[s.name] = s.specImage;
-    } else if (s.previousSpecImage) {
+    } else if (way === 'docker service rollback') {
       const r = await exec(ctx, serviceRollback(s.name));
       actions.push(r.exitCode === 0 ? `${s.name}: docker service rollback to ${s.previousSpecImage}` : `${s.name}: docker service rollback failed`);
-      if (r.exitCode === 0) intended[s.name] = s.previousSpecImage;
+      if (r.exitCode === 0) intended[s.name] = s.previousSpecImage!;
       else manual.push(byHand(serviceRollback(s.name)));
     } else {
-      actions.push(`${s.name}: unchanged by this run`);
-      intended[s.name] = s.specImage;
+      const r = await exec(ctx, restoreServiceSpec(s.name, before!));
+      actions.push(r.exitCode === 0 ? `${s.name}: put back on the spec it had before this run (${imageOf(before!)}): its PreviousSpec is this run's own` : `${s.name}: the spec it had before this run could not be put back (${ctx.reporter.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')})`);
+      if (r.exitCode === 0) intended[s.name] = imageOf(before!);
+      else manual.push(`${s.name}: redeploy the release that served before (\`honeydue-deploy rollback DEPLOY_ID\`, or its stack file with \`docker stack deploy\`)`);
     }
   }
   for (const a of actions) ctx.reporter.info(a);
   const firstDeploy = ctx.state.servicesBefore.size === 0;
   const how = firstDeploy
     ? 'first deploy: no previous release exists; removed the services this run created'
-    : 'no known-good release recorded: ran docker service rollback for every service of the stack';
+    : 'no known-good release recorded: put every service of the stack back on the spec it had before this run';
   if (manual.length) return { restored: false, serving: 'unknown: some services could not be rolled back', how, manual };
   if (Object.keys(intended).length) {
     const outcome = await waitForConvergence(ctx, { intended, timeoutSeconds: ctx.cfg.cluster.DEPLOY_CONVERGE_TIMEOUT, handle, stop: () => ctx.interrupt.hurried, rollingBack: true });
     if (outcome.kind === 'stopped') return { restored: false, serving: 'unknown: the rollback was started but not awaited (second signal)', how, manual: [byHand(stackPs(stack))], notAwaited: true };
     if (outcome.kind !== 'converged') return { restored: false, serving: `unknown: ${outcome.why}`, how, manual: Object.keys(intended).map((n) => byHand(serviceRollback(n))) };
   }
-  return { restored: true, serving: firstDeploy ? 'nothing' : 'the services\' previous specs', how, manual: [], nothingBefore: firstDeploy };
+  return { restored: true, serving: firstDeploy ? 'nothing' : 'what served before this run (each service\'s spec from before it)', how, manual: [], nothingBefore: firstDeploy };
 }
 
 export async function run(ctx: Ctx, handle: StepHandle): Promise<RollbackResult> {

@@ -1,5 +1,5 @@
 import { display, type Command } from '../commands/command.js';
-import { stackDeploy, stackServiceNames, stackTasks } from '../commands/stack.js';
+import { stackDeploy, stackServiceSpecs, stackTasks } from '../commands/stack.js';
 import { parseTasks } from './converge-eval.js';
 import { DeployFailed } from '../errors.js';
 import { tail, type RunResult } from '../io/runner.js';
@@ -12,9 +12,9 @@ export function plan(ctx: Pick<Ctx, 'release'>): StepPlan {
   return {
     title: 'Deploy the stack',
     entries: [
-      cmd(stackServiceNames(ctx.release.stackName)),
+      cmd(stackServiceSpecs(ctx.release.stackName)),
       cmd(stackTasks(ctx.release.stackName)),
-      note('remember which services and tasks existed before (a first deploy has none)'),
+      note('remember which services and tasks existed before (a first deploy has none), and each service\'s spec: what served before this run touched the stack (a rollback without a known-good record goes back to it)'),
       cmd(stackDeploy(ctx.release.stackName, ctx.release.releaseDir)),
       note('fatal: a non-zero exit, or the warning that an image "could not be accessed on a registry to record its digest"'),
     ],
@@ -41,8 +41,9 @@ export async function run(ctx: Ctx): Promise<void> {
   // run again through another manager after a lost connection: what existed before is what the first try saw
   if (!ctx.state.stackTouched) {
     // side by side; `docker stack ps` exits 1 with "nothing found" on a first deploy: no tasks before
-    const [before, tasks] = await Promise.all([execChecked(ctx, stackServiceNames(ctx.release.stackName), 'listing the stack services'), exec(ctx, stackTasks(ctx.release.stackName))]);
-    ctx.state.servicesBefore = new Set(before.stdout.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('Nothing found')));
+    const [before, tasks] = await Promise.all([execChecked(ctx, stackServiceSpecs(ctx.release.stackName), 'reading the stack services'), exec(ctx, stackTasks(ctx.release.stackName))]);
+    ctx.state.specsBefore = parseSpecs(before.stdout);
+    ctx.state.servicesBefore = new Set(ctx.state.specsBefore.keys());
     ctx.state.tasksBefore = new Set(ctx.state.servicesBefore.size && tasks.exitCode === 0 ? parseTasks(tasks.stdout).flatMap((t) => (t.id ? [t.id] : [])) : []);
     ctx.interrupt.check();
     ctx.state.stackTouched = true;
@@ -56,4 +57,15 @@ export async function run(ctx: Ctx): Promise<void> {
       'docker stack deploy could not record an image digest: the nodes would fail to pull (an outage in the making) — treating it as a failed deploy; check the manager\'s registry login',
     );
   }
+}
+
+/** `{{json .Spec}}` lines: service name -> the spec's JSON as docker printed it. */
+export function parseSpecs(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    if (!line.trim().startsWith('{')) continue;
+    const name = (JSON.parse(line) as { Name?: string }).Name;
+    if (name) out.set(name, line.trim());
+  }
+  return out;
 }
