@@ -25,7 +25,8 @@ import * as secrets from './steps/secrets.js';
 import * as stackDeploy from './steps/stack-deploy.js';
 import * as upload from './steps/upload.js';
 
-export type PlanCtx = Pick<Ctx, 'cfg' | 'settings' | 'release'>;
+export type { PlanCtx } from './steps/context.js';
+import type { PlanCtx } from './steps/context.js';
 
 interface PipelineStep {
   plan(ctx: PlanCtx): StepPlan;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { core } from 'zod/mini';
 import { ConfigError } from '../errors.js';
-import { findHooks, type Hook } from '../hooks.js';
+import { findHooks, type Hook } from './hook-files.js';
 import { ENV_FILES, type EnvFileName } from './files.js';
 import { createMissingFiles, ensureDeployDir, loadRawConfig, whatToFill, type RawConfig, type RawEnvFile } from './load.js';
 import { RULES, nearestKey, budgetWarning, connectionBudget, shown, storageBackend, type ConnectionBudget, type StorageBackend } from './rules.js';

@@ -70,6 +70,9 @@ export interface Ctx {
   state: RunState;
 }
 
+/** What a plan needs: the configuration, the settings and the release (no connection). */
+export type PlanCtx = Pick<Ctx, 'cfg' | 'settings' | 'release'>;
+
 export type PlanEntry = { kind: 'command'; command: Command } | { kind: 'upload'; upload: Upload } | { kind: 'note'; text: string };
 
 export interface StepPlan {

@@ -2,8 +2,7 @@
 import { HOOK_WHEN, hookCommand, hookEnvironment, hookVariables, runHook, type Hook, type HookName, type HookRun } from '../hooks.js';
 import { PreflightError } from '../errors.js';
 import type { Summary } from '../lifecycle.js';
-import type { PlanCtx } from '../pipeline.js';
-import { cmd, note, type Ctx, type StepPlan } from './context.js';
+import { cmd, note, type Ctx, type PlanCtx, type StepPlan } from './context.js';
 
 export function hookOf(ctx: Pick<PlanCtx, 'cfg'>, name: HookName): Hook | undefined {
   return ctx.cfg.hooks.find((h) => h.name === name);

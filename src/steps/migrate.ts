@@ -9,8 +9,7 @@ import { splitParts } from '../commands/command.js';
 import { splitCommandLine } from '../config/shell-words.js';
 import { envFilesOf, serviceEnvironment, stackDoc, yamlMap } from '../stack/services.js';
 import { errorMessage } from '../errors.js';
-import type { PlanCtx } from '../pipeline.js';
-import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
+import { cmd, exec, execChecked, note, type Ctx, type PlanCtx, type StepPlan } from './context.js';
 
 export function configured(ctx: Pick<PlanCtx, 'cfg'>): boolean {
   return (ctx.cfg.cluster.DEPLOY_MIGRATE_COMMAND ?? '').trim() !== '';

@@ -107,7 +107,7 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
   // (A failure to run the check at all is held as a rejection the caller sees, never left unhandled meanwhile.)
   const validation = cfg.stack.packaged ? Promise.resolve([]) : dockerValidates(release, stackShown(cfg), reporter);
   validation.catch(() => undefined);
-  const { teachRedactor } = await import('../ui/redact.js');
+  const { teachRedactor } = await import('../ui/teach-redactor.js');
   teachRedactor(reporter, cfg);
   // ~/.ssh/config problems (ProxyCommand, Match criteria, bad jump hosts) are bad input: found before anything runs;
   // the laptop's side of SSH (host keys, a key to log in with) is checked read-only and said in the plan

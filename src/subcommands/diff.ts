@@ -22,7 +22,7 @@ import { RunState, type Ctx } from '../steps/context.js';
 import { readStack } from '../steps/converge.js';
 import { readKnownGood } from '../steps/releases.js';
 import { SwarmStore } from '../store/swarm.js';
-import { teachRedactor } from '../ui/redact.js';
+import { teachRedactor } from '../ui/teach-redactor.js';
 import type { Reporter } from '../ui/reporter.js';
 
 export interface DiffFlags extends Flags {

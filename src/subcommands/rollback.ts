@@ -7,7 +7,7 @@ import { operationRelease } from '../release.js';
 import { EXIT } from '../errors.js';
 import { finalLine, printManual, type ActionResult } from '../result.js';
 import type { Reporter } from '../ui/reporter.js';
-import { teachRedactor } from '../ui/redact.js';
+import { teachRedactor } from '../ui/teach-redactor.js';
 
 /** `rollback [DEPLOY_ID]`: back to the previous or a chosen recorded release, with the checks of manual-rollback.ts. */
 export async function rollbackAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, interrupt: Interrupt, deployId?: string): Promise<ActionResult> {

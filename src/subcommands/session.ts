@@ -11,7 +11,7 @@ import { operationRelease } from '../release.js';
 import { sessionOptions, sshTargets } from '../steps/connect.js';
 import { SwarmStore } from '../store/swarm.js';
 import { RunState, type Ctx } from '../steps/context.js';
-import { teachRedactor } from '../ui/redact.js';
+import { teachRedactor } from '../ui/teach-redactor.js';
 import type { Reporter } from '../ui/reporter.js';
 
 export async function openCtx(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, what: string): Promise<Ctx> {

@@ -1,5 +1,3 @@
-import type { Config } from '../config/index.js';
-import type { Reporter } from './reporter.js';
 
 /**
  * Replaces every known secret value with [redacted]. Built from the secret files, the registry token and
@@ -93,16 +91,4 @@ const SECRET_KEY_NAME = /(PASSWORD|PASSWD|_PASS|SECRET|TOKEN|_KEY$|APP_KEY|API_K
 
 export function isSecretSetting(key: string): boolean {
   return SECRET_KEY_NAME.test(key);
-}
-
-/** Every secret value of the deploy dir: redacted from whatever the tool prints (log lines included). */
-export function teachRedactor(reporter: Reporter, cfg: Config): void {
-  for (const s of cfg.secrets) reporter.redactor.add(s.data);
-  reporter.redactor.add(cfg.registry.REGISTRY_TOKEN);
-  for (const c of urlCredentials(cfg.cluster.DEPLOY_HEALTHCHECK_URL)) reporter.redactor.add(c);
-  for (const [k, v] of Object.entries(cfg.prodEnv)) {
-    if (isSecretSetting(k)) reporter.redactor.add(v);
-    // a password inside any URL value (CACHE_URL=redis://:pass@cache:6379/0), whatever the key is called
-    for (const c of urlCredentials(v, 'secret')) reporter.redactor.add(c);
-  }
 }

@@ -103,6 +103,25 @@ describe('a team of laptops sharing one swarm', { skip: sandbox ? false : `e2e s
     assert.match(env, /STRIPE_API_KEY=sk-team-stripe-key-6612/);
   });
 
+  it('hand-edited or corrupt records are named and left out: status and releases keep their exit codes, nothing is deleted for them', async () => {
+    const labels = (kind: string, id?: string) => ['--label', `com.honeydue.deploy.stack=${fx.stack}`, '--label', `com.honeydue.deploy.kind=${kind}`, ...(id ? ['--label', `com.honeydue.deploy.id=${id}`] : [])];
+    const current = currentId(fx.stack)!;
+    const planted = [`${fx.stack}_hd-mark_by-hand`, `${fx.stack}_hd-release_null_20261201000000`];
+    docker(['config', 'create', ...labels('mark', current), planted[0]!, '-'], { input: JSON.stringify({ deployId: current, event: 'deploy' }) });
+    docker(['config', 'create', ...labels('release', 'null_20261201000000'), planted[1]!, '-'], { input: 'null' });
+    try {
+      const status = await runCli(fx, ['status']);
+      assert.equal(status.code, 0, status.output);
+      assert.match(status.output, new RegExp(`^known-good release: ${current} `, 'm'));
+      const releases = await runCli(fx, ['releases']);
+      assert.equal(releases.code, 0, releases.output);
+      assert.match(releases.output, new RegExp(`warning: the release config ${planted[1]} of ${fx.stack} holds null, not a release record — it is left out \\(that release cannot be rolled back to\\); look at it with \`docker config inspect ${planted[1]}\`, or remove it with \`docker config rm ${planted[1]}\``));
+      assert.doesNotMatch(status.output + releases.output, /unexpected error|NEEDS ATTENTION/);
+    } finally {
+      docker(['config', 'rm', ...planted], { allowFail: true });
+    }
+  });
+
   it('diff never shows a password inside a prod.env URL (text and --json), and tells the change', async () => {
     setProd('CACHE_URL', 'redis://:NewCachePass456@cache:6379/0');
     for (const args of [['diff'], ['diff', '--json']]) {
