@@ -69,8 +69,14 @@ function withDeployOptions(cmd: Command, opts: { plan?: boolean } = {}): Command
     .option('--build-arg <KEY=VALUE>', 'a build argument, repeatable (BUILD_ARGS, space-separated)', (v: string, prev: string[] = []) => [...prev, v])
     .option('--lock-wait <seconds>', 'wait up to this long for another deploy\'s lock (DEPLOY_LOCK_WAIT; default 0: refuse at once)')
     .option('--ssh-timeout <seconds>', 'how long an SSH handshake may take, per manager and jump host (DEPLOY_SSH_TIMEOUT; default 20)')
+    .option(...AGE_IDENTITY)
+    .option(...SECRET_TIMEOUT)
     .option('--json', 'print the plan as JSON (with plan / --dry-run)');
 }
+
+/** The options of the commands that fetch the values secrets.env refers to. */
+const AGE_IDENTITY = ['--age-identity <file>', 'the age identity that decrypts age: references in secrets.env (DEPLOY_AGE_IDENTITY; default ~/.config/age/keys.txt)'] as const;
+const SECRET_TIMEOUT = ['--secret-timeout <seconds>', 'how long each secrets.env reference may take to fetch (DEPLOY_SECRET_TIMEOUT; default 30)'] as const;
 
 /** `staus` → "did you mean status?" (the closest command within two edits). */
 function unknownCommand(word: string, commands: string[]): string {
@@ -156,6 +162,8 @@ async function main(argv: string[]): Promise<number> {
   withDeployOptions(program.command('plan').description('validate everything and print the whole plan (same as DRY_RUN=1); changes nothing'), { plan: true })
     .action(act(async (opts) => (await import('./subcommands/deploy.js')).deployAction(opts, process.env, reporter, { plan: true })));
   configCommand('rollback [DEPLOY_ID]', 'go back to a recorded release (default: the known-good one before the current): check its images and secrets, redeploy it, verify it, make it current')
+    .option(...AGE_IDENTITY)
+    .option(...SECRET_TIMEOUT)
     .option('--dry-run', 'print the plan; connect to nothing, change nothing (DRY_RUN)')
     .option('--no-dry-run', 'roll back for real even if DRY_RUN is set')
     .option('--skip-healthcheck', 'skip the health check of the release rolled back to (SKIP_HEALTHCHECK)')
@@ -181,22 +189,28 @@ async function main(argv: string[]): Promise<number> {
   configCommand('releases', 'the releases recorded on the manager, newest first: deploy id, tag, who, when, outcome, which is current')
     .option('--json', 'print them as JSON')
     .action(act(async (opts) => (await import('./subcommands/releases.js')).releasesAction(opts, process.env, reporter)));
-  configCommand('diff', 'what the next deploy would change against the serving release: images, replicas, environment keys, secret files (by hash), the stack file. Read-only')
+  configCommand('diff', 'what the next deploy would change against the serving release: images, replicas, environment keys, secrets (by salted digest), the stack file. Read-only')
     .option('--tag <tag>', 'the tag the next deploy would use (DEPLOY_TAG; default: short git SHA of the build context)')
     .option('--context <dir>', 'the app repo whose git SHA is the default tag (BUILD_CONTEXT; default .)')
     .option('--json', 'print it as JSON')
     .option('--exit-code', 'exit 1 when the next deploy would change something (as git diff --exit-code)')
+    .option(...AGE_IDENTITY)
+    .option(...SECRET_TIMEOUT)
     .action(act(async (opts) => (await import('./subcommands/diff.js')).diffAction(opts, process.env, reporter)));
   configCommand('logs <SERVICE>', 'docker service logs of one service of the stack (api, worker, admin, …), every secret value redacted')
     .option('--since <time>', 'only lines since a duration (10m, 2h) or a date')
     .option('--tail <n>', 'only the last N lines of each task')
     .option('-f, --follow', 'keep printing new lines until Ctrl-C')
+    .option(...AGE_IDENTITY)
+    .option(...SECRET_TIMEOUT)
     .action(async (service: string, opts: Flags) => act(async (o) => (await import('./subcommands/logs.js')).logsAction(service, o, process.env, reporter))(opts));
   configCommand('dozzle', "open Dozzle (on the manager's 127.0.0.1:DOZZLE_PORT) through the SSH connection; prints the local URL; Ctrl-C to stop")
     .option('--port <n>', 'the local port (default: DOZZLE_PORT)')
     .action(act(async (opts) => (await import('./subcommands/dozzle.js')).dozzleAction(opts, process.env, reporter)));
   configCommand('doctor', 'read-only checks of the manager and the cluster, one line each: pass, warn or fail with what to do; exit 1 if any fails')
     .option('--json', 'print the checks as JSON')
+    .option(...AGE_IDENTITY)
+    .option(...SECRET_TIMEOUT)
     .action(act(async (opts) => (await import('./subcommands/doctor.js')).doctorAction(opts, process.env, reporter)));
 
   try {

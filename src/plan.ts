@@ -1,3 +1,4 @@
+import { describeSource } from './secrets/resolve.js';
 import type { PlanEntry, StepPlan } from './steps/context.js';
 import { showEntry } from './steps/context.js';
 import { FINALLY, ON_FAILURE, activeSteps, printHeader, type PlanCtx } from './pipeline.js';
@@ -63,6 +64,7 @@ export function planJson(ctx: PlanCtx): Record<string, unknown> {
     replicas: { api: cfg.cluster.API_REPLICAS, worker: cfg.cluster.WORKER_REPLICAS, admin: cfg.cluster.ADMIN_REPLICAS },
     connectionBudget: { ...cfg.budget, warning: budgetWarning(cfg.budget) ?? null },
     secrets: r.secretNames,
+    valueSources: valueSources(cfg),
     keepSecretVersions: settings.keepSecrets,
     healthcheck: { url: r.healthUrl ?? null, expect: r.healthExpect ?? null, skipped: settings.skipHealthcheck || !r.healthUrl },
     remoteDir: r.remoteDir,
@@ -75,6 +77,20 @@ export function planJson(ctx: PlanCtx): Record<string, unknown> {
     warnings: cfg.warnings,
     unknownProdKeys: unknownProdKeys(cfg.prodEnv),
   };
+}
+
+/** Where each secret value comes from: its file, or its reference (never the value). */
+export function valueSources(cfg: PlanCtx['cfg']): Array<{ name: string; source: string; reference: boolean }> {
+  const refs = new Map(cfg.references.map((x) => [x.name, x]));
+  const src = (name: string, file: string) => {
+    const ref = refs.get(name);
+    return ref ? { name, source: describeSource(ref), reference: true } : { name, source: file, reference: false };
+  };
+  return [
+    ...SECRETS.map((s) => src(s.key, s.file)),
+    src('REGISTRY_TOKEN', 'registry.env'),
+    ...cfg.references.filter((x) => x.target === 'prod').map((x) => src(x.name, 'prod.env')),
+  ];
 }
 
 /** Which stack file, and who checked it against docker's schema. */
@@ -98,7 +114,15 @@ export function printPlan(ctx: PlanCtx, print: (line: string) => void): void {
   print(`replicas: api ${cfg.cluster.API_REPLICAS}, worker ${cfg.cluster.WORKER_REPLICAS}, admin ${cfg.cluster.ADMIN_REPLICAS}`);
   print(budgetLine(cfg.budget).replace(/^connection budget/, 'connections'));
   print('secrets to create (versioned):');
-  for (const s of SECRETS) print(`  ${s.file.padEnd(32)} -> ${r.secretNames[s.key]}`);
+  for (const s of SECRETS) {
+    const ref = cfg.references.find((x) => x.target === 'secret' && x.name === s.key);
+    print(`  ${(ref ? `${s.key} from ${ref.ref}` : s.file).padEnd(32)} -> ${r.secretNames[s.key]}`);
+  }
+  const sources = valueSources(cfg);
+  if (cfg.references.length) {
+    print(`values from ${cfg.references.length === 1 ? 'a password manager' : 'password managers'} (secrets.env; fetched once, on this machine, before anything on the cluster is touched — never shown):`);
+    for (const x of sources.filter((v) => v.reference)) print(`  ${x.name.padEnd(20)} ${x.source}`);
+  }
   print(`secret pruning: keep the newest ${settings.keepSecrets} versions of each, plus every version the previous known-good release uses`);
   print(`health check: ${settings.skipHealthcheck ? 'skipped (SKIP_HEALTHCHECK)' : r.healthUrl ? `${r.healthUrl}${r.healthExpect ? ` expecting "${r.healthExpect}"` : ''}` : 'none (DEPLOY_HEALTHCHECK_URL is not set)'}`);
   print(`on failure: roll back to the last known-good release (exit 1); if that fails, exit 3 with the commands to run`);

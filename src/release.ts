@@ -162,7 +162,7 @@ export function buildRelease(cfg: Config, settings: Settings, env: NodeJS.Proces
   const release: Release = {
     tag, tagSource, gitSha: git.sha, dirty: git.dirty, deployId, startedAt: now, images, latestImages, secretNames, stackName,
     remoteDir, releaseDir: `${remoteDir}/releases/${deployId}`, stackFile: rendered.text, serviceImages: rendered.images,
-    envFile: dockerEnvFile(cfg.prodEnv), withheld: withheldKeys(cfg.prodEnv), healthUrl, healthExpect, deployedBy,
+    envFile: dockerEnvFile(cfg.prodEnv), withheld: withheldKeys(cfg.prodEnv, cfg.references.filter((x) => x.target === 'prod').map((x) => x.name)), healthUrl, healthExpect, deployedBy,
   };
   const tooLarge = recordTooLarge(cfg, release);
   if (tooLarge) throw new ConfigError(tooLarge);

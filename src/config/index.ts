@@ -2,16 +2,21 @@ import path from 'node:path';
 import type { core } from 'zod/mini';
 import { ConfigError } from '../errors.js';
 import { findHooks, type Hook } from './hook-files.js';
-import { ENV_FILES, type EnvFileName } from './files.js';
+import { ENV_FILES, SECRETS, type EnvFileName } from './files.js';
+import { applyReferences, readReferences, REFERENCE_STANDIN, type Reference } from '../secrets/references.js';
+import { defaultAgeIdentity } from './settings.js';
 import { createMissingFiles, ensureDeployDir, loadRawConfig, whatToFill, type RawConfig, type RawEnvFile } from './load.js';
-import { RULES, nearestKey, budgetWarning, connectionBudget, shown, storageBackend, type ConnectionBudget, type StorageBackend } from './rules.js';
+import { RULES, knownProdKeys, literalSecrets, nearestKey, budgetWarning, connectionBudget, shown, storageBackend, type ConnectionBudget, type StorageBackend } from './rules.js';
 import { NOT_SET, clusterSchema, prodSchema, registrySchema, type ClusterConfig, type ProdConfig, type RegistryConfig } from './schema.js';
 
 export interface SecretFile {
   key: string;
+  /** where its value comes from, in words: the file (secrets/…), or `secrets.env: KEY (REFERENCE)` */
   file: string;
   path: string;
   data: Buffer;
+  /** from secrets.env: the value is fetched by secrets/resolve.ts before anything on the cluster is touched */
+  reference?: Reference;
 }
 
 export interface Config {
@@ -28,6 +33,12 @@ export interface Config {
   /** executables in <deploy dir>/hooks/ (hooks.ts) */
   hooks: Hook[];
   warnings: string[];
+  /** secrets.env: where values come from a password manager (empty without one) */
+  references: Reference[];
+  /** whether the references' values are in (secrets/resolve.ts); until then their places hold REFERENCE_STANDIN */
+  resolved: boolean;
+  /** per env file, the keys that hold a literal secret value (the file must then be owner-only and untracked) */
+  literal: Record<'cluster.env' | 'registry.env' | 'prod.env', string[]>;
 }
 
 const SCHEMAS = { 'cluster.env': clusterSchema, 'registry.env': registrySchema, 'prod.env': prodSchema } as const;
@@ -49,8 +60,8 @@ function formatIssues(raw: RawConfig, file: RawEnvFile, issues: core.$ZodIssue[]
 }
 
 /** Creates missing files from the examples and stops with the list, as `init` does. */
-export function copyExamplesOrStop(deployDir: string): void {
-  const created = createMissingFiles(deployDir);
+export function copyExamplesOrStop(deployDir: string, fromReferences: ReadonlySet<string> = new Set()): void {
+  const created = createMissingFiles(deployDir, fromReferences);
   if (created.length === 0) return;
   throw new ConfigError(
     created.map((rel) => `${path.join(deployDir, rel)}: created${rel === '.gitignore' ? '' : ' from the example'} — ${whatToFill(rel)}${rel === '.gitignore' ? '' : ', then run again'}`),
@@ -69,19 +80,35 @@ export function ignoredEnvironment(deployDir: string, env: NodeJS.ProcessEnv): s
   );
 }
 
+function shownPath(p: string): string {
+  return path.relative(process.cwd(), p) || p;
+}
+
 /** Everything the deploy needs from the deploy dir, validated; all problems at once. No network, no docker. */
-export function loadConfig(deployDir: string, env: NodeJS.ProcessEnv = process.env, opts: { readOnly?: boolean } = {}): Config {
+export function loadConfig(deployDir: string, env: NodeJS.ProcessEnv = process.env, opts: { readOnly?: boolean; ageIdentity?: string } = {}): Config {
   ensureDeployDir(deployDir);
-  copyExamplesOrStop(deployDir);
+  const prodKnown = knownProdKeys();
+  const pre = readReferences(deployDir, prodKnown, opts.ageIdentity ?? defaultAgeIdentity(undefined, env), shownPath);
+  // a secret whose value comes from secrets.env needs no file: none is copied from the example for it
+  copyExamplesOrStop(deployDir, new Set(pre.refs.filter((r) => r.target === 'secret').map((r) => r.name)));
   const raw = loadRawConfig(deployDir);
   const problems: string[] = [];
+  // prod.env keys may be named in secrets.env when prod.env names them (left empty) or the tool knows them
+  const refs = readReferences(deployDir, [...new Set([...prodKnown, ...Object.keys(raw.env['prod.env'].all)])], opts.ageIdentity ?? defaultAgeIdentity(undefined, env), shownPath);
+  problems.push(...refs.problems, ...applyReferences(raw, refs));
+  const referenced = new Set(refs.refs.map((r) => r.name));
   const parsed: Partial<Record<EnvFileName, unknown>> = {};
   for (const name of ENV_FILES) {
     const file = raw.env[name];
     // placeholders count as unset; a required key then reports "still the example placeholder"
     const result = SCHEMAS[name].safeParse(file.values);
     if (result.success) parsed[name] = result.data;
-    else problems.push(...formatIssues(raw, file, result.error.issues));
+    else {
+      // a value from secrets.env is checked once it is fetched (secrets/resolve.ts), not its stand-in
+      const issues = result.error.issues.filter((i) => !referenced.has(String(i.path[0] ?? '')));
+      problems.push(...formatIssues(raw, file, issues));
+      if (!issues.length) parsed[name] = SCHEMAS[name].safeParse(Object.fromEntries(Object.entries(file.values).filter(([k]) => !referenced.has(k)))).data ?? file.values;
+    }
     if (name !== 'prod.env') {
       for (const key of file.placeholders) {
         if (!(key in SCHEMAS[name].shape)) problems.push(`${shown(raw, file)}: ${key}: is not a setting of ${name} — remove it or fix its spelling`);
@@ -110,11 +137,19 @@ export function loadConfig(deployDir: string, env: NodeJS.ProcessEnv = process.e
     registry: parsed['registry.env'] as RegistryConfig,
     prod,
     prodEnv: raw.env['prod.env'].all,
-    secrets: raw.secrets.map((s) => ({ key: s.spec.key, file: s.spec.file, path: s.path, data: s.data })),
+    secrets: SECRETS.flatMap((spec): SecretFile[] => {
+      const ref = refs.refs.find((r) => r.target === 'secret' && r.name === spec.key);
+      if (ref) return [{ key: spec.key, file: `${shownPath(refs.path)}: ${spec.key} (${ref.ref})`, path: refs.path, data: Buffer.from(REFERENCE_STANDIN), reference: ref }];
+      const s = raw.secrets.find((x) => x.spec.key === spec.key);
+      return s ? [{ key: s.spec.key, file: s.spec.file, path: s.path, data: s.data }] : [];
+    }),
     stack: raw.stack,
     storage: storageBackend(raw),
     budget,
     hooks: hooks.hooks,
+    references: refs.refs,
+    resolved: refs.refs.length === 0,
+    literal: { 'cluster.env': literalSecrets(raw, 'cluster.env'), 'registry.env': literalSecrets(raw, 'registry.env'), 'prod.env': literalSecrets(raw, 'prod.env') },
     warnings: [...(warning ? [warning] : []), ...ignoredEnvironment(deployDir, env), ...skipped.map((p) => `${p} (not needed here; a deploy stops on it)`)],
   };
 }

@@ -117,9 +117,10 @@ function shownPath(p: string): string {
 }
 
 /** Copies each missing file from its packaged example. Returns the files it created (relative paths). */
-export function createMissingFiles(deployDir: string): string[] {
+export function createMissingFiles(deployDir: string, fromReferences: ReadonlySet<string> = new Set()): string[] {
   const created: string[] = [];
   for (const rel of REQUIRED_FILES) {
+    if (SECRETS.some((s) => s.file === rel && fromReferences.has(s.key))) continue;
     const target = path.join(deployDir, rel);
     if (fs.existsSync(target)) continue;
     const folder = path.dirname(target);

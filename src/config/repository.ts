@@ -34,14 +34,27 @@ function shown(p: string): string {
   return path.relative(process.cwd(), p) || p;
 }
 
-/** Secret and env files of the deploy dir that git tracks (committed or staged): each is an error. */
+/** Secret and env files of the deploy dir that git tracks (committed or staged), relative to it. */
 export async function trackedSecretFiles(deployDir: string, runner: Runner): Promise<string[]> {
   const r = await runner.run(gitTracked(deployDir, SENSITIVE_FILES));
   if (r.exitCode !== 0) return []; // not a git repository
-  const tracked = r.stdout.split('\0').filter(Boolean);
-  return tracked.map((rel) => {
+  return r.stdout.split('\0').filter(Boolean);
+}
+
+/**
+ * The tracked files that hold a secret value, each an error: a secret file always; an env file when it holds a
+ * literal secret (`literal`: its keys that do) — one whose secrets are references in secrets.env may be committed.
+ */
+export function trackedSecretProblems(deployDir: string, tracked: readonly string[], literal: Partial<Record<string, string[]>>): string[] {
+  return tracked.flatMap((rel) => {
     const file = shown(path.join(deployDir, rel));
-    return `${file}: (file): is tracked by git, so everyone with the repository has it — run \`git rm --cached ${file}\`, commit, and rotate the value if it was ever pushed (deploy/.gitignore from \`honeydue-deploy init\` keeps it out)`;
+    if (rel.startsWith('secrets/')) {
+      const key = rel.replace(/^secrets\//, '').replace(/\.(txt|p8)$/, '');
+      return [`${file}: (file): is tracked by git, so everyone with the repository has the secret — run \`git rm --cached ${file}\`, commit, rotate the value if it was ever pushed, and name its source in secrets.env instead (${key}=op://…, pass:…, age:…)`];
+    }
+    const keys = literal[rel] ?? [];
+    if (!keys.length) return [];
+    return [`${file}: (file): is tracked by git and holds the value of ${keys.join(', ')}, so everyone with the repository has ${keys.length === 1 ? 'it' : 'them'} — move ${keys.length === 1 ? 'it' : 'them'} into secrets.env as a reference (op://…, pass:…, age:…, cmd:…) and leave ${keys.length === 1 ? 'it' : 'them'} empty in ${rel}; rotate ${keys.length === 1 ? 'it' : 'them'} if ever pushed (or \`git rm --cached ${file}\`)`];
   });
 }
 

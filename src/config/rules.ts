@@ -8,6 +8,7 @@ import { SECRET_MAX_BYTES, exampleOf } from './files.js';
 import { MANAGER_USER_HINT, NOT_SET, prodSchema } from './schema.js';
 import dotenv from 'dotenv';
 import { closest } from '../edit-distance.js';
+import { REFERENCE_STANDIN } from '../secrets/references.js';
 import type { RawConfig, RawEnvFile, RawSecretFile } from './load.js';
 
 /**
@@ -135,11 +136,25 @@ export const knownPlaceholders: Rule = (raw) => {
 };
 
 /** Env files hold the registry token and the storage keys: owner-only, like the secret files. */
+/**
+ * The env-file keys that hold a secret value as written (not a reference's stand-in): the registry token, and the
+ * prod.env keys whose names say secret or whose value holds a URL password. A file with none may be shared (a
+ * clone of the repository gives 0644); one with any must be owner-only, and must not be tracked by git.
+ */
+export function literalSecrets(raw: RawConfig, name: 'registry.env' | 'prod.env' | 'cluster.env'): string[] {
+  const f = raw.env[name];
+  const literal = (v: string | undefined) => v !== undefined && v !== '' && v !== REFERENCE_STANDIN;
+  if (name === 'registry.env') return literal(f.values.REGISTRY_TOKEN) ? ['REGISTRY_TOKEN'] : [];
+  if (name === 'cluster.env') return urlCredentials(f.values.DEPLOY_HEALTHCHECK_URL, 'secret').length ? ['DEPLOY_HEALTHCHECK_URL'] : [];
+  return Object.entries(f.values).filter(([k, v]) => literal(v) && (isSecretSetting(k) || urlCredentials(v, 'secret').length > 0)).map(([k]) => k);
+}
+
 export const privateEnvFiles: Rule = (raw) =>
   (['registry.env', 'prod.env'] as const).flatMap((name) => {
     const f = raw.env[name];
     const mode = fs.statSync(f.path).mode & 0o777;
-    return (mode & 0o077) === 0 ? [] : [`${shown(raw, f)}: (file): is readable by group or others (mode ${mode.toString(8).padStart(4, '0')}) and holds credentials — run \`chmod 600 ${shown(raw, f)}\``];
+    const held = literalSecrets(raw, name);
+    return (mode & 0o077) === 0 || held.length === 0 ? [] : [`${shown(raw, f)}: (file): is readable by group or others (mode ${mode.toString(8).padStart(4, '0')}) and holds ${held.join(', ')} — run \`chmod 600 ${shown(raw, f)}\` (or take ${held.length === 1 ? 'it' : 'them'} from a password manager through secrets.env)`];
   });
 
 /**
@@ -147,7 +162,7 @@ export const privateEnvFiles: Rule = (raw) =>
  * one could print. Real credentials are far longer, so a short one is refused.
  */
 export const secretsLongEnough: Rule = (raw) => {
-  const short = (v: string | undefined) => v !== undefined && v.trim().length > 0 && v.trim().length < MIN_REDACTED_LENGTH;
+  const short = (v: string | undefined) => v !== undefined && v !== REFERENCE_STANDIN && v.trim().length > 0 && v.trim().length < MIN_REDACTED_LENGTH;
   const why = `is shorter than ${MIN_REDACTED_LENGTH} characters, too short to be redacted reliably from the output — use a real, longer credential`;
   const problems: string[] = [];
   for (const s of raw.secrets) if (s.exists && !s.readError && short(s.data.toString('utf8'))) problems.push(`${shown(raw, s)}: (file): ${why}`);

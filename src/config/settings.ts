@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 
@@ -17,6 +18,8 @@ export interface Flags {
   json?: boolean;
   lockWait?: string;
   sshTimeout?: string;
+  ageIdentity?: string;
+  secretTimeout?: string;
 }
 
 export interface Settings {
@@ -35,6 +38,10 @@ export interface Settings {
   lockWaitSeconds: number;
   /** how long an SSH connection may take to finish its handshake (every hop, every manager tried) */
   sshTimeoutSeconds: number;
+  /** the age identity file `age:` references are decrypted with */
+  ageIdentity: string;
+  /** how long each secret reference's program may take (op, pass, age, cmd:) */
+  secretTimeoutSeconds: number;
 }
 
 /** Docker's tag grammar; the tag also ends up in secret names, whose alphabet is the same. */
@@ -106,6 +113,8 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv, opts: { pl
     json: { flag: '--json', env: 'DEPLOY_JSON' },
     lockWait: { flag: '--lock-wait', env: 'DEPLOY_LOCK_WAIT' },
     sshTimeout: { flag: '--ssh-timeout', env: 'DEPLOY_SSH_TIMEOUT' },
+    ageIdentity: { flag: '--age-identity', env: 'DEPLOY_AGE_IDENTITY' },
+    secretTimeout: { flag: '--secret-timeout', env: 'DEPLOY_SECRET_TIMEOUT' },
   } satisfies Record<string, Source>;
 
   const dryRun = opts.plan ? true : bool(flags.dryRun, S.dryRun, false);
@@ -122,6 +131,8 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv, opts: { pl
   const keepSecrets = wholeNumber(flags.keepSecrets, S.keep, 3, 2, 'must be a whole number of at least 2 — rolling back needs the previous version of every secret');
   const sshTimeoutSeconds = wholeNumber(flags.sshTimeout, S.sshTimeout, 20, 1, 'is not a number of seconds — use a whole number, 1 or more');
   const lockWaitSeconds = wholeNumber(flags.lockWait, S.lockWait, 0, 0, 'is not a number of seconds — use a whole number, 0 or more');
+  const secretTimeoutSeconds = wholeNumber(flags.secretTimeout, S.secretTimeout, 30, 1, 'is not a number of seconds — use a whole number, 1 or more');
+  const ageIdentity = defaultAgeIdentity(text(flags.ageIdentity, S.ageIdentity).value, env);
 
   const deployDir = text(flags.deployDir, S.deployDir).value ?? 'deploy';
   const context = text(flags.context, S.context).value ?? '.';
@@ -147,7 +158,14 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv, opts: { pl
 
   if (c.problems.length) throw new ConfigError(c.problems);
   return {
-    dryRun, skipBuild, skipHealthcheck, pushLatest, json, keepSecrets, lockWaitSeconds, sshTimeoutSeconds,
+    dryRun, skipBuild, skipHealthcheck, pushLatest, json, keepSecrets, lockWaitSeconds, sshTimeoutSeconds, ageIdentity, secretTimeoutSeconds,
     tag: tag.value, deployDir, context, dockerfile, platform, buildArgs,
   };
+}
+
+/** DEPLOY_AGE_IDENTITY (or --age-identity), else age's own default, ~/.config/age/keys.txt; `~/` is the home folder. */
+export function defaultAgeIdentity(given: string | undefined, env: NodeJS.ProcessEnv): string {
+  const home = env.HOME || os.homedir();
+  if (given === undefined) return path.join(home, '.config', 'age', 'keys.txt');
+  return given.startsWith('~/') ? path.join(home, given.slice(2)) : path.resolve(given);
 }

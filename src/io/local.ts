@@ -14,7 +14,7 @@ export class LocalRunner implements Runner {
    * opts.env replaces the environment whole (a hook gets exactly what it is given); opts.onLine sees each line of
    * output as it comes; opts.timeoutMs ends the process (SIGTERM, SIGKILL 5 s later) and the result says so.
    */
-  async run(cmd: Command, opts: { cancel?: AbortSignal; env?: Record<string, string>; onLine?: (line: string) => void; timeoutMs?: number } = {}): Promise<RunResult & { timedOut?: boolean }> {
+  async run(cmd: Command, opts: { cancel?: AbortSignal; env?: Record<string, string>; onLine?: (line: string) => void; timeoutMs?: number; bytes?: boolean } = {}): Promise<RunResult & { timedOut?: boolean; stdoutBytes?: Buffer }> {
     if (cmd.where !== 'local') throw new Error(`LocalRunner cannot run a ${cmd.where} command`);
     const [program, ...args] = cmd.argv;
     // with a timeout the command runs in a process group of its own, and the whole group is stopped (a hook's
@@ -26,6 +26,8 @@ export class LocalRunner implements Runner {
       env: opts.env ?? { ...this.env, ...cmd.env },
       extendEnv: opts.env === undefined,
       stripFinalNewline: false,
+      // a secret fetched from a password manager may be any bytes: kept as they are
+      ...(opts.bytes ? { encoding: 'buffer' as const } : {}),
       ...(group ? { detached: true } : {}),
       ...(opts.cancel && !group ? { cancelSignal: opts.cancel } : {}),
       ...(cmd.stdin ? { input: cmd.stdin.data } : { stdin: 'ignore' as const }),
@@ -88,11 +90,16 @@ export class LocalRunner implements Runner {
       return { exitCode: e.code ?? 128, stdout: '', stderr: e.signal ? `killed by ${e.signal}` : '' };
     }
     opts.cancel?.removeEventListener('abort', stopGroup);
-    if (timedOut) return { exitCode: 124, stdout: String(result.stdout ?? ''), stderr: String(result.stderr ?? ''), timedOut: true };
+    const text = (v: unknown) => (v instanceof Uint8Array ? Buffer.from(v).toString('utf8') : String(v ?? ''));
+    if (timedOut) return { exitCode: 124, stdout: opts.bytes ? '' : text(result.stdout), stderr: text(result.stderr), timedOut: true };
     if (result.exitCode === undefined) {
       // could not start (e.g. docker not installed) or killed by a signal
       const why = (result as { code?: string }).code === 'ENOENT' ? `${program} is not installed or not on PATH` : result.shortMessage;
-      return { exitCode: 127, stdout: String(result.stdout ?? ''), stderr: `${String(result.stderr ?? '')}${why}` };
+      return { exitCode: 127, stdout: opts.bytes ? '' : text(result.stdout), stderr: `${text(result.stderr)}${why}` };
+    }
+    if (opts.bytes) {
+      const out = Buffer.from(result.stdout as unknown as Uint8Array);
+      return { exitCode: result.exitCode, stdout: '', stdoutBytes: out, stderr: Buffer.from(result.stderr as unknown as Uint8Array).toString('utf8') };
     }
     return { exitCode: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
   }

@@ -25,10 +25,13 @@ export interface SecretDigests {
   values: Record<string, string>;
 }
 
-/** prod.env keys whose values a record never holds: secret-looking names, and values with a URL password. */
-export function withheldKeys(prodEnv: Record<string, string>): string[] {
+/**
+ * prod.env keys whose values a record never holds: secret-looking names, values with a URL password, and every key
+ * whose value comes from a password manager (secrets.env).
+ */
+export function withheldKeys(prodEnv: Record<string, string>, fromReferences: readonly string[] = []): string[] {
   return Object.entries(prodEnv)
-    .filter(([k, v]) => isSecretSetting(k) || urlCredentials(v, 'secret').length > 0)
+    .filter(([k, v]) => isSecretSetting(k) || urlCredentials(v, 'secret').length > 0 || fromReferences.includes(k))
     .map(([k]) => k)
     .sort();
 }

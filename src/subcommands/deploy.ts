@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stackConfig } from '../commands/docker.js';
 import type { Config } from '../config/index.js';
-import { deployDirInBuildContext, readGit, trackedSecretFiles } from '../config/repository.js';
+import { deployDirInBuildContext, readGit, trackedSecretFiles, trackedSecretProblems } from '../config/repository.js';
 import { resolveSettings, type Flags, type Settings } from '../config/settings.js';
 import { ConfigError, EXIT } from '../errors.js';
 import { Interrupt } from '../interrupt.js';
@@ -85,17 +85,25 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
     import('../stack/render.js'),
     import('../steps/connect.js'),
   ]);
-  const cfg = loadConfig(settings.deployDir);
+  const cfg = loadConfig(settings.deployDir, env, { ageIdentity: settings.ageIdentity });
   const parsed = parseStack(cfg.stack.text, stackShown(cfg));
   const inputs = buildInputProblems(settings, env, flags);
   if (inputs.length && !settings.dryRun) throw new ConfigError(inputs);
   const [tracked, git] = await Promise.all([trackedProbe, gitProbe, sshWarm]);
   const leaks = [
-    ...tracked,
+    ...trackedSecretProblems(settings.deployDir, tracked, cfg.literal),
     ...(settings.skipBuild || inputs.length ? [] : [deployDirInBuildContext(settings.deployDir, settings.context, settings.dockerfile)].filter((p): p is string => p !== undefined)),
   ];
   if (leaks.length) throw new ConfigError(leaks);
   cfg.warnings.push(...inputs.map((p) => `${p} (a real deploy stops here)`));
+  const { referenceProblems, resolveReferences } = await import('../secrets/resolve.js');
+  const sources = referenceProblems(cfg.references, env, settings.ageIdentity);
+  if (settings.dryRun) cfg.warnings.push(...sources.map((p) => `${p} (a real deploy stops here)`));
+  else {
+    if (sources.length) throw new ConfigError(sources);
+    // every value from a password manager, before the release is built and anything is touched
+    await resolveReferences(cfg, { local, timeoutSeconds: settings.secretTimeoutSeconds, redactor: reporter.redactor });
+  }
   const release = buildRelease(cfg, settings, env, git, new Date(), parsed);
   if (release.tagSource === 'placeholder') {
     cfg.warnings.push(`command line: --context: ${settings.context} is not a git repository and no --tag (DEPLOY_TAG) was given; the plan shows the tag as ${PLACEHOLDER_TAG} (a real deploy stops here)`);

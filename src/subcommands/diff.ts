@@ -22,6 +22,7 @@ import { RunState, type Ctx } from '../steps/context.js';
 import { readStack } from '../steps/converge.js';
 import { readKnownGood } from '../steps/releases.js';
 import { SwarmStore } from '../store/swarm.js';
+import { resolveReferences } from '../secrets/resolve.js';
 import { teachRedactor } from '../ui/teach-redactor.js';
 import type { Reporter } from '../ui/reporter.js';
 
@@ -30,9 +31,11 @@ export interface DiffFlags extends Flags {
 }
 
 export async function diffAction(flags: DiffFlags, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<ActionResult> {
-  const settings = resolveSettings({ deployDir: flags.deployDir, tag: flags.tag, context: flags.context, sshTimeout: flags.sshTimeout, json: flags.json }, env, { plan: true });
+  const settings = resolveSettings({ deployDir: flags.deployDir, tag: flags.tag, context: flags.context, sshTimeout: flags.sshTimeout, json: flags.json, ageIdentity: flags.ageIdentity, secretTimeout: flags.secretTimeout }, env, { plan: true });
   const local = new LocalRunner();
-  const cfg = loadConfig(settings.deployDir, env);
+  const cfg = loadConfig(settings.deployDir, env, { ageIdentity: settings.ageIdentity });
+  // a changed secret is told by its value: the values secrets.env refers to are fetched (never shown)
+  await resolveReferences(cfg, { local, timeoutSeconds: settings.secretTimeoutSeconds, redactor: reporter.redactor });
   teachRedactor(reporter, cfg);
   for (const w of cfg.warnings) reporter.warn(w);
   const release = buildRelease(cfg, settings, env, await readGit(settings.context, local), new Date());

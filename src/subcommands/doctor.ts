@@ -20,6 +20,9 @@ import { table } from '../ui/table.js';
 import type { Reporter } from '../ui/reporter.js';
 import { finalLine, type ActionResult } from '../result.js';
 import { openCtx } from './session.js';
+import { fetchAll, referenceProblems } from '../secrets/resolve.js';
+import { LocalRunner } from '../io/local.js';
+import type { Config } from '../config/index.js';
 import { readReleases } from './records.js';
 
 export type Level = 'pass' | 'warn' | 'fail';
@@ -167,18 +170,47 @@ async function run(ctx: Ctx): Promise<Check[]> {
 }
 
 /** What doctor checks on this machine, before and whatever the manager answers: the laptop's side of SSH. */
-function localChecks(flags: Flags, env: NodeJS.ProcessEnv): Check[] {
-  const settings = resolveSettings({ deployDir: flags.deployDir }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR });
-  const cfg = loadConfig(settings.deployDir, env, { readOnly: true });
+/**
+ * The checks of this machine: the configuration by the deploy's own validation (a prod.env a deploy would refuse
+ * fails here too), every secrets.env reference fetched (nothing of a value is printed), the laptop's side of SSH.
+ */
+async function localChecks(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<Check[]> {
+  const settings = resolveSettings(
+    { deployDir: flags.deployDir, ageIdentity: flags.ageIdentity, secretTimeout: flags.secretTimeout },
+    { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR, DEPLOY_AGE_IDENTITY: env.DEPLOY_AGE_IDENTITY, DEPLOY_SECRET_TIMEOUT: env.DEPLOY_SECRET_TIMEOUT, HOME: env.HOME },
+  );
+  const checks: Check[] = [];
+  let full: Config | undefined;
+  try {
+    full = loadConfig(settings.deployDir, env, { ageIdentity: settings.ageIdentity });
+    checks.push({ level: 'pass', name: 'config', text: `${settings.deployDir}: cluster.env, registry.env, prod.env, secrets.env and the secret files pass the deploy's own validation` });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    checks.push(...e.problems.map((p) => ({ level: 'fail' as const, name: 'config', text: `${p} (a deploy stops here)` })));
+  }
+  // the rest needs only what a read-only command needs; a config even that cannot read stops doctor (exit 2)
+  const cfg = full ?? loadConfig(settings.deployDir, env, { readOnly: true, ageIdentity: settings.ageIdentity });
+  const local = new LocalRunner();
+  const sources = await Promise.all(
+    cfg.references.map(async (ref): Promise<Check> => {
+      const missing = referenceProblems([ref], env, settings.ageIdentity);
+      if (missing.length) return { level: 'fail', name: 'secret source', text: missing.join('; ') };
+      try {
+        await fetchAll([ref], { local, timeoutSeconds: settings.secretTimeoutSeconds, redactor: reporter.redactor });
+        return { level: 'pass', name: 'secret source', text: `${ref.name}: ${ref.ref} resolves` };
+      } catch (e) {
+        return { level: 'fail', name: 'secret source', text: e instanceof ConfigError ? e.problems.join('; ') : errorMessage(e) };
+      }
+    }),
+  );
+  checks.push(...sources);
   const problems = laptopSshProblems(sshTargets({ cfg }));
-  return [
-    { level: 'pass', name: 'config', text: `${settings.deployDir}: cluster.env, registry.env and the secret files are valid` },
-    ...(problems.length ? problems.map((p) => ({ level: 'fail' as const, name: 'laptop ssh', text: p })) : [{ level: 'pass' as const, name: 'laptop ssh', text: 'every host key is in known_hosts; a key to log in with is at hand' }]),
-  ];
+  checks.push(...(problems.length ? problems.map((p) => ({ level: 'fail' as const, name: 'laptop ssh', text: p })) : [{ level: 'pass' as const, name: 'laptop ssh', text: 'every host key is in known_hosts; a key to log in with is at hand' }]));
+  return checks;
 }
 
 export async function doctorAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<ActionResult> {
-  let checks: Check[] = localChecks(flags, env);
+  let checks: Check[] = await localChecks(flags, env, reporter);
   let ctx: Ctx | undefined;
   try {
     ctx = await openCtx(flags, env, reporter, 'doctor');

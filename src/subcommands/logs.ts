@@ -52,7 +52,7 @@ export function logOptionProblems(o: LogFlags): string[] {
 export async function logsAction(service: string, flags: LogFlags, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<ActionResult> {
   const problems = logOptionProblems(flags);
   if (problems.length) throw new ConfigError(problems);
-  const ctx = await openCtx(flags, env, reporter, 'logs');
+  const ctx = await openCtx(flags, env, reporter, 'logs', { fetchSecrets: true });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);

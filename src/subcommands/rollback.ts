@@ -4,15 +4,22 @@ import type { Interrupt } from '../interrupt.js';
 import { LocalRunner } from '../io/local.js';
 import { printRollbackPlan, runRollback } from '../manual-rollback.js';
 import { operationRelease } from '../release.js';
-import { EXIT } from '../errors.js';
+import { ConfigError, EXIT } from '../errors.js';
+import { referenceProblems, resolveReferences } from '../secrets/resolve.js';
 import { finalLine, printManual, type ActionResult } from '../result.js';
 import type { Reporter } from '../ui/reporter.js';
 import { teachRedactor } from '../ui/teach-redactor.js';
 
 /** `rollback [DEPLOY_ID]`: back to the previous or a chosen recorded release, with the checks of manual-rollback.ts. */
 export async function rollbackAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, interrupt: Interrupt, deployId?: string): Promise<ActionResult> {
-  const settings = resolveSettings({ deployDir: flags.deployDir, skipHealthcheck: flags.skipHealthcheck, lockWait: flags.lockWait, dryRun: flags.dryRun, sshTimeout: flags.sshTimeout }, env);
-  const cfg = loadConfig(settings.deployDir);
+  const settings = resolveSettings({ deployDir: flags.deployDir, skipHealthcheck: flags.skipHealthcheck, lockWait: flags.lockWait, dryRun: flags.dryRun, sshTimeout: flags.sshTimeout, ageIdentity: flags.ageIdentity, secretTimeout: flags.secretTimeout }, env);
+  const cfg = loadConfig(settings.deployDir, env, { ageIdentity: settings.ageIdentity });
+  const sources = referenceProblems(cfg.references, env, settings.ageIdentity);
+  // the registry token and the withheld prod.env values of the release rolled back to: fetched before anything is touched
+  if (!settings.dryRun) {
+    if (sources.length) throw new ConfigError(sources);
+    await resolveReferences(cfg, { local: new LocalRunner(), timeoutSeconds: settings.secretTimeoutSeconds, redactor: reporter.redactor });
+  } else for (const p of sources) reporter.warn(`${p} (a real rollback stops here)`);
   teachRedactor(reporter, cfg);
   if (settings.dryRun) {
     // the same command values the run uses (every listed manager resolved as the plan does); nothing is connected to

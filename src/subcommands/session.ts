@@ -12,12 +12,21 @@ import { sessionOptions, sshTargets } from '../steps/connect.js';
 import { SwarmStore } from '../store/swarm.js';
 import { RunState, type Ctx } from '../steps/context.js';
 import { teachRedactor } from '../ui/teach-redactor.js';
+import { resolveReferences } from '../secrets/resolve.js';
 import type { Reporter } from '../ui/reporter.js';
 
-export async function openCtx(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, what: string): Promise<Ctx> {
-  const settings = resolveSettings({ deployDir: flags.deployDir, sshTimeout: flags.sshTimeout }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR, DEPLOY_SSH_TIMEOUT: env.DEPLOY_SSH_TIMEOUT });
-  const cfg = loadConfig(settings.deployDir, env, { readOnly: true });
+/**
+ * `fetchSecrets`: the command prints what the services print (logs): the values secrets.env refers to are fetched
+ * first, so that the redactor knows them (a reference that fails stops it, exit 2).
+ */
+export async function openCtx(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, what: string, opts: { fetchSecrets?: boolean } = {}): Promise<Ctx> {
+  const settings = resolveSettings(
+    { deployDir: flags.deployDir, sshTimeout: flags.sshTimeout, ageIdentity: flags.ageIdentity, secretTimeout: flags.secretTimeout },
+    { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR, DEPLOY_SSH_TIMEOUT: env.DEPLOY_SSH_TIMEOUT, DEPLOY_AGE_IDENTITY: env.DEPLOY_AGE_IDENTITY, DEPLOY_SECRET_TIMEOUT: env.DEPLOY_SECRET_TIMEOUT, HOME: env.HOME },
+  );
+  const cfg = loadConfig(settings.deployDir, env, { readOnly: true, ageIdentity: settings.ageIdentity });
   for (const w of cfg.warnings) reporter.warn(w);
+  if (opts.fetchSecrets) await resolveReferences(cfg, { local: new LocalRunner(), timeoutSeconds: settings.secretTimeoutSeconds, redactor: reporter.redactor });
   teachRedactor(reporter, cfg);
   const session = await ManagerSession.connect(sshTargets({ cfg }), sessionOptions(cfg, settings));
   const release = operationRelease(cfg, new Date(), what);

@@ -136,7 +136,7 @@ const cases: Case[] = [
       execFileSync('git', ['init', '-q', c.root]);
       execFileSync('git', ['-C', c.root, 'add', '-f', 'deploy/secrets/secret_key.txt']);
     },
-    line: 'deploy/secrets/secret_key.txt: (file): is tracked by git, so everyone with the repository has it — run `git rm --cached deploy/secrets/secret_key.txt`, commit, and rotate the value if it was ever pushed (deploy/.gitignore from `honeydue-deploy init` keeps it out)',
+    line: 'deploy/secrets/secret_key.txt: (file): is tracked by git, so everyone with the repository has the secret — run `git rm --cached deploy/secrets/secret_key.txt`, commit, rotate the value if it was ever pushed, and name its source in secrets.env instead (secret_key=op://…, pass:…, age:…)',
   },
   {
     name: 'an unquoted # in the registry token',
@@ -148,8 +148,8 @@ const cases: Case[] = [
     setup: (c) => c.write('prod.env', { B2_APP_KEY: 'K005Zq9#x7Lw' }),
     line: 'deploy/prod.env: B2_APP_KEY: the value holds a # that the env-file syntax reads as the start of a comment, so only the part before it would be used — put the value in quotes: B2_APP_KEY="…"',
   },
-  { name: 'registry.env readable by others', setup: (c) => fs.chmodSync(c.path('registry.env'), 0o644), line: 'deploy/registry.env: (file): is readable by group or others (mode 0644) and holds credentials — run `chmod 600 deploy/registry.env`' },
-  { name: 'prod.env readable by the group', setup: (c) => fs.chmodSync(c.path('prod.env'), 0o640), line: 'deploy/prod.env: (file): is readable by group or others (mode 0640) and holds credentials — run `chmod 600 deploy/prod.env`' },
+  { name: 'registry.env readable by others', setup: (c) => fs.chmodSync(c.path('registry.env'), 0o644), line: 'deploy/registry.env: (file): is readable by group or others (mode 0644) and holds REGISTRY_TOKEN — run `chmod 600 deploy/registry.env` (or take it from a password manager through secrets.env)' },
+  { name: 'prod.env readable by the group', setup: (c) => fs.chmodSync(c.path('prod.env'), 0o640), line: 'deploy/prod.env: (file): is readable by group or others (mode 0640) and holds B2_APP_KEY — run `chmod 600 deploy/prod.env` (or take it from a password manager through secrets.env)' },
   {
     name: 'a secret too short to redact',
     setup: (c) => fs.writeFileSync(c.path('secrets/secret_key.txt'), 'abc\n', { mode: 0o600 }),

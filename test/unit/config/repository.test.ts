@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { deployDirInBuildContext, isIgnored, parseDockerignore, readGit, trackedSecretFiles, writeGitignore, DEPLOY_GITIGNORE } from '../../../src/config/repository.js';
+import { deployDirInBuildContext, isIgnored, parseDockerignore, readGit, trackedSecretFiles, trackedSecretProblems, writeGitignore, DEPLOY_GITIGNORE } from '../../../src/config/repository.js';
 import { LocalRunner } from '../../../src/io/local.js';
 import { tempDir } from '../../helpers/tmp.js';
 
@@ -72,9 +72,15 @@ describe('secret files tracked by git', () => {
     execFileSync('git', ['-C', root, 'add', '-A']);
     assert.deepEqual(await trackedSecretFiles(deploy, new LocalRunner()), [], 'the .gitignore keeps them out of git add -A');
     execFileSync('git', ['-C', root, 'add', '-f', 'deploy/prod.env', 'deploy/secrets/secret_key.txt']);
-    const problems = await trackedSecretFiles(deploy, new LocalRunner());
+    const tracked = await trackedSecretFiles(deploy, new LocalRunner());
+    assert.deepEqual(tracked, ['prod.env', 'secrets/secret_key.txt']);
+    // prod.env holding a literal secret is a problem; a secret file always is
+    const problems = trackedSecretProblems(deploy, tracked, { 'prod.env': ['B2_APP_KEY'] });
     assert.equal(problems.length, 2);
-    assert.match(problems[0]!, /prod\.env: \(file\): is tracked by git, .* run `git rm --cached .*deploy\/prod\.env`/);
+    assert.match(problems[0]!, /prod\.env: \(file\): is tracked by git and holds the value of B2_APP_KEY, .* move it into secrets\.env as a reference .* `git rm --cached .*deploy\/prod\.env`/);
+    assert.match(problems[1]!, /secrets\/secret_key\.txt: \(file\): is tracked by git, so everyone with the repository has the secret/);
+    // prod.env whose secrets are references holds none: it may be committed
+    assert.deepEqual(trackedSecretProblems(deploy, tracked, { 'prod.env': [] }).length, 1);
   });
   it('outside a repository nothing is tracked', async () => {
     assert.deepEqual(await trackedSecretFiles(tempDir('hd-nogit-'), new LocalRunner()), []);

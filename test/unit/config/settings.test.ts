@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parseBoolean, resolveSettings } from '../../../src/config/settings.js';
 import { ConfigError } from '../../../src/errors.js';
@@ -12,6 +14,7 @@ describe('flags and environment', () => {
   it('defaults', () => {
     assert.deepEqual(resolveSettings({}, {}), {
       dryRun: false, skipBuild: false, skipHealthcheck: false, pushLatest: false, json: false, keepSecrets: 3, lockWaitSeconds: 0, sshTimeoutSeconds: 20,
+      ageIdentity: path.join(os.homedir(), '.config', 'age', 'keys.txt'), secretTimeoutSeconds: 30,
       tag: undefined, deployDir: 'deploy', context: '.', dockerfile: 'Dockerfile', platform: undefined, buildArgs: [],
     });
   });
