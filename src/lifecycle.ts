@@ -10,7 +10,7 @@ import { releaseRecord } from './release.js';
 import { type Ctx } from './steps/context.js';
 import * as lock from './steps/lock.js';
 import * as login from './steps/login.js';
-import { materialize } from './steps/upload.js';
+import { materialize, scrubFolders } from './steps/upload.js';
 import { byHand } from './commands/command.js';
 import { removeRemoteDockerConfig } from './commands/remote-files.js';
 
@@ -78,13 +78,16 @@ export async function closeRun(ctx: Ctx, event: AuditRecord['event'], startedAt:
   if (ctx.session && !ctx.session.alive && ctx.state.lockHeld) await failover(ctx);
   const detail = [ctx.state.lockTakenFrom ? `took over the deploy lock held by ${ctx.state.lockTakenFrom}` : undefined, audit.detail].filter(Boolean).join('; ');
   // logout and the audit record are independent: side by side; the lock goes last
-  const [left, auditProblem] = await Promise.all([
+  const [loggedOut, auditProblem, scrubbed] = await Promise.all([
     login.logout(ctx),
     lock.audit(ctx, auditRecord({
       event, deployId: audit.deployId, tag: audit.tag, start: new Date(startedAt).toISOString(), durationMs: Date.now() - startedAt, outcome: summary.outcome, serving: summary.serving,
       ...(detail ? { detail } : {}),
     })),
+    scrubFolders(ctx),
   ]);
+  const left = [...loggedOut];
+  for (const w of scrubbed) ctx.reporter.warn(w);
   if (auditProblem && ctx.session) ctx.reporter.warn(auditProblem);
   const lockProblem = await lock.release(ctx);
   if (lockProblem) left.push(lockProblem);

@@ -27,6 +27,8 @@ export class RunState {
   createdSecrets: string[] = [];
   /** the release folder was created on the manager */
   uploaded = false;
+  /** release folders whose prod.env holds withheld values while the run needs them: deploy id -> the record's form */
+  withheldOnDisk = new Map<string, string>();
   /** this run's release record is in the store */
   recorded = false;
   /** `docker stack deploy` was started: from here a failure means rollback */

@@ -43,7 +43,31 @@ export async function materialize(ctx: Ctx, record: ReleaseRecord): Promise<void
   }
   const envFile = fillWithheld(record, ctx.cfg.prodEnv);
   await execChecked(ctx, makeReleaseDir(ctx.release.remoteDir, `${ctx.release.remoteDir}/releases/${record.deployId}`), 'creating the release folder');
+  if (record.withheld?.length) ctx.state.withheldOnDisk.set(record.deployId, record.envFile ?? '');
   for (const u of folderUploads(ctx.release.remoteDir, { ...record, envFile })) await manager(ctx).upload(u);
+}
+
+/**
+ * At the end of every run: the release folders this run wrote get their prod.env back without the withheld values
+ * (docker needed them on disk for `stack deploy` and the job; nothing of a secret value stays in the working folder).
+ * Never throws; returns what it could not do.
+ */
+export async function scrubFolders(ctx: Ctx): Promise<string[]> {
+  const left: string[] = [];
+  for (const [deployId, envFile] of ctx.state.withheldOnDisk) {
+    const path = `${ctx.release.remoteDir}/releases/${deployId}/${ENV_FILE}`;
+    if (!ctx.session?.alive) {
+      left.push(`${path} on the manager still holds prod.env's secret values (no connection) — the next run through that manager rewrites it; or remove it there`);
+      continue;
+    }
+    try {
+      await ctx.session.upload({ kind: 'upload', remotePath: path, mode: 0o600, data: envFile, label: `${ENV_FILE} without its secret values` });
+      ctx.state.withheldOnDisk.delete(deployId);
+    } catch {
+      left.push(`${path} on the manager still holds prod.env's secret values — remove it there (\`rm -f -- ${path}\`)`);
+    }
+  }
+  return left;
 }
 
 export async function run(ctx: Ctx): Promise<void> {
