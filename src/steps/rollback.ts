@@ -145,7 +145,21 @@ export type BackTo = 'unchanged' | 'docker service rollback' | 'the spec before 
 export function howBack(before: string | undefined, spec: string | undefined, previous: string | undefined): BackTo {
   const b = canonicalJson(before);
   if (b === undefined || b === canonicalJson(spec)) return 'unchanged';
-  return b === canonicalJson(previous) ? 'docker service rollback' : 'the spec before this run';
+  return previous !== undefined && storedAs(JSON.parse(previous), JSON.parse(before!)) ? 'docker service rollback' : 'the spec before this run';
+}
+
+/**
+ * Whether `stored` (a PreviousSpec, as swarm keeps it) is the spec `shown` (read with `docker service inspect`,
+ * which fills in the defaults — UpdateConfig, RestartPolicy, StopGracePeriod, … — that swarm does not store): every
+ * value stored is the value shown; what only the shown spec has is a default filled in for display.
+ */
+export function storedAs(stored: unknown, shown: unknown): boolean {
+  if (Array.isArray(stored)) return Array.isArray(shown) && stored.length === shown.length && stored.every((v, i) => storedAs(v, shown[i]));
+  if (stored && typeof stored === 'object') {
+    if (!shown || typeof shown !== 'object' || Array.isArray(shown)) return false;
+    return Object.entries(stored as Record<string, unknown>).every(([k, v]) => storedAs(v, (shown as Record<string, unknown>)[k]));
+  }
+  return stored === shown;
 }
 
 /** The image a spec runs, as convergence compares it. */

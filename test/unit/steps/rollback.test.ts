@@ -15,6 +15,13 @@ describe('which way back', () => {
     assert.equal(howBack(spec('api:v1'), spec('api:v2', { Labels: { x: 'y' } }), spec('api:v2')), 'the spec before this run');
     assert.equal(howBack(spec('api:v1'), spec('api:v2'), undefined), 'the spec before this run');
   });
+  it('PreviousSpec as swarm stores it lacks the defaults inspect fills into .Spec: still the same spec (seen on docker 20.10)', () => {
+    const shown = spec('api:v1', { UpdateConfig: { Parallelism: 1, Order: 'stop-first' }, RollbackConfig: { Parallelism: 1 } });
+    const stored = spec('api:v1');
+    assert.equal(howBack(shown, spec('api:v2'), stored), 'docker service rollback');
+    assert.equal(howBack(shown, spec('api:v2'), spec('api:v2')), 'the spec before this run');
+    assert.equal(howBack(shown, spec('api:v2'), spec('api:v1', { Labels: { extra: '1' } })), 'the spec before this run');
+  });
   it('a spec the run did not change (or swarm already rolled back) stays; keys in another order are the same spec', () => {
     assert.equal(howBack(spec('api:v1'), JSON.stringify({ TaskTemplate: { ContainerSpec: { Image: 'api:v1' } }, Name: 's_api' }), spec('api:v0')), 'unchanged');
     assert.equal(canonicalJson('{"b":1,"a":{"d":2,"c":[{"f":1,"e":2}]}}'), '{"a":{"c":[{"e":2,"f":1}],"d":2},"b":1}');
