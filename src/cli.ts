@@ -177,6 +177,7 @@ async function main(argv: string[]): Promise<number> {
       })(opts),
     );
   configCommand('init', 'create the config files from the examples and stop')
+    .option('--secrets-from <source>', 'lay out a deploy dir the team shares through git: secret values from op (1Password), pass, age or cmd, named in secrets.env')
     .action(act(async (opts) => (await import('./subcommands/init.js')).initAction(opts, process.env, reporter)));
   configCommand('unlock', 'remove a stale deploy lock (the cluster\'s one lock, through any manager; says whose it was)')
     .option('--force', 'really remove it')

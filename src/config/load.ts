@@ -117,7 +117,7 @@ function shownPath(p: string): string {
 }
 
 /** Copies each missing file from its packaged example. Returns the files it created (relative paths). */
-export function createMissingFiles(deployDir: string, fromReferences: ReadonlySet<string> = new Set()): string[] {
+export function createMissingFiles(deployDir: string, fromReferences: ReadonlySet<string> = new Set(), opts: { gitignore?: boolean } = {}): string[] {
   const created: string[] = [];
   for (const rel of REQUIRED_FILES) {
     if (SECRETS.some((s) => s.file === rel && fromReferences.has(s.key))) continue;
@@ -134,7 +134,7 @@ export function createMissingFiles(deployDir: string, fromReferences: ReadonlySe
     created.push(rel);
   }
   // a deploy dir being set up gets its .gitignore too (an existing one is never touched)
-  if (created.length && writeGitignore(deployDir)) created.push('.gitignore');
+  if (opts.gitignore !== false && created.length && writeGitignore(deployDir)) created.push('.gitignore');
   return created;
 }
 

@@ -22,11 +22,23 @@ secrets/
 audit.log
 `;
 
+/**
+ * deploy/.gitignore of a team whose secret values live in a password manager (`init --secrets-from`): the env files,
+ * secrets.env and the *.age files are shared through git; plain secret files never are.
+ */
+export const TEAM_GITIGNORE = `# Written by honeydue-deploy init --secrets-from. This deploy dir is shared through git: cluster.env, registry.env
+# (without its token), prod.env (its secret keys left empty), secrets.env (references, never values) and secrets/*.age
+# (encrypted) hold no secret value. A plain secret file would: it never goes into git (the tool refuses one tracked).
+secrets/*.txt
+secrets/*.p8
+audit.log
+`;
+
 /** Writes deploy/.gitignore unless there is one. Returns whether it wrote it. */
-export function writeGitignore(deployDir: string): boolean {
+export function writeGitignore(deployDir: string, text: string = DEPLOY_GITIGNORE): boolean {
   const file = path.join(deployDir, '.gitignore');
   if (fs.existsSync(file)) return false;
-  fs.writeFileSync(file, DEPLOY_GITIGNORE, { mode: 0o644 });
+  fs.writeFileSync(file, text, { mode: 0o644 });
   return true;
 }
 

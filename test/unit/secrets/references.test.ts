@@ -91,3 +91,21 @@ describe('secrets.env in a deploy dir', () => {
     assert.match(problemsOf(() => loadConfig(c.deployDir)).join('\n'), /prod\.env: \(file\): is readable by group or others \(mode 0644\) and holds STRIPE_API_KEY — run `chmod 600/);
   });
 });
+
+describe('init --secrets-from', () => {
+  it('lays out a deploy dir a team shares through git: secrets.env with references, no secret file, no token line', async () => {
+    const { tempDir } = await import('../../helpers/tmp.js');
+    const root = tempDir('hd-init-team-');
+    const r = await runCli(['init', '--deploy-dir', 'deploy', '--secrets-from', 'op'], { cwd: root });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const dir = path.join(root, 'deploy');
+    assert.match(fs.readFileSync(path.join(dir, 'secrets.env'), 'utf8'), /^postgres_password=op:\/\/honeydue\/postgres_password\/password$/m);
+    assert.equal(fs.existsSync(path.join(dir, 'secrets')), false);
+    assert.doesNotMatch(fs.readFileSync(path.join(dir, 'registry.env'), 'utf8'), /^REGISTRY_TOKEN=/m);
+    assert.match(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8'), /^secrets\/\*\.txt$/m);
+    assert.doesNotMatch(fs.readFileSync(path.join(dir, '.gitignore'), 'utf8'), /^prod\.env$/m);
+    const bad = await runCli(['init', '--deploy-dir', 'other', '--secrets-from', 'vaultwarden'], { cwd: root });
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /command line: --secrets-from: "vaultwarden" is not a source — use op \(1Password\), pass, age or cmd/);
+  });
+});
