@@ -205,7 +205,8 @@ export class ManagerSession implements Runner {
             reject(e);
             return this.lose();
           }
-          reject(this.closed ? new ConnectionLost() : e);
+          // a lost connection says why when it can (the manager stopped serving); anything else after a drop is the drop
+          reject(e instanceof ConnectionLost || !this.closed ? e : new ConnectionLost());
         },
       );
     });
