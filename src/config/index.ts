@@ -5,7 +5,7 @@ import { findHooks, type Hook } from './hook-files.js';
 import { ENV_FILES, SECRETS, type EnvFileName } from './files.js';
 import { applyReferences, readReferences, REFERENCE_STANDIN, type Reference } from '../secrets/references.js';
 import { defaultAgeIdentity } from './settings.js';
-import { createMissingFiles, ensureDeployDir, loadRawConfig, whatToFill, type RawConfig, type RawEnvFile } from './load.js';
+import { createMissingFiles, missingFiles, ensureDeployDir, loadRawConfig, whatToFill, type RawConfig, type RawEnvFile } from './load.js';
 import { RULES, knownProdKeys, literalSecrets, nearestKey, budgetWarning, connectionBudget, shown, storageBackend, type ConnectionBudget, type StorageBackend } from './rules.js';
 import { NOT_SET, clusterSchema, prodSchema, registrySchema, type ClusterConfig, type ProdConfig, type RegistryConfig } from './schema.js';
 
@@ -60,7 +60,13 @@ function formatIssues(raw: RawConfig, file: RawEnvFile, issues: core.$ZodIssue[]
 }
 
 /** Creates missing files from the examples and stops with the list, as `init` does. */
-export function copyExamplesOrStop(deployDir: string, fromReferences: ReadonlySet<string> = new Set()): void {
+export function copyExamplesOrStop(deployDir: string, fromReferences: ReadonlySet<string> = new Set(), copy = true): void {
+  if (!copy) {
+    // a plan (and every command but a real deploy) writes nothing: it says what is missing and who creates it
+    const missing = missingFiles(deployDir, fromReferences);
+    if (missing.length) throw new ConfigError(missing.map((rel) => `${path.join(deployDir, rel)}: does not exist — \`honeydue-deploy init\` creates it from the example (a real deploy copies it and stops); then ${whatToFill(rel)}`));
+    return;
+  }
   const created = createMissingFiles(deployDir, fromReferences);
   if (created.length === 0) return;
   throw new ConfigError(
@@ -85,12 +91,16 @@ function shownPath(p: string): string {
 }
 
 /** Everything the deploy needs from the deploy dir, validated; all problems at once. No network, no docker. */
-export function loadConfig(deployDir: string, env: NodeJS.ProcessEnv = process.env, opts: { readOnly?: boolean; ageIdentity?: string } = {}): Config {
+/**
+ * `copyMissing`: only a real deploy copies a missing file from its example (and stops so it can be filled in), as the
+ * original script did; a plan and the other commands write nothing and say what is missing.
+ */
+export function loadConfig(deployDir: string, env: NodeJS.ProcessEnv = process.env, opts: { readOnly?: boolean; ageIdentity?: string; copyMissing?: boolean } = {}): Config {
   ensureDeployDir(deployDir);
   const prodKnown = knownProdKeys();
   const pre = readReferences(deployDir, prodKnown, opts.ageIdentity ?? defaultAgeIdentity(undefined, env), shownPath);
   // a secret whose value comes from secrets.env needs no file: none is copied from the example for it
-  copyExamplesOrStop(deployDir, new Set(pre.refs.filter((r) => r.target === 'secret').map((r) => r.name)));
+  copyExamplesOrStop(deployDir, new Set(pre.refs.filter((r) => r.target === 'secret').map((r) => r.name)), opts.copyMissing === true);
   const raw = loadRawConfig(deployDir);
   const problems: string[] = [];
   // prod.env keys may be named in secrets.env when prod.env names them (left empty) or the tool knows them

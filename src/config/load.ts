@@ -116,6 +116,11 @@ function shownPath(p: string): string {
   return path.relative(process.cwd(), p) || p;
 }
 
+/** The files a deploy dir needs that are not there (relative paths). */
+export function missingFiles(deployDir: string, fromReferences: ReadonlySet<string> = new Set()): string[] {
+  return REQUIRED_FILES.filter((rel) => !SECRETS.some((s) => s.file === rel && fromReferences.has(s.key)) && !fs.existsSync(path.join(deployDir, rel)));
+}
+
 /** Copies each missing file from its packaged example. Returns the files it created (relative paths). */
 export function createMissingFiles(deployDir: string, fromReferences: ReadonlySet<string> = new Set(), opts: { gitignore?: boolean } = {}): string[] {
   const created: string[] = [];

@@ -85,7 +85,7 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
     import('../stack/render.js'),
     import('../steps/connect.js'),
   ]);
-  const cfg = loadConfig(settings.deployDir, env, { ageIdentity: settings.ageIdentity });
+  const cfg = loadConfig(settings.deployDir, env, { ageIdentity: settings.ageIdentity, copyMissing: !settings.dryRun });
   const parsed = parseStack(cfg.stack.text, stackShown(cfg));
   const inputs = buildInputProblems(settings, env, flags);
   if (inputs.length && !settings.dryRun) throw new ConfigError(inputs);

@@ -239,6 +239,16 @@ describe('bad input: exact one-line problem, exit 2, no connection', () => {
     });
   }
 
+  it('a plan writes nothing: a missing file is named, with init to create it, exit 2 (DRY_RUN alike)', async () => {
+    const cfg = makeConfig();
+    fs.rmSync(cfg.path('secrets/fcm_server_key.txt'));
+    for (const r of [await runCli(['plan', '--deploy-dir', 'deploy', '--tag', 't1'], { cwd: cfg.root }), await runCli(['--deploy-dir', 'deploy', '--tag', 't1'], { cwd: cfg.root, env: { DRY_RUN: '1' } })]) {
+      assert.equal(r.code, 2, r.stderr);
+      assert.ok(r.stderr.includes('deploy/secrets/fcm_server_key.txt: does not exist — `honeydue-deploy init` creates it from the example (a real deploy copies it and stops); then replace the placeholder with the real value'), r.stderr);
+      assert.equal(fs.existsSync(cfg.path('secrets/fcm_server_key.txt')), false);
+    }
+  });
+
   it('an empty deploy dir: every file is created from its example, listed, exit 2', async () => {
     const cfg = makeConfig();
     const empty = path.join(cfg.root, 'fresh');
