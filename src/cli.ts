@@ -160,6 +160,7 @@ async function main(argv: string[]): Promise<number> {
   // the top-level help names the deploy's flags too: the deploy is what `honeydue-deploy` alone runs
   program.addHelpText('after', () => `\nDeploy options (honeydue-deploy [deploy] …; \`honeydue-deploy deploy --help\` for all):\n${deployCommand.options.map((o) => `  ${o.flags.padEnd(26)} ${o.description}`).join('\n')}\n`);
   withDeployOptions(program.command('plan').description('validate everything and print the whole plan (same as DRY_RUN=1); changes nothing'), { plan: true })
+    .option('--exit-code', 'exit 1 when the plan found something a real deploy would stop on (as git diff --exit-code)')
     .action(act(async (opts) => (await import('./subcommands/deploy.js')).deployAction(opts, process.env, reporter, { plan: true })));
   configCommand('rollback [DEPLOY_ID]', 'go back to a recorded release (default: the known-good one before the current): check its images and secrets, redeploy it, verify it, make it current')
     .option(...AGE_IDENTITY)

@@ -6,7 +6,7 @@ import { ENV_FILES, SECRETS, type EnvFileName } from './files.js';
 import { applyReferences, readReferences, REFERENCE_STANDIN, type Reference } from '../secrets/references.js';
 import { defaultAgeIdentity } from './settings.js';
 import { createMissingFiles, missingFiles, ensureDeployDir, loadRawConfig, whatToFill, type RawConfig, type RawEnvFile } from './load.js';
-import { RULES, knownProdKeys, literalSecrets, nearestKey, budgetWarning, connectionBudget, shown, storageBackend, type ConnectionBudget, type StorageBackend } from './rules.js';
+import { RULES, knownProdKeys, literalSecrets, prodKeyWarnings, nearestKey, budgetWarning, connectionBudget, shown, storageBackend, type ConnectionBudget, type StorageBackend } from './rules.js';
 import { NOT_SET, clusterSchema, prodSchema, registrySchema, type ClusterConfig, type ProdConfig, type RegistryConfig } from './schema.js';
 
 export interface SecretFile {
@@ -160,6 +160,6 @@ export function loadConfig(deployDir: string, env: NodeJS.ProcessEnv = process.e
     references: refs.refs,
     resolved: refs.refs.length === 0,
     literal: { 'cluster.env': literalSecrets(raw, 'cluster.env'), 'registry.env': literalSecrets(raw, 'registry.env'), 'prod.env': literalSecrets(raw, 'prod.env') },
-    warnings: [...(warning ? [warning] : []), ...ignoredEnvironment(deployDir, env), ...skipped.map((p) => `${p} (not needed here; a deploy stops on it)`)],
+    warnings: [...prodKeyWarnings(raw), ...(warning ? [warning] : []), ...ignoredEnvironment(deployDir, env), ...skipped.map((p) => `${p} (not needed here; a deploy stops on it)`)],
   };
 }

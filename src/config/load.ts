@@ -20,6 +20,8 @@ export interface RawEnvFile {
   commentCut: string[];
   /** keys set more than once, with their line numbers (1-based) */
   duplicates: Record<string, number[]>;
+  /** the line (1-based) each key is set on last */
+  lines: Record<string, number>;
 }
 
 /**
@@ -181,7 +183,12 @@ function readEnvFile(deployDir: string, file: EnvFileName): RawEnvFile {
     }
     values[key] = value;
   }
-  return { file, path: p, values, placeholders, all: parsed, altered: alteredValues(text, parsed), commentCut: commentCutValues(text), duplicates: duplicateKeys(text) };
+  const lines: Record<string, number> = {};
+  text.split('\n').forEach((l, i) => {
+    const m = /^\s*(?:export\s+)?([\w.-]+)\s*=/.exec(l);
+    if (m) lines[m[1]!] = i + 1;
+  });
+  return { file, path: p, values, placeholders, all: parsed, altered: alteredValues(text, parsed), commentCut: commentCutValues(text), duplicates: duplicateKeys(text), lines };
 }
 
 function readSecretFile(deployDir: string, spec: SecretSpec): RawSecretFile {

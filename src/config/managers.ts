@@ -15,6 +15,10 @@ const V6 = /^[0-9A-Fa-f:.]+(%[A-Za-z0-9_.-]+)?$/;
 function parseEntry(raw: string): ManagerEntry | string {
   const e = raw.trim();
   if (!e) return 'an empty entry (two commas, or a comma at an end)';
+  // a URL or user@host, as ssh takes them: said plainly, with what to write instead
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(e);
+  if (scheme) return `"${e}" is a URL (${scheme[1]}://) — write the host alone (host or host:port); the user goes in DEPLOY_MANAGER_USER`;
+  if (e.includes('@')) return `"${e}" names a user — write the host alone (host or host:port); the user goes in DEPLOY_MANAGER_USER`;
   const bracket = /^\[([^\]]+)\](?::(\d+))?$/.exec(e);
   let host: string;
   let port: string | undefined;

@@ -111,9 +111,39 @@ export const nearMissKeys: Rule = (raw) => {
   const known = knownProdKeys();
   return unknownProdKeys(prod.all).flatMap((k) => {
     const meant = nearestKey(k, known);
-    return meant ? [`${shown(raw, prod)}: ${k}: is not a key the stack or the tool reads — did you mean ${meant}? (as written, ${meant} stays at its default)`] : [];
+    return meant ? [`${shown(raw, prod)}: ${k}: is not a key the stack or the tool reads — did you mean ${meant}? (as written, ${meant} ${asWritten(meant, prod)})`] : [];
   });
 };
+
+/** What a known key is when a near-miss spelling stands in its place: set elsewhere, at its default, or not set. */
+function asWritten(key: string, prod: RawEnvFile): string {
+  if (prod.values[key] !== undefined) return 'is set on its own line too';
+  const shape = (prodSchema.shape as Record<string, { safeParse(v: unknown): { success: boolean; data?: unknown } }>)[key];
+  const r = shape?.safeParse(undefined);
+  return r?.success && r.data !== undefined ? 'stays at its default' : 'is not set';
+}
+
+/**
+ * Unknown prod.env keys that look like a known one cut short or run on (B2_BUCKET for B2_BUCKET_NAME): not an error
+ * (prod.env passes any key to the services), a warning with did-you-mean.
+ */
+export function prodKeyWarnings(raw: RawConfig): string[] {
+  const prod = raw.env['prod.env'];
+  const known = knownProdKeys();
+  return unknownProdKeys(prod.all).flatMap((k) => {
+    if (nearestKey(k, known)) return [];
+    const meant = known.find((x) => x.startsWith(`${k}_`) || k.startsWith(`${x}_`));
+    return meant ? [`${shown(raw, prod)}: ${k}: is not a key the stack or the tool reads — did you mean ${meant}? (as written, ${meant} ${asWritten(meant, prod)}; ${k} is passed to the services as it is)`] : [];
+  });
+}
+
+/** A value that starts with a quote dotenv never saw closed: read with the quote as part of it. Refused, naming the line. */
+export const closedQuotes: Rule = (raw) =>
+  Object.values(raw.env).flatMap((f) =>
+    Object.entries(f.all)
+      .filter(([, v]) => /^["'`]/.test(v))
+      .map(([k, v]) => `${shown(raw, f)}:${f.lines[k] ?? '?'}: ${k}: the value starts with ${v[0]} that is never closed, so it would be read with the quote as part of it — close it (${k}=${v[0]}…${v[0]}) or remove it`),
+  );
 
 /** Placeholders the tool fills in a cluster.env value: any other ${…} would be kept as written. */
 const CLUSTER_PLACEHOLDERS: Record<string, readonly string[]> = { DEPLOY_HEALTHCHECK_URL: ['DEPLOY_TAG', 'DEPLOY_ID'], DEPLOY_HEALTHCHECK_EXPECT: ['DEPLOY_TAG', 'DEPLOY_ID'] };
@@ -244,7 +274,7 @@ export const migrateCommand: Rule = (raw) => {
     : [];
 };
 
-export const RULES: readonly Rule[] = [migrateCommand, managerList, managerUser, nearMissKeys, b2AllOrNone, singleWorker, noSecretsInProdEnv, envValuesOnOneLine, keysSetOnce, noCommentCut, valuesReadAsWritten, knownPlaceholders, privateEnvFiles, secretFiles, secretsLongEnough];
+export const RULES: readonly Rule[] = [closedQuotes, migrateCommand, managerList, managerUser, nearMissKeys, b2AllOrNone, singleWorker, noSecretsInProdEnv, envValuesOnOneLine, keysSetOnce, noCommentCut, valuesReadAsWritten, knownPlaceholders, privateEnvFiles, secretFiles, secretsLongEnough];
 
 export interface ConnectionBudget {
   replicas: number;

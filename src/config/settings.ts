@@ -1,6 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
+import { editDistance } from '../edit-distance.js';
 
 /** What the command line passed (undefined = not given; the env var then decides). */
 export interface Flags {
@@ -169,3 +170,24 @@ export function defaultAgeIdentity(given: string | undefined, env: NodeJS.Proces
   if (given === undefined) return path.join(home, '.config', 'age', 'keys.txt');
   return given.startsWith('~/') ? path.join(home, given.slice(2)) : path.resolve(given);
 }
+
+/** The yes/no toggles a person sets in the environment for one run (the seed's own names). */
+export const TOGGLES = ['DRY_RUN', 'SKIP_BUILD', 'SKIP_HEALTHCHECK', 'PUSH_LATEST_TAG'] as const;
+
+/**
+ * Environment variables one typo from a toggle (DRYRUN, DRY-RUN, dry_run, SKIPBUILD, DRY_RUNN, …): a real run would
+ * go on as if the toggle were unset — `DRYRUN=1` would deploy for real. Each is named with the toggle it resembles.
+ */
+export function toggleTypos(env: NodeJS.ProcessEnv): string[] {
+  const squash = (k: string) => k.toUpperCase().replace(/[^A-Z0-9]/g, '');
+  const problems: string[] = [];
+  for (const key of Object.keys(env)) {
+    if ((TOGGLES as readonly string[]).includes(key)) continue;
+    const meant = TOGGLES.find((t) => squash(key) === squash(t) || (key.length >= 6 && editDistance(key.toUpperCase(), t) === 1));
+    if (meant) problems.push(`environment: ${key}: is not a setting — did you mean ${meant}? (as written it does nothing: unset it, and set ${meant}=${env[key] ?? ''} if that is what you meant)`);
+  }
+  return problems;
+}
+
+/** A deploy id as the tool makes them: a tag, `_`, and a 14-digit UTC stamp. */
+export const DEPLOY_ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}_\d{14}$/;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { stackConfig } from '../commands/docker.js';
 import type { Config } from '../config/index.js';
 import { deployDirInBuildContext, readGit, trackedSecretFiles, trackedSecretProblems } from '../config/repository.js';
-import { resolveSettings, type Flags, type Settings } from '../config/settings.js';
+import { resolveSettings, toggleTypos, type Flags, type Settings } from '../config/settings.js';
 import { ConfigError, EXIT } from '../errors.js';
 import { Interrupt } from '../interrupt.js';
 import { LocalRunner } from '../io/local.js';
@@ -55,16 +55,32 @@ interface Prepared {
  * What is built must exist: the context folder and its Dockerfile (not needed with SKIP_BUILD). A real deploy
  * stops on it; a dry run shows it as a warning in the plan (the plan can be reviewed from anywhere).
  */
+/** How the plan marks what a real deploy would stop on. */
+export const STOPS_HERE = ' (a real deploy stops here)';
+
 export function buildInputProblems(settings: Settings, env: NodeJS.ProcessEnv, flags: Flags): string[] {
   if (settings.skipBuild) return [];
   const problems: string[] = [];
-  const where = (flag: string, envName: string, given: unknown) => (given !== undefined ? `command line: ${flag}` : env[envName] ? `environment: ${envName}` : `command line: ${flag}`);
+  const where = (flag: string, envName: string, given: unknown, fallback: string) => (given !== undefined ? `command line: ${flag}` : env[envName] ? `environment: ${envName}` : fallback);
   if (!fs.existsSync(settings.context) || !fs.statSync(settings.context).isDirectory()) {
-    problems.push(`${where('--context', 'BUILD_CONTEXT', flags.context)}: ${settings.context} is not a folder — point it at the honeyDue API repository (the one with the Dockerfile), or use SKIP_BUILD`);
+    problems.push(`${where('--context', 'BUILD_CONTEXT', flags.context, 'the build context (--context / BUILD_CONTEXT, default .)')}: ${settings.context} is not a folder — point it at the honeyDue API repository (the one with the Dockerfile), or use SKIP_BUILD`);
   } else if (!fs.existsSync(settings.dockerfile)) {
-    problems.push(`${where('--dockerfile', 'DOCKERFILE', flags.dockerfile)}: ${settings.dockerfile} does not exist — the build needs a Dockerfile with the targets api, worker and admin`);
+    problems.push(`${where('--dockerfile', 'DOCKERFILE', flags.dockerfile, 'the Dockerfile (--dockerfile / DOCKERFILE, default <context>/Dockerfile)')}: ${settings.dockerfile} does not exist — the build needs a Dockerfile with the targets api, worker and admin`);
+  } else {
+    const missing = missingTargets(fs.readFileSync(settings.dockerfile, 'utf8'));
+    if (missing.missing.length) {
+      problems.push(`${settings.dockerfile}: has no build stage named ${missing.missing.join(', ')} — the tool builds the targets api, worker and admin (\`FROM … AS api\`); it has ${missing.has.length ? missing.has.join(', ') : 'no named stage'}`);
+    }
   }
   return problems;
+}
+
+/** The build targets the tool needs that a Dockerfile does not name (`FROM image AS name`), and the ones it names. */
+export function missingTargets(dockerfile: string): { missing: string[]; has: string[] } {
+  // instructions continue over a trailing backslash; names are case-insensitive, as docker reads them
+  const text = dockerfile.replace(/\\\r?\n/g, ' ');
+  const has = [...text.matchAll(/^\s*FROM\s+(?:--\S+\s+)*\S+\s+AS\s+(\S+)/gim)].map((m) => m[1]!.toLowerCase());
+  return { missing: ['api', 'worker', 'admin'].filter((t) => !has.includes(t)), has };
 }
 
 async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter, plan: boolean): Promise<Prepared> {
@@ -87,7 +103,7 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
   ]);
   const cfg = loadConfig(settings.deployDir, env, { ageIdentity: settings.ageIdentity, copyMissing: !settings.dryRun });
   const parsed = parseStack(cfg.stack.text, stackShown(cfg));
-  const inputs = buildInputProblems(settings, env, flags);
+  const inputs = [...toggleTypos(env), ...buildInputProblems(settings, env, flags)];
   if (inputs.length && !settings.dryRun) throw new ConfigError(inputs);
   const [tracked, git] = await Promise.all([trackedProbe, gitProbe, sshWarm]);
   const leaks = [
@@ -95,10 +111,10 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
     ...(settings.skipBuild || inputs.length ? [] : [deployDirInBuildContext(settings.deployDir, settings.context, settings.dockerfile)].filter((p): p is string => p !== undefined)),
   ];
   if (leaks.length) throw new ConfigError(leaks);
-  cfg.warnings.push(...inputs.map((p) => `${p} (a real deploy stops here)`));
+  cfg.warnings.push(...inputs.map((p) => `${p}${STOPS_HERE}`));
   const { referenceProblems, resolveReferences } = await import('../secrets/resolve.js');
   const sources = referenceProblems(cfg.references, env, settings.ageIdentity);
-  if (settings.dryRun) cfg.warnings.push(...sources.map((p) => `${p} (a real deploy stops here)`));
+  if (settings.dryRun) cfg.warnings.push(...sources.map((p) => `${p}${STOPS_HERE}`));
   else {
     if (sources.length) throw new ConfigError(sources);
     // every value from a password manager, before the release is built and anything is touched
@@ -106,7 +122,7 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
   }
   const release = buildRelease(cfg, settings, env, git, new Date(), parsed);
   if (release.tagSource === 'placeholder') {
-    cfg.warnings.push(`command line: --context: ${settings.context} is not a git repository and no --tag (DEPLOY_TAG) was given; the plan shows the tag as ${PLACEHOLDER_TAG} (a real deploy stops here)`);
+    cfg.warnings.push(`command line: --context: ${settings.context} is not a git repository and no --tag (DEPLOY_TAG) was given; the plan shows the tag as ${PLACEHOLDER_TAG}${STOPS_HERE}`);
   }
   // An own stack file is checked by docker itself. The packaged template is not: the test suite checks it with
   // `docker stack config` for every kind of value, every variable in it lands in a string or in a place the
@@ -120,7 +136,7 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
   // ~/.ssh/config problems (ProxyCommand, Match criteria, bad jump hosts) are bad input: found before anything runs;
   // the laptop's side of SSH (host keys, a key to log in with) is checked read-only and said in the plan
   const targets = sshTargets({ cfg });
-  if (settings.dryRun) cfg.warnings.push(...laptopSshProblems(targets).map((p) => `${p} (a real deploy stops here)`));
+  if (settings.dryRun) cfg.warnings.push(...laptopSshProblems(targets).map((p) => `${p}${STOPS_HERE}`));
   const builder = await builderProbe;
   if (builder) {
     release.builder = builder;
@@ -146,6 +162,11 @@ export async function deployAction(flags: Flags, env: NodeJS.ProcessEnv, reporte
     await rejectInvalid(validation, reporter);
     if (settings.json) process.stdout.write(`${reporter.redactor.redact(lines[0]!)}\n`);
     else reporter.lines([...lines, '']);
+    // `plan --exit-code` gates CI as `diff --exit-code` does: exit 1 when a real deploy would stop on something found
+    const stops = cfg.warnings.filter((w) => w.endsWith(STOPS_HERE)).length;
+    if ((flags as Flags & { exitCode?: boolean }).exitCode && stops) {
+      return { exitCode: EXIT.rolledBack, finalLine: finalLine(EXIT.rolledBack, `dry run: a real deploy would stop on ${stops} problem(s) above; nothing was changed`, 'plan found problems') };
+    }
     return { exitCode: EXIT.ok, finalLine: finalLine(EXIT.ok, 'dry run: nothing was changed; the serving release is unchanged') };
   }
   await rejectInvalid(validation, reporter);

@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/index.js';
-import { resolveSettings, type Flags } from '../config/settings.js';
+import { resolveSettings, toggleTypos, type Flags } from '../config/settings.js';
 import { ConfigError, EXIT } from '../errors.js';
 import { ManagerSession } from '../io/ssh.js';
 import { operationRelease } from '../release.js';
@@ -17,8 +17,10 @@ import type { Reporter } from '../ui/reporter.js';
 /** `unlock [--force]`: shows who holds the cluster's deploy lock; removes it only with --force. Any manager serves. */
 export async function unlockAction(flags: Flags & { force?: boolean }, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<ActionResult> {
   const settings = resolveSettings({ deployDir: flags.deployDir, dryRun: flags.dryRun, sshTimeout: flags.sshTimeout }, { HONEYDUE_DEPLOY_DIR: env.HONEYDUE_DEPLOY_DIR, DRY_RUN: env.DRY_RUN, DEPLOY_SSH_TIMEOUT: env.DEPLOY_SSH_TIMEOUT });
+  const typos = toggleTypos(env);
+  if (typos.length && !settings.dryRun && flags.force) throw new ConfigError(typos);
   const cfg = loadConfig(settings.deployDir, env, { readOnly: true });
-  for (const w of cfg.warnings) reporter.warn(w);
+  for (const w of [...cfg.warnings, ...typos]) reporter.warn(w);
   const release = operationRelease(cfg, new Date(), 'unlock');
   const stack = release.stackName;
   if (settings.dryRun) {
