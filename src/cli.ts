@@ -36,7 +36,8 @@ Exit codes:
   130  interrupted (SIGINT/SIGTERM); the last line says what state the cluster is in
   status: 0 every service runs the known-good release, 1 it does not; doctor: 0 no check failed, 1 one did;
   releases, logs, dozzle: 0; diff: 0, with --exit-code 1 when the next deploy would change something;
-  every command: 2 for bad input or an unreachable manager
+  every command: 2 for bad input; an unreachable manager is 2, but for doctor (one failed check: 1)
+  plan --exit-code: 1 when the plan found something a real deploy would stop on
 
 Day two:
   npx --no-install honeydue-deploy status            # what runs where; exit 1 when not on the known-good release
@@ -52,6 +53,8 @@ Day two:
 function withDeployOptions(cmd: Command, opts: { plan?: boolean } = {}): Command {
   if (!opts.plan) {
     cmd.option('--dry-run', 'validate and print the plan; change nothing (DRY_RUN)').option('--no-dry-run', 'deploy for real even if DRY_RUN is set');
+    // a plan takes no lock
+    cmd.option('--lock-wait <seconds>', 'wait up to this long for another deploy\'s lock (DEPLOY_LOCK_WAIT; default 0: refuse at once)');
   }
   return cmd
     .option('--skip-build', 'deploy images already in the registry (SKIP_BUILD)')
@@ -67,7 +70,6 @@ function withDeployOptions(cmd: Command, opts: { plan?: boolean } = {}): Command
     .option('--dockerfile <path>', 'Dockerfile path (DOCKERFILE; default <context>/Dockerfile)')
     .option('--platform <platforms>', 'target platform(s) for docker buildx, e.g. linux/arm64 (DEPLOY_PLATFORM)')
     .option('--build-arg <KEY=VALUE>', 'a build argument, repeatable (BUILD_ARGS, space-separated)', (v: string, prev: string[] = []) => [...prev, v])
-    .option('--lock-wait <seconds>', 'wait up to this long for another deploy\'s lock (DEPLOY_LOCK_WAIT; default 0: refuse at once)')
     .option('--ssh-timeout <seconds>', 'how long an SSH handshake may take, per manager and jump host (DEPLOY_SSH_TIMEOUT; default 20)')
     .option(...AGE_IDENTITY)
     .option(...SECRET_TIMEOUT)
@@ -133,12 +135,11 @@ async function main(argv: string[]): Promise<number> {
 
   const interrupt = new Interrupt();
   /** A command that reads the deploy dir (every one but deploy and plan, which take the whole deploy option set). */
-  const configCommand = (spec: string, description: string) =>
-    program
-      .command(spec)
-      .description(description)
-      .option('--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)')
-      .option('--ssh-timeout <seconds>', 'how long an SSH handshake may take, per manager and jump host (DEPLOY_SSH_TIMEOUT; default 20)');
+  const configCommand = (spec: string, description: string, opts: { connects?: boolean } = {}) => {
+    const cmd = program.command(spec).description(description).option('--deploy-dir <dir>', 'the config directory (HONEYDUE_DEPLOY_DIR; default ./deploy)');
+    // init connects to nothing: it takes no SSH setting
+    return opts.connects === false ? cmd : cmd.option('--ssh-timeout <seconds>', 'how long an SSH handshake may take, per manager and jump host (DEPLOY_SSH_TIMEOUT; default 20)');
+  };
   const deployDirOf = (opts: Flags) => opts.deployDir ?? process.env.HONEYDUE_DEPLOY_DIR ?? 'deploy';
   const deployCommand = withDeployOptions(program.command('deploy', { isDefault: true }).description('deploy the current build context (the default command)'))
     // the deploy takes no words: one here is a command misspelled (`honeydue-deploy staus`)
@@ -177,7 +178,7 @@ async function main(argv: string[]): Promise<number> {
         return (await import('./subcommands/rollback.js')).rollbackAction(o, process.env, reporter, interrupt, deployId);
       })(opts),
     );
-  configCommand('init', 'create the config files from the examples and stop')
+  configCommand('init', 'create the config files from the examples and stop', { connects: false })
     .option('--secrets-from <source>', 'lay out a deploy dir the team shares through git: secret values from op (1Password), pass, age or cmd, named in secrets.env')
     .action(act(async (opts) => (await import('./subcommands/init.js')).initAction(opts, process.env, reporter)));
   configCommand('unlock', 'remove a stale deploy lock (the cluster\'s one lock, through any manager; says whose it was)')
@@ -188,7 +189,7 @@ async function main(argv: string[]): Promise<number> {
   configCommand('status', 'per service: tag, replicas, update state and where each task runs; the known-good release; the lock. Exit 0 only when every service runs the known-good release')
     .option('--json', 'print it as JSON')
     .action(act(async (opts) => (await import('./subcommands/status.js')).statusAction(opts, process.env, reporter)));
-  configCommand('releases', 'the releases recorded on the manager, newest first: deploy id, tag, who, when, outcome, which is current')
+  configCommand('releases', 'the releases recorded in the swarm (the same through every manager), newest first: deploy id, tag, who, when, outcome, which is current')
     .option('--json', 'print them as JSON')
     .action(act(async (opts) => (await import('./subcommands/releases.js')).releasesAction(opts, process.env, reporter)));
   configCommand('diff', 'what the next deploy would change against the serving release: images, replicas, environment keys, secrets (by salted digest), the stack file. Read-only')

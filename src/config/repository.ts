@@ -14,7 +14,7 @@ export const SENSITIVE_FILES: readonly string[] = [...ENV_FILES, ...SECRETS.map(
 
 /** What `init` writes as deploy/.gitignore: the real values and anything the tool may write stay out of git. */
 export const DEPLOY_GITIGNORE = `# Written by honeydue-deploy init. Real values never go into git: the env files hold the registry token
-# and storage keys, secrets/ the swarm secrets. Keep the .example files and your own swarm-stack.yml.
+# and storage keys, secrets/ the swarm secrets. Your own swarm-stack.yml and hooks/ may be committed.
 cluster.env
 registry.env
 prod.env

@@ -70,6 +70,26 @@ export function parseBoolean(text: string): boolean | undefined {
   return undefined;
 }
 
+/** Every setting a person gives per run: its flag and its environment variable (the reference documents each). */
+export const SETTING_SOURCES = {
+  dryRun: { flag: '--dry-run', env: 'DRY_RUN' },
+  skipBuild: { flag: '--skip-build', env: 'SKIP_BUILD' },
+  skipHealth: { flag: '--skip-healthcheck', env: 'SKIP_HEALTHCHECK' },
+  tag: { flag: '--tag', env: 'DEPLOY_TAG' },
+  pushLatest: { flag: '--push-latest', env: 'PUSH_LATEST_TAG' },
+  keep: { flag: '--keep-secrets', env: 'SECRET_KEEP_VERSIONS' },
+  deployDir: { flag: '--deploy-dir', env: 'HONEYDUE_DEPLOY_DIR' },
+  context: { flag: '--context', env: 'BUILD_CONTEXT' },
+  dockerfile: { flag: '--dockerfile', env: 'DOCKERFILE' },
+  platform: { flag: '--platform', env: 'DEPLOY_PLATFORM' },
+  buildArgs: { flag: '--build-arg', env: 'BUILD_ARGS' },
+  json: { flag: '--json', env: 'DEPLOY_JSON' },
+  lockWait: { flag: '--lock-wait', env: 'DEPLOY_LOCK_WAIT' },
+  sshTimeout: { flag: '--ssh-timeout', env: 'DEPLOY_SSH_TIMEOUT' },
+  ageIdentity: { flag: '--age-identity', env: 'DEPLOY_AGE_IDENTITY' },
+  secretTimeout: { flag: '--secret-timeout', env: 'DEPLOY_SECRET_TIMEOUT' },
+} satisfies Record<string, Source>;
+
 export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv, opts: { plan?: boolean } = {}): Settings {
   const c = new Collector();
 
@@ -99,24 +119,7 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv, opts: { pl
     return Number(value);
   };
 
-  const S = {
-    dryRun: { flag: '--dry-run', env: 'DRY_RUN' },
-    skipBuild: { flag: '--skip-build', env: 'SKIP_BUILD' },
-    skipHealth: { flag: '--skip-healthcheck', env: 'SKIP_HEALTHCHECK' },
-    tag: { flag: '--tag', env: 'DEPLOY_TAG' },
-    pushLatest: { flag: '--push-latest', env: 'PUSH_LATEST_TAG' },
-    keep: { flag: '--keep-secrets', env: 'SECRET_KEEP_VERSIONS' },
-    deployDir: { flag: '--deploy-dir', env: 'HONEYDUE_DEPLOY_DIR' },
-    context: { flag: '--context', env: 'BUILD_CONTEXT' },
-    dockerfile: { flag: '--dockerfile', env: 'DOCKERFILE' },
-    platform: { flag: '--platform', env: 'DEPLOY_PLATFORM' },
-    buildArgs: { flag: '--build-arg', env: 'BUILD_ARGS' },
-    json: { flag: '--json', env: 'DEPLOY_JSON' },
-    lockWait: { flag: '--lock-wait', env: 'DEPLOY_LOCK_WAIT' },
-    sshTimeout: { flag: '--ssh-timeout', env: 'DEPLOY_SSH_TIMEOUT' },
-    ageIdentity: { flag: '--age-identity', env: 'DEPLOY_AGE_IDENTITY' },
-    secretTimeout: { flag: '--secret-timeout', env: 'DEPLOY_SECRET_TIMEOUT' },
-  } satisfies Record<string, Source>;
+  const S = SETTING_SOURCES;
 
   const dryRun = opts.plan ? true : bool(flags.dryRun, S.dryRun, false);
   const skipBuild = bool(flags.skipBuild, S.skipBuild, false);
