@@ -413,6 +413,17 @@ export async function startFailingRegistryProxy(sb: Sandbox, refuse: RegExp): Pr
   return { address, close: () => server.close() };
 }
 
+/** Every command line seen on this machine while a run goes on, sampled every 25 ms, with the run's result. */
+export async function sampleArgvDuring(run: CliRun): Promise<{ result: CliResult; seen: Set<string> }> {
+  const seen = new Set<string>();
+  const sampler = setInterval(() => {
+    for (const l of allCommandLines()) seen.add(l);
+  }, 25);
+  const result = await run.done;
+  clearInterval(sampler);
+  return { result, seen };
+}
+
 /** Every command line on this machine right now (to prove no secret is ever in an argv). */
 export function allCommandLines(): string[] {
   const out: string[] = [];

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { lockOwner, auditLines, storeObjects, currentId, registryCredentialsLeft, localAuditLines, allCommandLines, cleanup, docker, loadSandbox, makeFixture, remoteFile, runningContainer, secretNames, startCli, type Fixture } from './harness.js';
+import { lockOwner, auditLines, storeObjects, currentId, registryCredentialsLeft, localAuditLines, sampleArgvDuring, cleanup, docker, loadSandbox, makeFixture, remoteFile, runningContainer, secretNames, startCli, type Fixture } from './harness.js';
 
 const { sandbox, reason } = loadSandbox();
 
@@ -32,13 +32,7 @@ describe('secret hygiene on a real deploy', { skip: sandbox ? false : `e2e skipp
   });
 
   it('no secret in argv, output, bundle or audit; hostile values are inert', async () => {
-    const seen = new Set<string>();
-    const run = startCli(fx, ['--context', fx.context, '--tag', 'h1']);
-    const sampler = setInterval(() => {
-      for (const l of allCommandLines()) seen.add(l);
-    }, 25);
-    const r = await run.done;
-    clearInterval(sampler);
+    const { result: r, seen } = await sampleArgvDuring(startCli(fx, ['--context', fx.context, '--tag', 'h1']));
     assert.equal(r.code, 0, r.output);
     assert.ok(seen.size > 20, 'the sampler must have seen the deploy running');
     assert.ok([...seen].some((l) => l.includes('docker login')), 'the sampler must have caught the login command');

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { havePasswordManagers, makeStores, type Stores } from '../helpers/password-managers.js';
-import { allCommandLines, cleanup, docker, dockerBuffer, httpBody, loadSandbox, makeFixture, runCli, runningContainer, secretNames, serviceImage, sha256, startCli, type Fixture } from './harness.js';
+import { sampleArgvDuring, cleanup, docker, dockerBuffer, httpBody, loadSandbox, makeFixture, runCli, runningContainer, secretNames, serviceImage, sha256, startCli, type Fixture } from './harness.js';
 
 const { sandbox, reason } = loadSandbox();
 const missing = havePasswordManagers();
@@ -95,13 +95,7 @@ describe('secrets from the team\'s password manager', { skip: !sandbox ? `e2e sk
     const plan = await runCli(fx, ['plan', '--context', fx.context, '--tag', 'pm1'], env);
     assert.equal(plan.code, 0, plan.output);
     assert.match(plan.output, /^ {2}B2_APP_KEY +pass:honeydue\/b2_app_key \(pass, `pass show`\)$/m);
-    const seen = new Set<string>();
-    const run = startCli(fx, ['--context', fx.context, '--tag', 'pm1'], env);
-    const sampler = setInterval(() => {
-      for (const l of allCommandLines()) seen.add(l);
-    }, 25);
-    const r = await run.done;
-    clearInterval(sampler);
+    const { result: r, seen } = await sampleArgvDuring(startCli(fx, ['--context', fx.context, '--tag', 'pm1'], env));
     assert.equal(r.code, 0, r.output);
     assert.ok([...seen].some((l) => l.includes('pass show honeydue/postgres_password')), 'the sampler caught a fetch (the reference is in argv)');
     const container = runningContainer(fx.stack, 'api');
