@@ -45,7 +45,7 @@ describe('rollback without a known-good release', { skip: sandbox ? false : `e2e
     assert.equal(docker(['service', 'ls', '--filter', `label=com.docker.stack.namespace=${fx.stack}`, '-q']).trim(), '');
   });
 
-  it('a stack deployed before this tool: `docker service rollback` returns every service to its previous spec, exit 1', async () => {
+  it('a stack deployed before this tool: `docker service rollback` returns every service to the spec it had before the run, exit 1', async () => {
     const fx = makeFixture(sandbox!, { stack: 'e2elegacy', apiPort: 18707, convergeTimeout: 60 });
     fixtures.push(fx);
     // the "old script" deploy: a stack that runs, but of which the tool remembers nothing (no records in the swarm,
@@ -57,7 +57,8 @@ describe('rollback without a known-good release', { skip: sandbox ? false : `e2e
 
     const r = await runCli(fx, ['--context', fx.context, '--tag', 'bad2', '--build-arg', 'HEALTH=fail']);
     assert.equal(r.code, 1, r.output);
-    assert.match(r.output, /no known-good release recorded: ran docker service rollback for every service of the stack/);
+    assert.match(r.output, /no known-good release recorded: put every service of the stack back on the spec it had before this run/);
+    assert.match(r.output.split('\n').filter((l) => l.startsWith('result:')).pop()!, /^result: deploy failed \(exit 1\): rolled back: what served before this run \(each service's spec from before it\) is serving again$/);
     assert.match(r.output, /e2elegacy_api: docker service rollback to .*honeydue-api:legacy1/);
     for (const svc of ['api', 'worker', 'admin']) {
       assert.equal(serviceImage(fx.stack, svc), `${sandbox!.registry}/e2e-${fx.stack}/honeydue-${svc}:legacy1`);
