@@ -1,5 +1,6 @@
 import YAML, { LineCounter, isAlias, isMap, isPair, isScalar, isSeq, visit, type Scalar } from 'yaml';
 import { interpolate } from './interpolate.js';
+import { primeStackDoc } from './services.js';
 
 /** The variables honeydue-deploy provides to a stack file. Any other name must have a default. */
 export const STACK_VARIABLES = [
@@ -113,7 +114,7 @@ export interface ParsedStack {
  */
 export function parseStack(source: string, file: string): ParsedStack {
   const lineCounter = new LineCounter();
-  const doc = YAML.parseDocument(source, { lineCounter });
+  const doc = YAML.parseDocument(source, { lineCounter, merge: true });
   if (doc.errors.length) {
     return { file, doc, lineCounter, problems: doc.errors.map((e) => `${file}: ${e.message.split('\n')[0]} — fix the YAML syntax`) };
   }
@@ -160,6 +161,8 @@ export function renderParsed(parsed: ParsedStack, vars: Readonly<Record<StackVar
     if (node.type === 'PLAIN' || node.type === 'QUOTE_SINGLE') node.type = 'QUOTE_DOUBLE';
   });
   const text = doc.toString({ lineWidth: 0 });
+  // the checks read the rendered file as plain data: from this document, not from a second parse of its text
+  if (!problems.length) primeStackDoc(text, doc.toJS({ maxAliasCount: -1 }));
   const images: Record<string, string> = {};
   const services = doc.get('services');
   if (!isMap(services) || services.items.length === 0) {

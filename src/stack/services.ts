@@ -13,6 +13,11 @@ export function stackDoc(stackFile: string): unknown {
   return lastStack.doc;
 }
 
+/** The rendered file's data, from the document it was rendered from (the same as parsing its text). */
+export function primeStackDoc(stackFile: string, doc: unknown): void {
+  lastStack = { text: stackFile, doc };
+}
+
 /** A YAML mapping, or an empty one for anything else (absent, a list, a scalar). */
 export function yamlMap(v: unknown): YamlMap {
   return v && typeof v === 'object' && !Array.isArray(v) ? (v as YamlMap) : {};

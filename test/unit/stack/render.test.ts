@@ -206,3 +206,17 @@ describe('renderStack', () => {
     assert.deepEqual(renderStack('services:\n  api:\n    command: x\n', VARS, 'my.yml').problems, ['my.yml: services.api.image: is not set — every service needs an image']);
   });
 });
+
+describe('the rendered file as data', () => {
+  it('is taken from the rendered document, and equals a parse of the rendered text (no second parse in a plan)', async () => {
+    const YAML = (await import('yaml')).default;
+    const { parseStack, renderParsed } = await import('../../../src/stack/render.js');
+    const { stackDoc } = await import('../../../src/stack/services.js');
+    const fsm = await import('node:fs');
+    for (const f of ['templates/swarm-stack.yml', 'test/fixtures/swarm-stack.yml']) {
+      const vars = Object.fromEntries(['API_IMAGE', 'WORKER_IMAGE', 'ADMIN_IMAGE', 'DEPLOY_TAG', 'DEPLOY_ID', 'STACK_NAME', 'REDIS_IMAGE', 'DOZZLE_IMAGE', 'POSTGRES_PASSWORD_SECRET', 'SECRET_KEY_SECRET', 'EMAIL_HOST_PASSWORD_SECRET', 'FCM_SERVER_KEY_SECRET', 'APNS_AUTH_KEY_SECRET'].map((n) => [n, `v-${n.toLowerCase()}`]));
+      const r = renderParsed(parseStack(fsm.readFileSync(f, 'utf8'), f), { ...vars, API_REPLICAS: '3', WORKER_REPLICAS: '1', ADMIN_REPLICAS: '1', DOZZLE_PORT: '9999' } as Parameters<typeof renderParsed>[1]);
+      assert.deepEqual(stackDoc(r.text), YAML.parse(r.text, { merge: true }), f);
+    }
+  });
+});
