@@ -10,6 +10,7 @@ import path from 'node:path';
 import { local, type Command } from '../commands/command.js';
 import type { Config } from '../config/index.js';
 import { SECRET_MAX_BYTES } from '../config/files.js';
+import { prodSchema } from '../config/schema.js';
 import { splitCommandLine } from '../config/shell-words.js';
 import { ConfigError } from '../errors.js';
 import type { LocalRunner } from '../io/local.js';
@@ -140,4 +141,11 @@ export async function resolveReferences(cfg: Config, o: { local: LocalRunner; ti
   const problems = valueProblems(cfg, fetched);
   if (problems.length) throw new ConfigError(problems);
   applyFetched(cfg, fetched);
+  // a prod.env value from a reference gets the check its line in prod.env would have had (never shown)
+  const fromRefs = new Set(fetched.filter((f) => f.ref.target === 'prod').map((f) => f.ref.name));
+  if (fromRefs.size) {
+    const check = prodSchema.safeParse(Object.fromEntries(Object.entries(cfg.prodEnv).filter(([, v]) => v !== '')));
+    const issues = check.success ? [] : check.error.issues.filter((i) => fromRefs.has(String(i.path[0] ?? '')));
+    if (issues.length) throw new ConfigError(issues.map((i) => o.redactor.redact(`${SECRETS_ENV}: ${String(i.path[0])}: the value fetched from ${cfg.references.find((r) => r.name === String(i.path[0]))?.ref}: ${i.message}`)));
+  }
 }

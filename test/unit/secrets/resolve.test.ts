@@ -114,3 +114,15 @@ describe('fetching secrets.env references from real stores', { skip: missing ?? 
     }
   });
 });
+
+describe('a prod.env value from a reference', () => {
+  it('gets the check its prod.env line would have had once it is fetched (never shown)', async () => {
+    const c = makeConfig({ 'prod.env': { DB_PORT: '' } });
+    fs.writeFileSync(c.path('secrets.env'), 'DB_PORT=cmd:printf %s not-a-port-number\n');
+    const cfg = loadConfig(c.deployDir);
+    const err = await resolveReferences(cfg, { local: new LocalRunner(), timeoutSeconds: 10, redactor: new Redactor() }).then(() => undefined, (e: unknown) => e);
+    assert.ok(err instanceof ConfigError);
+    assert.match(err.problems.join("\n"), /^secrets\.env: DB_PORT: the value fetched from cmd:printf %s \[redacted\]: "\[redacted\]" is not a port/m);
+    assert.ok(!err.problems.join("\n").includes("not-a-port-number"), "the value is never shown");
+  });
+});
