@@ -74,3 +74,13 @@ describe('the first hour', () => {
     assert.match(r3.stderr, /DB_SSLMOD: is not a key the stack or the tool reads — did you mean DB_SSLMODE\? \(as written, DB_SSLMODE is not set\)/);
   });
 });
+
+describe('doctor\'s configuration check', () => {
+  it('is the deploy\'s own validation: a prod.env a deploy would refuse fails it (exit 1), naming the key', async () => {
+    const c = makeConfig({ 'prod.env': { DB_NAME: undefined }, 'cluster.env': { DEPLOY_MANAGER_SSH_PORT: '1' } });
+    const r = await runCli(['doctor', '--deploy-dir', 'deploy', '--ssh-timeout', '2'], { cwd: c.root });
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(r.stdout, /^fail +config +deploy\/prod\.env: DB_NAME: .* \(a deploy stops here\)$/m);
+    assert.doesNotMatch(r.stdout, /^pass +config/m);
+  });
+});
