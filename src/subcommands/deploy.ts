@@ -121,6 +121,9 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
     await resolveReferences(cfg, { local, timeoutSeconds: settings.secretTimeoutSeconds, redactor: reporter.redactor });
   }
   const release = buildRelease(cfg, settings, env, git, new Date(), parsed);
+  // what would cost users answers during the update: said before anything is deployed (never a refusal)
+  const [{ downtimeWarnings }, { stackDoc }] = await Promise.all([import('../stack/downtime.js'), import('../stack/services.js')]);
+  cfg.warnings.push(...downtimeWarnings(stackDoc(release.stackFile)).map((w) => `${stackShown(cfg)}: ${w}`));
   if (release.tagSource === 'placeholder') {
     cfg.warnings.push(`command line: --context: ${settings.context} is not a git repository and no --tag (DEPLOY_TAG) was given; the plan shows the tag as ${PLACEHOLDER_TAG}${STOPS_HERE}`);
   }

@@ -20,6 +20,9 @@ import { table } from '../ui/table.js';
 import type { Reporter } from '../ui/reporter.js';
 import { finalLine, type ActionResult } from '../result.js';
 import { openCtx } from './session.js';
+import { downtimeWarnings } from '../stack/downtime.js';
+import { stackDoc } from '../stack/services.js';
+import { REFERENCE_STANDIN } from '../secrets/references.js';
 import { fetchAll, referenceProblems } from '../secrets/resolve.js';
 import { LocalRunner } from '../io/local.js';
 import type { Config } from '../config/index.js';
@@ -147,6 +150,7 @@ async function run(ctx: Ctx): Promise<Check[]> {
   const current = releases.find((r) => r.current);
   await attempt('registry', async () => {
     const r = ctx.cfg.registry;
+    if (r.REGISTRY_TOKEN === REFERENCE_STANDIN) return add('warn', 'registry', 'not checked: REGISTRY_TOKEN comes from secrets.env and did not resolve (see the secret source check)');
     const images = current ? Object.values(current.images ?? {}) : [];
     const probe = await exec(ctx, registryProbe(r.REGISTRY, r.REGISTRY_USERNAME, r.REGISTRY_TOKEN, images));
     if (probe.exitCode === 2) return add('fail', 'registry', `the manager cannot log in to ${r.REGISTRY}: ${ctx.reporter.redactor.redact(probe.stdout.trim())} — check registry.env and the manager's access to the registry`);
@@ -160,6 +164,12 @@ async function run(ctx: Ctx): Promise<Check[]> {
     const missing = Object.values(current.secretNames).filter((n) => !have.has(n));
     if (missing.length) add('fail', 'release secrets', `${current.deployId} uses ${missing.join(', ')}, which no longer exist — its tasks cannot restart; deploy a new release (it creates fresh secrets)`);
     else add('pass', 'release secrets', `every secret of ${current.deployId} exists`);
+  });
+  await attempt('downtime', async () => {
+    if (!current?.stackFile) return;
+    const warnings = downtimeWarnings(stackDoc(current.stackFile), stack);
+    if (!warnings.length) return add('pass', 'downtime', `the serving release ${current.deployId} updates without a gap in answers`);
+    for (const w of warnings) add('warn', 'downtime', w);
   });
   await attempt('lock', async () => {
     const owner = await store(ctx).inspectLock();
@@ -213,7 +223,7 @@ export async function doctorAction(flags: Flags, env: NodeJS.ProcessEnv, reporte
   let checks: Check[] = await localChecks(flags, env, reporter);
   let ctx: Ctx | undefined;
   try {
-    ctx = await openCtx(flags, env, reporter, 'doctor');
+    ctx = await openCtx(flags, env, reporter, 'doctor', { fetchSecrets: 'try' });
     const t = ctx.session!.target;
     checks = [...checks, { level: 'pass', name: 'ssh', text: `connected to ${t.username}@${t.host}:${t.port}${t.jumps.length ? ` via ${t.jumps.length} jump host(s)` : ''}; host key verified` }, ...(await run(ctx))];
   } catch (e) {
