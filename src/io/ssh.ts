@@ -20,6 +20,9 @@ export { MANAGER_GONE } from './ssh-exec.js';
 export { planAuth } from './ssh-auth.js';
 export { hostKeyName, keyscanLine, knownHostsTexts, parseHop, resolveTarget, shownFiles, type SshEndpoint, type SshTarget, type TargetInput } from './ssh-target.js';
 
+/** A manager whose sshd answers but whose docker or swarm role is gone: the connection is dropped, with this reason. */
+class StoppedServing extends ConnectionLost {}
+
 /** Session channels open at once on one connection: under OpenSSH's default MaxSessions (10), with room to spare. */
 export const DEFAULT_MAX_CHANNELS = 4;
 
@@ -201,7 +204,7 @@ export class ManagerSession implements Runner {
         },
         (e: unknown) => {
           this.pending.delete(reject);
-          if (e instanceof NoAnswer) {
+          if (e instanceof NoAnswer || e instanceof StoppedServing) {
             reject(e);
             return this.lose();
           }
@@ -217,10 +220,9 @@ export class ManagerSession implements Runner {
     return this.guarded(async () => {
       const r = await execOn(this.client, cmd, this.dockerConfig, this.limits());
       if (r.exitCode !== 0 && MANAGER_GONE.test(r.stderr)) {
-        // sshd answers but the manager behind it does not: as good as a lost connection
-        const lost = new ConnectionLost(`the manager ${this.describe()} stopped serving: ${r.stderr.trim().split('\n').pop()}`);
-        this.lose();
-        throw lost;
+        // sshd answers but the manager behind it does not: as good as a lost connection (dropped by guarded, after
+        // this run's own promise has its reason)
+        throw new StoppedServing(`the manager ${this.describe()} stopped serving: ${r.stderr.trim().split('\n').pop()}`);
       }
       return r;
     });

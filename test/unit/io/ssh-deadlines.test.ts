@@ -83,3 +83,37 @@ describe('a server that authenticates and then never answers a channel', () => {
     fs.rmSync(c.root, { recursive: true, force: true });
   });
 });
+
+describe('a manager whose sshd answers but whose docker is gone', () => {
+  it('status names docker\'s own words, not a bare "lost connection"', { timeout: 60_000 }, async () => {
+    const dir = tempDir('hd-ssh-gone-');
+    const hostKey = path.join(dir, 'host_ed25519');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+    const gone = new ssh2.Server({ hostKeys: [fs.readFileSync(hostKey)] }, (client) => {
+      client.on('error', () => undefined);
+      client.on('authentication', (ctx) => ctx.accept());
+      client.on('session', (accept) => {
+        const session = accept();
+        session.on('exec', (acceptExec) => {
+          const stream = acceptExec();
+          stream.stderr.write('Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?\n');
+          stream.exit(1);
+          stream.end();
+        });
+      });
+    });
+    await new Promise<void>((r) => gone.listen(0, '127.0.0.1', r));
+    const goPort = (gone.address() as net.AddressInfo).port;
+    const kh = path.join(dir, 'known_hosts');
+    fs.writeFileSync(kh, `[127.0.0.1]:${goPort} ${fs.readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')}\n`);
+    try {
+      const c = makeConfig({ 'cluster.env': { DEPLOY_MANAGER_SSH_PORT: String(goPort), DEPLOY_SSH_KEY: key, DEPLOY_KNOWN_HOSTS: kh } });
+      const r = await runCli(['status', '--deploy-dir', 'deploy', '--ssh-timeout', '5'], { cwd: c.root });
+      assert.equal(r.code, 2, r.stdout + r.stderr);
+      assert.match(r.stdout + r.stderr, /Cannot connect to the Docker daemon/);
+      assert.doesNotMatch(r.stdout + r.stderr, /the SSH connection to the manager was lost/);
+    } finally {
+      gone.close();
+    }
+  });
+});
