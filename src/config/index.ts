@@ -3,7 +3,7 @@ import type { core } from 'zod/mini';
 import { ConfigError } from '../errors.js';
 import { findHooks, type Hook } from './hook-files.js';
 import { ENV_FILES, SECRETS, type EnvFileName } from './files.js';
-import { applyReferences, readReferences, REFERENCE_STANDIN, type Reference } from '../secrets/references.js';
+import { applyReferences, readReferences, referencedSecrets, REFERENCE_STANDIN, type Reference } from '../secrets/references.js';
 import { defaultAgeIdentity } from './settings.js';
 import { createMissingFiles, missingFiles, ensureDeployDir, loadRawConfig, whatToFill, type RawConfig, type RawEnvFile } from './load.js';
 import { RULES, knownProdKeys, literalSecrets, prodKeyWarnings, nearestKey, budgetWarning, connectionBudget, shown, storageBackend, type ConnectionBudget, type StorageBackend } from './rules.js';
@@ -98,9 +98,9 @@ function shownPath(p: string): string {
 export function loadConfig(deployDir: string, env: NodeJS.ProcessEnv = process.env, opts: { readOnly?: boolean; ageIdentity?: string; copyMissing?: boolean } = {}): Config {
   ensureDeployDir(deployDir);
   const prodKnown = knownProdKeys();
-  const pre = readReferences(deployDir, prodKnown, opts.ageIdentity ?? defaultAgeIdentity(undefined, env), shownPath);
-  // a secret whose value comes from secrets.env needs no file: none is copied from the example for it
-  copyExamplesOrStop(deployDir, new Set(pre.refs.filter((r) => r.target === 'secret').map((r) => r.name)), opts.copyMissing === true);
+  // a secret whose value comes from secrets.env needs no file: none is copied from the example for it (the file is
+  // read and checked once, below, when prod.env's keys are known)
+  copyExamplesOrStop(deployDir, referencedSecrets(deployDir), opts.copyMissing === true);
   const raw = loadRawConfig(deployDir);
   const problems: string[] = [];
   // prod.env keys may be named in secrets.env when prod.env names them (left empty) or the tool knows them

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { SshConfigError, sshResolver } from '../io/ssh-config.js';
-import { splitCommandLine } from './shell-words.js';
+import { commandHolds, splitCommandLine } from './shell-words.js';
 import { parseManagerList } from './managers.js';
-import { isSecretSetting, MIN_REDACTED_LENGTH, urlCredentials } from '../ui/redact.js';
+import { isSecretSetting, isSecretValue, MIN_REDACTED_LENGTH, urlCredentials } from '../ui/redact.js';
 import { SECRET_MAX_BYTES, exampleOf } from './files.js';
 import { MANAGER_USER_HINT, NOT_SET, prodSchema } from './schema.js';
 import dotenv from 'dotenv';
@@ -176,7 +176,7 @@ export function literalSecrets(raw: RawConfig, name: 'registry.env' | 'prod.env'
   const literal = (v: string | undefined) => v !== undefined && v !== '' && v !== REFERENCE_STANDIN;
   if (name === 'registry.env') return literal(f.values.REGISTRY_TOKEN) ? ['REGISTRY_TOKEN'] : [];
   if (name === 'cluster.env') return urlCredentials(f.values.DEPLOY_HEALTHCHECK_URL, 'secret').length ? ['DEPLOY_HEALTHCHECK_URL'] : [];
-  return Object.entries(f.values).filter(([k, v]) => literal(v) && (isSecretSetting(k) || urlCredentials(v, 'secret').length > 0)).map(([k]) => k);
+  return Object.entries(f.values).filter(([k, v]) => literal(v) && isSecretValue(k, v)).map(([k]) => k);
 }
 
 export const privateEnvFiles: Rule = (raw) =>
@@ -266,9 +266,7 @@ export const migrateCommand: Rule = (raw) => {
     ...raw.secrets.filter((f) => f.exists && !f.isPlaceholder).map((f) => ({ what: f.spec.file, value: f.data.toString('utf8').trim() })),
     ...Object.entries(raw.env['registry.env'].values).filter(([k]) => k === 'REGISTRY_TOKEN').map(([k, v]) => ({ what: `registry.env ${k}`, value: v ?? '' })),
   ].filter((v) => v.value.length >= 6);
-  // judged on the words as they will be executed (quotes and escapes undone: "Pa\\$\\$w0rd" is Pa$$w0rd), and on the text
-  const executed = split.words.join(' ');
-  const leaked = values.find((v) => text.includes(v.value) || executed.includes(v.value) || split.words.some((w) => w.includes(v.value)));
+  const leaked = values.find((v) => commandHolds(text, v.value));
   return leaked
     ? [`${shown(raw, cluster)}: DEPLOY_MIGRATE_COMMAND: holds the value of ${leaked.what} — the command is argv on the manager and part of the job's spec: let the job read the secret from /run/secrets/<name> instead (it gets the api's secrets)`]
     : [];

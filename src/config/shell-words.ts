@@ -4,6 +4,16 @@
  * outside quotes escapes the next character. Nothing is run by a shell, so what only a shell would do (`;`, `|`,
  * `&&`, redirections, `$(…)`) is refused rather than passed on as words.
  */
+/**
+ * Whether a command line holds a value, as written or as it will be executed (quotes and escapes undone:
+ * "Pa\\$\\$w0rd" is Pa$$w0rd).
+ */
+export function commandHolds(text: string, value: string): boolean {
+  if (text.includes(value)) return true;
+  const split = splitCommandLine(text);
+  return 'words' in split && (split.words.join(' ').includes(value) || split.words.some((w) => w.includes(value)));
+}
+
 export function splitCommandLine(text: string): { words: string[] } | { problem: string } {
   const words: string[] = [];
   let word = '';

@@ -84,6 +84,13 @@ export function parseReference(ref: string, deployDir: string, ageIdentity: stri
   return { problem: `"${ref}" is not a reference — write op://VAULT/ITEM/FIELD, pass:PATH, age:FILE or cmd:PROGRAM ARGS…${meant ? ` (did you mean ${meant}:?)` : ''}` };
 }
 
+/** The secret names secrets.env gives a line to (names only, nothing checked: readReferences does that). */
+export function referencedSecrets(deployDir: string): Set<string> {
+  const file = path.join(deployDir, SECRETS_ENV);
+  if (!fs.existsSync(file)) return new Set();
+  return new Set(Object.keys(dotenv.parse(fs.readFileSync(file))).filter((n) => SECRETS.some((s) => s.key === n)));
+}
+
 export interface ReferenceFile {
   path: string;
   refs: Reference[];

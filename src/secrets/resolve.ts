@@ -11,8 +11,9 @@ import { local, type Command } from '../commands/command.js';
 import type { Config } from '../config/index.js';
 import { SECRET_MAX_BYTES } from '../config/files.js';
 import { prodSchema } from '../config/schema.js';
-import { splitCommandLine } from '../config/shell-words.js';
+import { commandHolds } from '../config/shell-words.js';
 import { ConfigError } from '../errors.js';
+import { fileWith } from '../io/file-access.js';
 import type { LocalRunner } from '../io/local.js';
 import { MIN_REDACTED_LENGTH, type Redactor } from '../ui/redact.js';
 import { PROGRAMS, SECRETS_ENV, valueOf, type Reference } from './references.js';
@@ -29,12 +30,7 @@ export function onPath(program: string, env: NodeJS.ProcessEnv = process.env): b
 }
 
 function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
+  return fileWith(file, fs.constants.X_OK);
 }
 
 /** What the plan can check without reading a secret: the program is there (the reference and an age file were checked when the config loaded). */
@@ -104,11 +100,9 @@ export function valueProblems(cfg: Config, fetched: readonly Fetched[]): string[
   // the pre-deploy job's command is argv on the manager: no fetched value may be in it (as written or as run)
   const migrate = cfg.cluster.DEPLOY_MIGRATE_COMMAND;
   if (migrate) {
-    const split = splitCommandLine(migrate);
-    const words = 'words' in split ? split.words : [];
     const hit = fetched.find(({ value }) => {
       const v = value.toString('utf8').trim();
-      return v.length >= MIN_REDACTED_LENGTH && (migrate.includes(v) || words.join(' ').includes(v));
+      return v.length >= MIN_REDACTED_LENGTH && commandHolds(migrate, v);
     });
     if (hit) problems.push(`cluster.env: DEPLOY_MIGRATE_COMMAND: holds the value of ${hit.ref.name} (${hit.ref.ref}) — the command is argv on the manager and part of the job's spec: let the job read the secret from /run/secrets/<name> instead`);
   }

@@ -2,6 +2,7 @@ import { swarmQuorum } from '../commands/docker.js';
 import { parseManagerList, showEntry } from '../config/managers.js';
 import { PreflightError } from '../errors.js';
 import fs from 'node:fs';
+import { fileWith } from '../io/file-access.js';
 import { spawnSync } from 'node:child_process';
 import { sshResolver } from '../io/ssh-config.js';
 import { knownKeyAlgorithms } from '../io/known-hosts.js';
@@ -42,12 +43,7 @@ export function agentKeys(socket: string): { keys: Buffer[] } | { why: string } 
 }
 
 function readable(f: string): boolean {
-  try {
-    fs.accessSync(f, fs.constants.R_OK);
-    return fs.statSync(f).isFile();
-  } catch {
-    return false;
-  }
+  return fileWith(f, fs.constants.R_OK);
 }
 
 /** A file that holds a private key (a `.pub` an IdentityFile names is only a pointer into the agent). */

@@ -11,7 +11,7 @@
  */
 import crypto from 'node:crypto';
 import { PreflightError } from '../errors.js';
-import { isSecretSetting, urlCredentials } from '../ui/redact.js';
+import { isSecretValue } from '../ui/redact.js';
 
 /** scrypt's cost: about 50 ms and 16 MiB a digest on a laptop; the record names it, so it can change later. */
 export const DIGEST_SCHEME = 'scrypt:N=16384,r=8,p=1,len=32';
@@ -31,7 +31,7 @@ export interface SecretDigests {
  */
 export function withheldKeys(prodEnv: Record<string, string>, fromReferences: readonly string[] = []): string[] {
   return Object.entries(prodEnv)
-    .filter(([k, v]) => isSecretSetting(k) || urlCredentials(v, 'secret').length > 0 || fromReferences.includes(k))
+    .filter(([k, v]) => isSecretValue(k, v) || fromReferences.includes(k))
     .map(([k]) => k)
     .sort();
 }

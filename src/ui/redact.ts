@@ -92,3 +92,8 @@ const SECRET_KEY_NAME = /(PASSWORD|PASSWD|_PASS|SECRET|TOKEN|_KEY$|APP_KEY|API_K
 export function isSecretSetting(key: string): boolean {
   return SECRET_KEY_NAME.test(key);
 }
+
+/** A prod.env value that is a secret: its key's name says so, or it holds a URL's password. */
+export function isSecretValue(key: string, value: string): boolean {
+  return isSecretSetting(key) || urlCredentials(value, 'secret').length > 0;
+}
