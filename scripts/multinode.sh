@@ -17,6 +17,8 @@
 # Names, addresses and ports come from the environment (traffic stays on this machine's own bridge):
 #   HD_MN_PREFIX (10.203.0)  HD_MN_BRIDGE (hdmn0)  HD_MN_SSH_PORT (22024)  HD_MN_REGISTRY_PORT (15056)
 #   HD_MN_DIR (/var/lib/honeydue-multinode)  HD_SANDBOX_DIR (/var/lib/honeydue-sandbox)  HD_SANDBOX_USER (hddeploy)
+# The node daemons' engine: HD_MN_ENGINE_DIR, default /opt/honeydue-docker26/bin when it holds a dockerd
+# (scripts/install-docker26.sh: Docker 26.1 with containerd 1.7), else the machine's own dockerd (Debian's 20.10).
 set -euo pipefail
 
 PREFIX="${HD_MN_PREFIX:-10.203.0}"
@@ -30,6 +32,8 @@ NODES=(1 2 3)
 GW="$PREFIX.1"
 REGISTRY="$GW:$REGISTRY_PORT"
 STATE="$DIR/multinode.env"
+ENGINE_DIR="${HD_MN_ENGINE_DIR:-/opt/honeydue-docker26/bin}"
+[ -x "$ENGINE_DIR/dockerd" ] || ENGINE_DIR=""
 
 log() { printf 'multinode: %s\n' "$*" >&2; }
 die() { printf 'multinode: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -98,13 +102,16 @@ registry() {
   registry_up "$DIR" "$REGISTRY" honeydue-multinode "$SANDBOX_DIR/htpasswd" "$DIR/tls/registry.crt" "$DIR/tls/registry.key"
 }
 
+engine_version() { PATH="${ENGINE_DIR:+$ENGINE_DIR:}$PATH" dockerd --version | sed 's/^Docker version //; s/,.*//'; }
+
 start_node() {
   local n="$1" d="$DIR/node$1"
   mkdir -p "$d"
   if [ -f "$d/docker.pid" ] && kill -0 "$(cat "$d/docker.pid")" 2>/dev/null && dk "$n" info >/dev/null 2>&1; then return; fi
-  log "starting dockerd for node$n in $(ns "$n")"
-  # nsenter, not `ip netns exec` (which remounts /sys and loses the cgroup mounts); unshare --uts for a hostname
-  nohup nsenter --net="/var/run/netns/$(ns "$n")" unshare --uts sh -c "hostname hdnode$n; exec dockerd \
+  log "starting dockerd ($(engine_version)) for node$n in $(ns "$n")"
+  # nsenter, not `ip netns exec` (which remounts /sys and loses the cgroup mounts); unshare --uts for a hostname;
+  # the engine's folder first on PATH: dockerd starts its containerd, shim, proxy and init from there
+  nohup env PATH="${ENGINE_DIR:+$ENGINE_DIR:}$PATH" nsenter --net="/var/run/netns/$(ns "$n")" unshare --uts sh -c "hostname hdnode$n; exec dockerd \
     --data-root '$d/data' --exec-root '$d/exec' --pidfile '$d/docker.pid' --host 'unix://$(sock "$n")'" \
     >"$d/dockerd.log" 2>&1 &
   wait_for 60 "dockerd node$n" dk "$n" info
@@ -212,6 +219,7 @@ HD_MN_SSH_PORT=$SSH_PORT
 HD_MN_KNOWN_HOSTS=$DIR/known_hosts
 HD_MN_SSHD_LOG=$DIR/sshd.log
 HD_MN_REGISTRY=$REGISTRY
+HD_MN_ENGINE=$(dk 1 version --format '{{.Server.Version}}')
 HD_MN_NODES=$(for n in "${NODES[@]}"; do printf '%s ' "$(ns "$n"):$(addr "$n"):$(sock "$n"):$DIR/node$n/docker.pid"; done)
 HD_MN_SSHD_HOMES=$(getent passwd "$DEPLOY_USER" | cut -d: -f6) $DIR/sshd2/home $DIR/sshd3/home
 HD_MN_SSHD_LOGS=$DIR/sshd.log $DIR/sshd2/sshd.log $DIR/sshd3/sshd.log

@@ -17,7 +17,7 @@ import { RunState, cmd, exec, execChecked, note, showEntry, store, upload, type 
 import { createObject, objectName, readObjects } from './commands/store.js';
 import { observeStack } from './commands/stack.js';
 import { folderUploads, materialize } from './steps/upload.js';
-import { intendedImages, readCluster, waitForConvergence } from './steps/converge.js';
+import { degradedText, intendedImages, readCluster, waitForConvergence } from './steps/converge.js';
 import * as health from './steps/health.js';
 import * as lock from './steps/lock.js';
 import * as login from './steps/login.js';
@@ -135,7 +135,7 @@ export async function runRollback(cfg: Config, settings: Settings, reporter: Rep
     });
     await redeployTarget(ctx, to);
     facts = { ...NO_FACTS, stackTouched: true, targetHealthy: true };
-    summary = summarize(facts, `rolled back: ${to.deployId} (tag ${to.tag}) is serving and healthy`);
+    summary = summarize(facts, `rolled back: ${to.deployId} (tag ${to.tag}) is serving and healthy${ctx.state.degraded ? ` ${ctx.state.degraded}` : ''}`);
   } catch (err) {
     ({ summary, facts } = await restore(ctx, err, from));
   }
@@ -166,6 +166,8 @@ async function redeployTarget(ctx: Ctx, to: KnownGoodRelease): Promise<void> {
         const outcome = await waitForConvergence(ctx, { intended: intendedImages(release.stackName, to.serviceImages), timeoutSeconds: cfg.cluster.DEPLOY_CONVERGE_TIMEOUT, handle: h, stop: () => interrupt.requested });
         if (outcome.kind === 'stopped') return interrupt.check();
         if (outcome.kind !== 'converged') throw new Error(`did not converge: ${outcome.why}`);
+        ctx.state.degraded = degradedText(ctx, outcome.degraded);
+        if (ctx.state.degraded) reporter.warn(`converged ${ctx.state.degraded}`);
       });
       if (!health.skippedBecause(ctx)) {
         await reporter.step('Health check', async (h) => {

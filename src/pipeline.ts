@@ -187,7 +187,7 @@ async function recover(ctx: Ctx, err: unknown): Promise<{ summary: Summary; fact
 
   if (ctx.state.knownGood) {
     // the new release is healthy and recorded; only housekeeping was cut short
-    return { facts: base, summary: summarize(base, `the new release ${ctx.release.deployId} is serving and healthy`) };
+    return { facts: base, summary: summarize(base, `the new release ${ctx.release.deployId} is serving and healthy${ctx.state.degraded ? ` ${ctx.state.degraded}` : ''}`) };
   }
 
   const title = `Roll back (${interrupted ? `interrupted by ${(err as Interrupted).signal}` : 'the deploy failed'})`;
@@ -244,7 +244,7 @@ export async function runDeploy(ctx: Ctx): Promise<Summary> {
     }
     const interruptedLate = ctx.interrupt.requested;
     facts = { ...NO_FACTS, targetHealthy: true, stackTouched: true, interrupted: interruptedLate };
-    summary = summarize(facts, `the new release ${ctx.release.deployId} (tag ${ctx.release.tag}) is serving and healthy${interruptedLate ? '; pruning was cut short' : ''}`);
+    summary = summarize(facts, `the new release ${ctx.release.deployId} (tag ${ctx.release.tag}) is serving and healthy${ctx.state.degraded ? ` ${ctx.state.degraded}` : ''}${interruptedLate ? '; pruning was cut short' : ''}`);
   } catch (err) {
     ({ summary, facts } = await recover(ctx, err));
   }

@@ -141,6 +141,8 @@ export const clusterSchema = strictObject({
   REDIS_IMAGE: pattern(IMAGE_REF, 'redis:7-alpine', IMAGE_RULE),
   DOZZLE_IMAGE: pattern(IMAGE_REF, 'amir20/dozzle:v8.12.4', IMAGE_RULE),
   DEPLOY_CONVERGE_TIMEOUT: seconds(300),
+  // a leader change or a node that has just rejoined: how long placement waits for the swarm's view of its nodes to settle
+  DEPLOY_SETTLE_TIMEOUT: seconds(60),
   // release folders kept on the manager (what `releases` lists and `rollback DEPLOY_ID` can go back to)
   DEPLOY_KEEP_RELEASES: count(5, 'number of releases to keep'),
   DEPLOY_HEALTHCHECK_TIMEOUT: seconds(120),

@@ -47,6 +47,8 @@ export class RunState {
   markTried = false;
   /** the swarm's nodes as preflight saw them */
   nodes: NodeView[] = [];
+  /** the release converged on fewer replicas because nodes are down or not available: "on fewer replicas (…): why" */
+  degraded?: string;
   /** a pre- hook stopped the run (no post- hook runs then) */
   hookRefused = false;
   /** the rollback of a failed deploy was started */

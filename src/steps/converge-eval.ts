@@ -2,35 +2,10 @@
  * Pure judgement of convergence from `docker service inspect` and `docker stack ps` JSON lines.
  * REPLICAS N/N is not success: after swarm's own auto-rollback the old image runs N/N.
  */
-export interface ServiceView {
-  name: string;
-  specImage: string;
-  /** undefined for global services */
-  replicas?: number;
-  updateState?: string;
-  previousSpecImage?: string;
-  /** the digest the spec pins (`…@sha256:…`): the same tag pushed again has a new one */
-  specDigest?: string;
-}
-
-export interface TaskView {
-  id?: string;
-  /** the node's hostname, as `docker stack ps` names it */
-  node?: string;
-  /** the node's ID (hostnames repeat: a node that joined again leaves its old entry behind) */
-  nodeId?: string;
-  service: string;
-  image: string;
-  /** the digest the task runs (`…@sha256:…`), when its image names one */
-  digest?: string;
-  running: boolean;
-  state: string;
-  error: string;
-  /** swarm wants it running (not a shut-down task of the history) */
-  desiredRunning?: boolean;
-  /** it ended in failure: Failed or Rejected */
-  failed?: boolean;
-}
+import { digestOf, normalizeImage, stripDigest, parseServices, parseTasks, type ServiceView, type TaskView } from './swarm-views.js';
+export { digestOf, normalizeImage, stripDigest, parseServices, parseTasks, type ServiceView, type TaskView };
+import { blame, capacityOf, nodesShare, parseReason, type Capacity } from './capacity-eval.js';
+import { describeNode, type NodeView } from './nodes-eval.js';
 
 export type ServiceStatus = 'converged' | 'waiting' | 'failed';
 
@@ -38,9 +13,11 @@ export interface ServiceJudgement {
   name: string;
   status: ServiceStatus;
   text: string;
-  /** failed because replicas cannot be placed while nodes are down: a cluster failure, not the release's */
-  capacity?: boolean;
-  /** converged on fewer replicas than wanted, because nodes are down (accepted only while rolling back) */
+  /**
+   * converged on fewer replicas than wanted: every replica the nodes that take tasks can hold runs the intended image,
+   * and the rest are missing only because nodes are down, drained or not yet available (or, rolling back with every
+   * node up, because of a placement swarm will never make): why, with what to do
+   */
   degraded?: { running: number; want: number; why?: string };
   /**
    * with nodes down, swarm's rolling update waits forever (for a replica it cannot place, or for a task it gave a node
@@ -48,87 +25,6 @@ export interface ServiceJudgement {
    * to do the rest at once
    */
   stuck?: string;
-}
-
-export function digestOf(image: string): string | undefined {
-  const at = image.indexOf('@');
-  return at === -1 ? undefined : image.slice(at + 1);
-}
-
-export function stripDigest(image: string): string {
-  const at = image.indexOf('@');
-  return at === -1 ? image : image.slice(0, at);
-}
-
-/**
- * The comparable form of an image reference: no digest, an explicit tag (`:latest` when none), and no
- * implicit Docker Hub prefix — `redis`, `redis:latest` and `docker.io/library/redis:latest@sha256:…` are one.
- */
-export function normalizeImage(image: string): string {
-  let ref = stripDigest(image).replace(/^docker\.io\/library\//, '').replace(/^docker\.io\//, '').replace(/^index\.docker\.io\//, '');
-  const lastPart = ref.slice(ref.lastIndexOf('/') + 1);
-  if (!lastPart.includes(':')) ref += ':latest';
-  return ref;
-}
-
-interface InspectJson {
-  Spec?: {
-    Name?: string;
-    Mode?: { Replicated?: { Replicas?: number }; Global?: object };
-    TaskTemplate?: { ContainerSpec?: { Image?: string } };
-  };
-  PreviousSpec?: { TaskTemplate?: { ContainerSpec?: { Image?: string } } } | null;
-  UpdateStatus?: { State?: string } | null;
-}
-
-function jsonLines<T>(text: string): T[] {
-  return text
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .map((l) => JSON.parse(l) as T);
-}
-
-export function parseServices(text: string): ServiceView[] {
-  return jsonLines<InspectJson>(text).map((s) => ({
-    name: s.Spec?.Name ?? '?',
-    specImage: normalizeImage(s.Spec?.TaskTemplate?.ContainerSpec?.Image ?? ''),
-    replicas: s.Spec?.Mode?.Replicated ? (s.Spec.Mode.Replicated.Replicas ?? 1) : undefined,
-    updateState: s.UpdateStatus?.State ?? undefined,
-    previousSpecImage: s.PreviousSpec?.TaskTemplate?.ContainerSpec?.Image ? normalizeImage(s.PreviousSpec.TaskTemplate.ContainerSpec.Image) : undefined,
-    ...(digestOf(s.Spec?.TaskTemplate?.ContainerSpec?.Image ?? '') ? { specDigest: digestOf(s.Spec!.TaskTemplate!.ContainerSpec!.Image!) } : {}),
-  }));
-}
-
-interface TaskJson {
-  ID?: string;
-  Node?: string;
-  Name?: string;
-  Image?: string;
-  CurrentState?: string;
-  DesiredState?: string;
-  Error?: string;
-}
-
-export function parseTasks(text: string): TaskView[] {
-  return jsonLines<TaskJson>(text).map((t) => {
-    // history rows may carry the ` \_ ` tree prefix of `docker service ps`
-    const name = (t.Name ?? '').replace(/^[\s\\_]+/, '');
-    const state = t.CurrentState ?? '';
-    return {
-      id: t.ID,
-      node: t.Node || undefined,
-      desiredRunning: t.DesiredState === undefined ? true : t.DesiredState === 'Running',
-      failed: /^(Failed|Rejected)\b/.test(state),
-      // task names are <service>.<slot> (replicated) or <service>.<node id> (global)
-      service: name.slice(0, name.lastIndexOf('.') === -1 ? name.length : name.lastIndexOf('.')),
-      image: normalizeImage(t.Image ?? ''),
-      ...(digestOf(t.Image ?? '') ? { digest: digestOf(t.Image ?? '') } : {}),
-      running: /^Running\b/.test(state),
-      state: state.split(' ')[0] ?? '',
-      error: t.Error ?? '',
-    };
-  });
 }
 
 const FAILED_STATES = new Set(['rollback_started', 'rollback_completed', 'rollback_paused', 'paused']);
@@ -151,6 +47,15 @@ export interface JudgeOptions {
   /** task id -> when it was first seen waiting for placement ("no suitable node"), and the time now (ms) */
   unplacedSince?: ReadonlyMap<string, number>;
   now?: number;
+  /** the swarm's nodes as listed: how many replicas the nodes that take tasks can hold */
+  nodes?: NodeView[];
+  /**
+   * the swarm's view of its nodes has not settled yet (a leader change, a node that has just rejoined), and the
+   * run still waits for it: in words. No placement is judged lost or permanent meanwhile.
+   */
+  settling?: string;
+  /** services of other stacks holding host-mode ports (port -> names), for the words on a port in use */
+  portOwners?: ReadonlyMap<number, string[]>;
 }
 
 /**
@@ -202,10 +107,21 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
   // a task on a node that is down does not serve, whatever its last known state
   const running = mine.filter((t) => t.running && !(nodeOf(t) && down.has(nodeOf(t)!)));
   const unplaceable = mine.filter((t) => t.image === intended && !t.running && UNPLACEABLE.test(t.error));
+  // what the nodes that take tasks can hold, and how many missing replicas are only theirs to hold
+  const cap: Capacity = capacityOf(svc, opts.nodes ?? [], unplaceable.map((t) => parseReason(t.error)));
+  const nodesMissing = cap.missingNodes > 0 || down.size > 0;
+  const share = nodesShare(svc, cap.missingNodes || !down.size ? cap : { ...cap, missingNodes: 1 }, unplaceable);
+  const describe = opts.describe ?? ((h: string) => h);
+  const why = (error?: string) =>
+    error
+      ? blame(error, { svc, tasks, nodes: opts.nodes ?? [], describe, ...(opts.portOwners ? { portOwners: opts.portOwners } : {}) })
+      : cap.unavailable.length
+        ? `node ${cap.unavailable.map((n) => `${describeNode(n)} is ${n.state === 'ready' ? n.availability : n.state}`).join(', node ')} — bring it back (start its docker, or docker node update --availability active) and swarm places the rest, or remove it (docker node rm) and lower the replicas`
+        : `node(s) ${[...down].map(describe).join(', ')} are down — bring them back and swarm places the rest`;
   // placements swarm will never make while every node is up: the same reason for a while, and (for a port) no task
-  // of the service still being stopped that could be holding it
+  // of the service still being stopped that could be holding it; with nodes missing, only replicas beyond their share
   const stopping = all.some((t) => t.running && t.desiredRunning === false);
-  const permanent = down.size
+  const permanent = opts.settling || unplaceable.length <= share
     ? []
     : unplaceable.filter((t) => {
         const since = t.id ? opts.unplacedSince?.get(t.id) : undefined;
@@ -241,23 +157,7 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
       return {
         name,
         status: 'failed',
-        text: `${name}: ${permanent.length} replica(s) cannot be placed with every node up (${permanent[0]!.error}) — ${placementHint(permanent[0]!.error)}`,
-      };
-    }
-    // lost capacity is judged at once — except a host-mode port, which the service's own task being stopped may still
-    // hold (stop-first), or which swarm may not have retried since it was freed: that reason must stand for a while
-    const lasted = (t: TaskView) => {
-      const since = t.id ? opts.unplacedSince?.get(t.id) : undefined;
-      return since === undefined || (opts.now ?? Date.now()) - since >= PERMANENT_AFTER_MS;
-    };
-    const blocked = unplaceable.filter((t) => !(/port already in use/i.test(t.error) && (stopping || !lasted(t))));
-    if (blocked.length && down.size) {
-      const nodes = [...new Set([...down].map((h) => (opts.describe ?? ((x: string) => x))(h)))].join(', ');
-      return {
-        name,
-        status: 'failed',
-        capacity: true,
-        text: `${name}: ${blocked.length} replica(s) cannot be placed (${blocked[0]!.error}) while node(s) ${nodes} are down`,
+        text: `${name}: ${permanent.length} replica(s) cannot be placed${nodesMissing ? '' : ' with every node up'} (${permanent[0]!.error}): ${why(permanent[0]!.error)}`,
       };
     }
   }
@@ -270,18 +170,31 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
   if (enough && onImage.length > 0 && running.length === onImage.length && down.size && svc.updateState === 'updating') {
     return { name, status: 'converged', text: `${name}: ${count} ok (swarm's update status stays "updating" while a node is down)` };
   }
-  // rolling back with nodes down: what can run, runs; the rest waits for the nodes, not for us
-  if (opts.rollingBack && down.size && want !== undefined && onImage.length > 0 && onImage.length < want && running.length === onImage.length && onImage.length + unplaceable.length >= want) {
-    return { name, status: 'converged', text: `${name}: ${count} (the rest cannot be placed while nodes are down)`, degraded: { running: onImage.length, want } };
+  // nodes down, drained or not yet available: what the others can hold runs the intended image, and the rest are
+  // missing only because of those nodes — the release serves on fewer replicas, whatever the run (deploy, rollback);
+  // swarm places the rest when the nodes are back. Not while the swarm's view of its nodes is still settling.
+  const missing = want === undefined ? 0 : want - onImage.length;
+  if (!opts.settling && nodesMissing && missing > 0 && missing <= share && onImage.length > 0 && running.length === onImage.length && (!svc.updateState || !FAILED_STATES.has(svc.updateState) || rolledBackToIntended)) {
+    const reason = unplaceable[0]?.error;
+    return {
+      name,
+      status: 'converged',
+      text: `${name}: ${count} (the rest cannot be placed while nodes are missing${reason ? `: ${reason}` : ''})`,
+      degraded: { running: onImage.length, want: want!, why: why(reason) },
+    };
+  }
+  // the swarm's view of its nodes is settling: replicas without a node wait for it, nothing is judged lost
+  if (opts.settling && unplaceable.length) {
+    return { name, status: 'waiting', text: `${name}: ${count} (waiting for the swarm's view of its nodes to settle: ${opts.settling})` };
   }
   // rolling back with every node up and a placement swarm will never make: say what serves and what blocks the rest
   if (opts.rollingBack && permanent.length && want !== undefined && running.length === onImage.length && onImage.length + permanent.length >= want) {
-    if (onImage.length === 0) return { name, status: 'failed', text: `${name}: 0/${want}: no replica can be placed (${permanent[0]!.error}) — ${placementHint(permanent[0]!.error)}` };
+    if (onImage.length === 0) return { name, status: 'failed', text: `${name}: 0/${want}: no replica can be placed (${permanent[0]!.error}): ${why(permanent[0]!.error)}` };
     return {
       name,
       status: 'converged',
       text: `${name}: ${count} (the rest cannot be placed: ${permanent[0]!.error})`,
-      degraded: { running: onImage.length, want, why: `${permanent[0]!.error} — ${placementHint(permanent[0]!.error)}` },
+      degraded: { running: onImage.length, want, why: `the rest cannot be placed: ${why(permanent[0]!.error)}` },
     };
   }
   const err = all.find((t) => t.error && !t.running && !(t.id && opts.tasksBefore?.has(t.id)))?.error;
@@ -292,9 +205,9 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
   // (rolling back), or a new task that was handed to a node just before it died (start-first waits for it to come up
   // for good, and keeps the old task running beside the replacement that swarm placed elsewhere)
   const onDeadNode = all.some((t) => t.image === intended && !t.running && nodeOf(t) !== undefined && down.has(nodeOf(t)!) && !(t.id && opts.tasksBefore?.has(t.id)));
-  const stuck = down.size === 0 || others.length === 0
+  const stuck = !nodesMissing || others.length === 0
     ? undefined
-    : opts.rollingBack === true && unplaceable.length > 0
+    : unplaceable.length > 0 && unplaceable.length <= share
       ? 'a replica cannot be placed while a node is down and the rolling update waits for it'
       : enough && onDeadNode
         ? 'every replica runs the intended image, but the rolling update still waits for a task it gave a node that is down, so the old task keeps running'

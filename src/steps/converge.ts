@@ -1,10 +1,23 @@
 import { splitParts } from '../commands/command.js';
 import { OBSERVE_SEPARATOR, inspectServices, observeStack, serviceUpdateAllAtOnce, stackServiceIds, stackTasks } from '../commands/stack.js';
-import { describeNode, parseNodes, type NodeView } from './nodes-eval.js';
-import { DeployFailed } from '../errors.js';
+import { describeNode, hostPortOwners, parseNodes, type NodeView } from './nodes-eval.js';
+import { allServiceSpecs } from '../commands/docker.js';
+import { CommandFailed, DeployFailed } from '../errors.js';
+import { unsettled } from './capacity-eval.js';
 import type { StepHandle } from '../ui/reporter.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
 import { PERMANENT_AFTER_MS, judgeAll, parseServices, parseTasks, type JudgeOptions, type ServiceJudgement, type ServiceView, type TaskView } from './converge-eval.js';
+
+/** A manager's words while the swarm has no leader (an election after the leader was lost). */
+export const NO_LEADER = /does not have a leader|no elected cluster leader|rpc error: code = (Unknown|Unavailable|DeadlineExceeded)/i;
+
+/** "api 2/3" for each service on fewer replicas, and why, with what to do. */
+export function degradedText(ctx: { release: { stackName: string } }, degraded: ServiceJudgement[]): string | undefined {
+  if (!degraded.length) return undefined;
+  const replicas = degraded.map((j) => `${j.name.slice(ctx.release.stackName.length + 1)} ${j.degraded!.running}/${j.degraded!.want}`).join(', ');
+  const whys = [...new Set(degraded.map((j) => j.degraded!.why).filter(Boolean))];
+  return `on fewer replicas (${replicas}): ${whys.join('; ') || 'nodes are down — bring them back and swarm places the rest'}`;
+}
 
 /** How often convergence looks (one round trip each). */
 export const POLL_MS = 300;
@@ -73,7 +86,14 @@ export async function readCluster(ctx: Ctx): Promise<{ nodes: NodeView[]; servic
   return { nodes: parseNodes(nodes), services: parseServices(services), tasks: views };
 }
 
-export async function observe(ctx: Ctx, intended: Record<string, string>, opts: JudgeOptions = {}, unplacedSince?: Map<string, number>): Promise<ServiceJudgement[]> {
+/** When the swarm's view of its nodes was first seen unsettled in this wait, and until when the wait gives it. */
+export interface Settle {
+  since?: number;
+  /** seconds (DEPLOY_SETTLE_TIMEOUT) */
+  limit: number;
+}
+
+export async function observe(ctx: Ctx, intended: Record<string, string>, opts: JudgeOptions = {}, unplacedSince?: Map<string, number>, settle?: Settle): Promise<ServiceJudgement[]> {
   const { nodes, services, tasks } = await readCluster(ctx);
   if (unplacedSince) {
     // the first time each task was seen waiting for a placement, forgotten once it is not
@@ -82,7 +102,16 @@ export async function observe(ctx: Ctx, intended: Record<string, string>, opts: 
     for (const id of [...unplacedSince.keys()]) if (!waiting.has(id)) unplacedSince.delete(id);
   }
   if (nodes.length) ctx.state.nodes = nodes;
-  opts = { ...opts, downNodes: downNodes(ctx.state.nodes), describe: nodeDescriber(ctx.state.nodes) };
+  opts = { ...opts, nodes: ctx.state.nodes, downNodes: downNodes(ctx.state.nodes), describe: nodeDescriber(ctx.state.nodes) };
+  if (settle) {
+    const now = opts.now ?? Date.now();
+    const view = unsettled(tasks, ctx.state.nodes);
+    if (!view) settle.since = undefined;
+    else {
+      settle.since ??= now;
+      if (now - settle.since < settle.limit * 1000) opts.settling = `${view}; waited ${Math.round((now - settle.since) / 1000)}s of at most DEPLOY_SETTLE_TIMEOUT=${settle.limit}s`;
+    }
+  }
   return judgeAll(services, tasks, intended, opts);
 }
 
@@ -97,7 +126,7 @@ export interface WaitOptions {
 
 export type WaitOutcome =
   | { kind: 'converged'; degraded: ServiceJudgement[] }
-  | { kind: 'failed'; why: string; capacity: boolean }
+  | { kind: 'failed'; why: string }
   | { kind: 'timeout'; why: string }
   | { kind: 'stopped' };
 
@@ -106,17 +135,39 @@ export async function waitForConvergence(ctx: Ctx, o: WaitOptions): Promise<Wait
   const unstuck = new Set<string>();
   /** task id -> first seen waiting for a placement: a reason that stays is a placement swarm will never make */
   const unplacedSince = new Map<string, number>();
+  const settle: Settle = { limit: ctx.cfg.cluster.DEPLOY_SETTLE_TIMEOUT };
   for (;;) {
     const now = Date.now();
-    const judgements = await observe(ctx, o.intended, { rollingBack: o.rollingBack, tasksBefore: ctx.state.tasksBefore, unplacedSince, now }, unplacedSince);
+    let judgements: ServiceJudgement[];
+    try {
+      judgements = await observe(ctx, o.intended, { rollingBack: o.rollingBack, tasksBefore: ctx.state.tasksBefore, unplacedSince, now }, unplacedSince, settle);
+    } catch (e) {
+      // the swarm is electing a leader: its managers answer again once it has one — waited for, within the same bound
+      if (!(e instanceof CommandFailed) || !NO_LEADER.test(e.message)) throw e;
+      settle.since ??= now;
+      if (now - settle.since >= settle.limit * 1000) throw e;
+      o.handle.progress(`the swarm has no leader yet (an election): waiting for one, ${Math.round((now - settle.since) / 1000)}s of at most DEPLOY_SETTLE_TIMEOUT=${settle.limit}s`);
+      await ctx.interrupt.sleep(POLL_MS * 3);
+      if (o.stop()) return { kind: 'stopped' };
+      continue;
+    }
     o.handle.progress(judgements.map((j) => j.text).join(' | '));
     for (const j of judgements.filter((x) => x.stuck && !unstuck.has(x.name))) {
       unstuck.add(j.name);
       const r = await exec(ctx, serviceUpdateAllAtOnce(j.name));
       ctx.reporter.info(`${j.name}: ${j.stuck}: ${r.exitCode === 0 ? 'told it to replace the other tasks at once (--update-parallelism 0; the next deploy sets it back)' : `could not unblock it: ${r.stderr.trim()}`}`);
     }
-    const failed = judgements.filter((j) => j.status === 'failed');
-    if (failed.length) return { kind: 'failed', why: failed.map((j) => j.text).join('; '), capacity: failed.every((j) => j.capacity) };
+    let failed = judgements.filter((j) => j.status === 'failed');
+    if (failed.some((j) => /another service holds/.test(j.text))) {
+      // name the services that hold the port: one more look, with the swarm's service specs
+      const specs = await exec(ctx, allServiceSpecs());
+      if (specs.exitCode === 0) {
+        const portOwners = hostPortOwners(ctx.release.stackName, specs.stdout);
+        const again = await observe(ctx, o.intended, { rollingBack: o.rollingBack, tasksBefore: ctx.state.tasksBefore, unplacedSince, now, portOwners });
+        if (again.some((j) => j.status === 'failed')) failed = again.filter((j) => j.status === 'failed');
+      }
+    }
+    if (failed.length) return { kind: 'failed', why: failed.map((j) => j.text).join('; ') };
     if (judgements.every((j) => j.status === 'converged')) return { kind: 'converged', degraded: judgements.filter((j) => j.degraded) };
     if (Date.now() >= deadline) {
       return { kind: 'timeout', why: `not converged after ${o.timeoutSeconds}s: ${judgements.filter((j) => j.status !== 'converged').map((j) => j.text).join('; ')}` };
@@ -135,8 +186,9 @@ export async function run(ctx: Ctx, handle: StepHandle): Promise<void> {
     stop: () => ctx.interrupt.requested,
   });
   if (outcome.kind === 'stopped') ctx.interrupt.check();
-  if (outcome.kind === 'failed' && outcome.capacity) {
-    throw new DeployFailed(`the cluster lost capacity during the deploy: ${outcome.why} — this is not the release's fault; rolling back to a release that can serve on the nodes that are left`);
-  }
   if (outcome.kind === 'failed' || outcome.kind === 'timeout') throw new DeployFailed(`the stack did not converge: ${outcome.why}`);
+  if (outcome.kind === 'converged' && outcome.degraded.length) {
+    ctx.state.degraded = degradedText(ctx, outcome.degraded);
+    ctx.reporter.warn(`converged ${ctx.state.degraded}`);
+  }
 }

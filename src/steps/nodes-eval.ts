@@ -100,18 +100,43 @@ export function placementNeeds(stackFile: string): PlacementNeed[] {
   return needs;
 }
 
-/** Services whose replicas cannot all be placed on the usable nodes; one line each. */
+function capacityFor(n: PlacementNeed, candidates: NodeView[]): number {
+  return n.maxPerNode === undefined || n.maxPerNode === 0 ? (candidates.length ? Infinity : 0) : n.maxPerNode * candidates.length;
+}
+
+/**
+ * Services whose replicas could not all be placed even with every node up and active; one line each. Those that do not
+ * fit only because nodes are down or drained are `shortPlacements`.
+ */
 export function impossiblePlacements(needs: PlacementNeed[], nodes: NodeView[]): string[] {
   const problems: string[] = [];
   for (const n of needs) {
-    const candidates = nodes.filter((x) => usable(x) && (!n.role || x.role === n.role));
-    const capacity = n.maxPerNode === undefined || n.maxPerNode === 0 ? (candidates.length ? Infinity : 0) : n.maxPerNode * candidates.length;
+    const candidates = nodes.filter((x) => !n.role || x.role === n.role);
+    const capacity = capacityFor(n, candidates);
     if (n.replicas > 0 && n.replicas > capacity) {
       const limit = n.maxPerNode ? ` with at most ${n.maxPerNode} per node (max_replicas_per_node, or a port published in host mode)` : '';
-      problems.push(`${n.service}: ${n.replicas} replica(s)${limit} need more than the ${candidates.length} ready and active ${n.role ?? ''}${n.role ? ' ' : ''}node(s) can take (at most ${capacity})`);
+      problems.push(`${n.service}: ${n.replicas} replica(s)${limit} need more than the ${candidates.length} ${n.role ?? ''}${n.role ? ' ' : ''}node(s) of the swarm can take, even with every one of them up and active (at most ${capacity})`);
     }
   }
   return problems;
+}
+
+/**
+ * Services that fit the swarm, but not the nodes that take tasks now (some are down or drained): they will run on fewer
+ * replicas until those nodes are back. One line each, naming the nodes.
+ */
+export function shortPlacements(needs: PlacementNeed[], nodes: NodeView[]): string[] {
+  const out: string[] = [];
+  for (const n of needs) {
+    const candidates = nodes.filter((x) => !n.role || x.role === n.role);
+    const live = candidates.filter(usable);
+    const capacity = capacityFor(n, live);
+    if (n.replicas > 0 && n.replicas > capacity && n.replicas <= capacityFor(n, candidates)) {
+      const missing = candidates.filter((x) => !usable(x)).map((x) => `${describeNode(x)} is ${x.state === 'ready' ? x.availability : x.state}`);
+      out.push(`${n.service}: ${n.replicas} replica(s) fit the swarm, but the ${live.length} node(s) that take tasks now hold at most ${capacity} (node ${missing.join(', node ')}): it will serve on ${capacity} until swarm places the rest on the nodes when they are back`);
+    }
+  }
+  return out;
 }
 
 /** A port a stack file publishes in host mode: bound on the node itself. */
@@ -159,6 +184,21 @@ export function hostPortConflicts(stack: string, stackFile: string, specsJson: s
     }
   }
   return problems;
+}
+
+/** Host-mode ports held by services of other stacks (or of none): port -> `service (stack …)`. */
+export function hostPortOwners(stack: string, specsJson: string): Map<number, string[]> {
+  const out = new Map<number, string[]>();
+  for (const line of specsJson.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{'))) {
+    const spec = JSON.parse(line) as ServiceSpecJson;
+    const owner = spec.Labels?.['com.docker.stack.namespace'];
+    if (owner === stack) continue;
+    for (const p of spec.EndpointSpec?.Ports ?? []) {
+      if (p.PublishMode !== 'host' || p.PublishedPort === undefined) continue;
+      out.set(p.PublishedPort, [...(out.get(p.PublishedPort) ?? []), `${spec.Name}${owner ? ` (stack ${owner})` : ''}`]);
+    }
+  }
+  return out;
 }
 
 /** A service pinned by a node label: `node.labels.KEY == VALUE`; `volume` when it keeps data on a named volume. */

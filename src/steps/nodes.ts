@@ -2,7 +2,7 @@ import path from 'node:path';
 import { allServiceSpecs, inspectNodes } from '../commands/docker.js';
 import { PreflightError } from '../errors.js';
 import { cmd, execChecked, note, type Ctx, type StepPlan } from './context.js';
-import { describeNode, hostPortConflicts, hostPorts, impossiblePlacements, labelPins, labelProblems, parseNodes, placementNeeds, usable, type NodeView } from './nodes-eval.js';
+import { describeNode, hostPortConflicts, hostPorts, impossiblePlacements, shortPlacements, labelPins, labelProblems, parseNodes, placementNeeds, usable, type NodeView } from './nodes-eval.js';
 
 export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
   const localMulti = ctx.cfg.storage === 'local' && ctx.cfg.cluster.API_REPLICAS > 1;
@@ -11,7 +11,7 @@ export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
     entries: [
       cmd(inspectNodes()),
       note('nodes that are not Ready and Active are listed (no task is placed on them); an even number of managers is a warning (no more fault tolerance than one fewer)'),
-      note('stop (exit 2) when a service\'s replicas cannot be placed on the Ready and Active nodes (replicas x max_replicas_per_node, role constraints)'),
+      note('stop (exit 2) when a service\'s replicas could not be placed even with every node up and active (replicas x max_replicas_per_node, role constraints); when they do not fit only because nodes are down or drained, a warning naming them: the release serves on fewer replicas until they are back'),
       ...labelPins(ctx.release.stackFile).map((p) => note(`${p.service} is placed by node.labels.${p.key} == ${p.value}: stop (exit 2) unless a ready, active node has that label${p.volume ? ' — exactly one, since its data is on a volume of that node' : ''} (the command to add it is printed)`)),
       ...(hostPorts(ctx.release.stackFile).length
         ? [cmd(allServiceSpecs()), note(`stop (exit 2) when a service of another stack already holds a host-mode port this stack publishes (${hostPorts(ctx.release.stackFile).map((p) => `${p.port}/${p.protocol}`).join(', ')}): swarm would never place the task`)]
@@ -55,7 +55,9 @@ export async function run(ctx: Ctx): Promise<void> {
   }
   const even = evenManagers(nodes);
   if (even) ctx.reporter.warn(even);
-  const problems = [localVolumeProblem(ctx, nodes), ...impossiblePlacements(placementNeeds(ctx.release.stackFile), nodes).map((p) => `placement: ${p} — bring nodes back (docker node update --availability active, or restart their docker), or lower the replicas`)].filter(
+  const needs = placementNeeds(ctx.release.stackFile);
+  for (const short of shortPlacements(needs, nodes)) ctx.reporter.warn(`placement: ${short} — bring the nodes back (start their docker, or docker node update --availability active), or remove them (docker node rm) and lower the replicas`);
+  const problems = [localVolumeProblem(ctx, nodes), ...impossiblePlacements(needs, nodes).map((p) => `placement: ${p} — add nodes, or lower the replicas`)].filter(
     (p): p is string => p !== undefined,
   );
   problems.push(...labelProblems(labelPins(ctx.release.stackFile), nodes).map((p) => `placement: ${p}`));

@@ -4,7 +4,7 @@ import { inspectServices, restoreServiceSpec, serviceRemove, serviceRollback, se
 import type { StepHandle } from '../ui/reporter.js';
 import { cmd, exec, execChecked, note, type Ctx, type StepPlan } from './context.js';
 import { normalizeImage, parseServices } from './converge-eval.js';
-import { intendedImages, waitForConvergence } from './converge.js';
+import { degradedText, intendedImages, waitForConvergence } from './converge.js';
 import { check as healthCheck, skippedBecause } from './health.js';
 import { deployStack } from './stack-deploy.js';
 import { materialize } from './upload.js';
@@ -24,17 +24,6 @@ export interface RollbackResult {
   nothingBefore?: boolean;
   /** restored on fewer replicas because nodes are down: what runs, and what the operator must do */
   degraded?: string;
-}
-
-/** "api 2/3" for each service restored on fewer replicas, and what to do about the nodes that are down. */
-export function degradedText(ctx: Pick<Ctx, 'state' | 'release'>, degraded: ServiceJudgement[]): string | undefined {
-  if (!degraded.length) return undefined;
-  const replicas = degraded.map((j) => `${j.name.slice(ctx.release.stackName.length + 1)} ${j.degraded!.running}/${j.degraded!.want}`).join(', ');
-  const why = degraded.find((j) => j.degraded!.why)?.degraded!.why;
-  // every node up: a placement swarm will never make blocks the rest, and the judgement says which
-  if (why && !ctx.state.nodes.some((n) => n.state !== 'ready')) return `on fewer replicas (${replicas}): the rest cannot be placed: ${why}`;
-  const down = ctx.state.nodes.filter((n) => n.state !== 'ready').map(describeNode).join(', ') || 'a node';
-  return `on fewer replicas (${replicas}): node ${down} is down — bring it back (swarm places the missing replicas by itself) or remove it (docker node rm) and lower the replicas; a redeploy cannot help`;
 }
 
 export function plan(ctx: Pick<Ctx, 'release'>): StepPlan {

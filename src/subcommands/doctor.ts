@@ -16,6 +16,7 @@ import { laptopSshProblems, sessionOptions, sshTargets } from '../steps/connect.
 import { loadConfig } from '../config/index.js';
 import { resolveSettings } from '../config/settings.js';
 import { describeNode, parseNodes, usable } from '../steps/nodes-eval.js';
+import { judgeServing, observeStack } from './status.js';
 import { table } from '../ui/table.js';
 import type { Reporter } from '../ui/reporter.js';
 import { finalLine, type ActionResult } from '../result.js';
@@ -103,6 +104,14 @@ async function run(ctx: Ctx): Promise<Check[]> {
     if (reachable <= managers.length / 2) add('fail', 'quorum', `${reachable} of ${managers.length} managers reachable: the swarm has lost its quorum — bring managers back (see docker's swarm recovery docs)`);
     else if (managers.length % 2 === 0) add('warn', 'quorum', `${managers.length} managers: an even number adds no fault tolerance — use 1, 3 or 5`);
     else add('pass', 'quorum', `${reachable} of ${managers.length} manager(s) reachable${managers.length === 1 ? ' (a single manager: no manager redundancy)' : ''}`);
+  });
+  await attempt('serving', async () => {
+    const current = (await readReleases(ctx)).find((r) => r.current);
+    if (!current) return add('warn', 'serving', `no known-good release of ${stack} is recorded yet`);
+    const { judged, converged, degraded } = judgeServing(stack, await observeStack(ctx), current);
+    if (!converged) add('warn', 'serving', `not converged on the known-good release ${current.deployId}: ${judged.filter((j) => j.status !== 'converged').map((j) => j.text).join('; ')}`);
+    else if (degraded) add('warn', 'serving', `degraded: the known-good release ${current.deployId} serves ${degraded}`);
+    else add('pass', 'serving', `every service runs the known-good release ${current.deployId}`);
   });
   await attempt('listed managers', async () => {
     const session = ctx.session!;

@@ -8,7 +8,7 @@ import type { Flags } from '../config/settings.js';
 import { EXIT } from '../errors.js';
 import { exec, store, type Ctx } from '../steps/context.js';
 import { judgeAll, type ServiceView, type TaskView } from '../steps/converge-eval.js';
-import { intendedImages, readStack } from '../steps/converge.js';
+import { degradedText, downNodes, intendedImages, nodeDescriber, readStack } from '../steps/converge.js';
 import { parseNodes, type NodeView } from '../steps/nodes-eval.js';
 import { table } from '../ui/table.js';
 import type { Reporter } from '../ui/reporter.js';
@@ -49,6 +49,21 @@ export function statusLines(stack: string, view: StackView): string[] {
   return [...lines, '', ...table(taskRows, '  ')];
 }
 
+/**
+ * The stack judged against the known-good release, with the nodes: converged (perhaps degraded: every live replica
+ * runs it, the rest wait for nodes that are down) or not, per service.
+ */
+export function judgeServing(stack: string, view: StackView, current: { serviceImages: Record<string, string> } | undefined) {
+  const judged = current
+    ? judgeAll(view.services, view.tasks, intendedImages(stack, current.serviceImages), { nodes: view.nodes, downNodes: downNodes(view.nodes), describe: nodeDescriber(view.nodes) })
+    : [];
+  return {
+    judged,
+    converged: Boolean(current) && judged.every((j) => j.status === 'converged'),
+    degraded: degradedText({ release: { stackName: stack } }, judged.filter((j) => j.degraded)),
+  };
+}
+
 export async function statusAction(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter): Promise<ActionResult> {
   const ctx = await openCtx(flags, env, reporter, 'status');
   try {
@@ -57,12 +72,12 @@ export async function statusAction(flags: Flags, env: NodeJS.ProcessEnv, reporte
     const current = releases.find((r) => r.current);
     const owner = await store(ctx).inspectLock();
     const view = await observeStack(ctx);
-    const judged = current ? judgeAll(view.services, view.tasks, intendedImages(stack, current.serviceImages)) : [];
-    const converged = Boolean(current) && judged.every((j) => j.status === 'converged');
+    // every live replica runs the known-good release, the rest wait for nodes that are down: degraded, not failing
+    const { judged, converged, degraded } = judgeServing(stack, view, current);
     if (flags.json) {
       process.stdout.write(`${reporter.redactor.redact(JSON.stringify({
         stack, knownGood: current ? { deployId: current.deployId, tag: current.tag, deployedBy: current.deployedBy, deployedAt: current.deployedAt } : null,
-        lock: owner ?? null, convergedOnKnownGood: converged,
+        lock: owner ?? null, convergedOnKnownGood: converged, degraded: degraded ?? null,
         services: view.services.map((s) => ({ name: s.name, image: s.specImage, replicas: s.replicas ?? null, updateState: s.updateState ?? null })),
         tasks: view.tasks.filter((t) => t.desiredRunning !== false).map((t) => ({ service: t.service, node: t.node ?? null, state: t.state, error: t.error || null })),
       }, null, 2))}\n`);
@@ -73,10 +88,11 @@ export async function statusAction(flags: Flags, env: NodeJS.ProcessEnv, reporte
       reporter.line('');
       for (const l of statusLines(stack, view)) reporter.line(l);
       for (const j of judged.filter((x) => x.status !== 'converged')) reporter.line(`not on the known-good release: ${j.text}`);
+      if (degraded) reporter.line(`degraded: ${degraded}`);
     }
     const code = converged ? EXIT.ok : EXIT.rolledBack;
-    const text = converged ? `every service runs the known-good release ${current!.deployId}` : current ? `the stack is not converged on the known-good release ${current.deployId}` : 'no known-good release recorded';
-    return { exitCode: code, finalLine: finalLine(code, text, converged ? 'ok' : 'not converged') };
+    const text = converged ? `every service runs the known-good release ${current!.deployId}${degraded ? `, degraded: ${degraded}` : ''}` : current ? `the stack is not converged on the known-good release ${current.deployId}` : 'no known-good release recorded';
+    return { exitCode: code, finalLine: finalLine(code, text, converged ? (degraded ? 'degraded' : 'ok') : 'not converged') };
   } finally {
     ctx.session?.close();
   }

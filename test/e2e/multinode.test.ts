@@ -229,47 +229,76 @@ describe('three swarm nodes: the packaged template, node failures', { skip: stat
     }
   });
 
-  it('(d) a drained node: preflight names it and refuses a placement that cannot succeed, exit 2, nothing touched', async () => {
+  const nodeRe = (n: Node) => `node \\w{12} \\(${n.hostname}, ${n.addr.replace(/\./g, '\\.')}\\)`;
+
+  it('(d) a drained node: the deploy warns naming it and serves on fewer replicas, exit 0; a placement that could not fit even with every node up is refused, exit 2, nothing touched', async () => {
     const drained = NODES[2]!;
+    const cluster = path.join(fx.deployDir, 'cluster.env');
+    const original = fs.readFileSync(cluster, 'utf8');
     dk(manager(), ['node', 'update', '--availability', 'drain', drained.hostname]);
     try {
       const spec = dk(manager(), ['service', 'inspect', `${fx.stack}_api`, '--format', '{{json .Spec}}']);
-      const r = await runCli(fx, ['--tag', 'mn1'], { SKIP_BUILD: '1' });
-      assert.equal(r.code, 2, r.output);
-      assert.match(r.output, new RegExp(`node \\w{12} \\(${drained.hostname}, ${drained.addr.replace(/\./g, '\\.')}\\) is ready/drain: no task is placed on it`));
-      assert.match(r.output, /placement: api: 3 replica\(s\) with at most 1 per node .* need more than the 2 ready and active node\(s\) can take/);
+      fs.writeFileSync(cluster, original.replace(/^API_REPLICAS=.*$/m, 'API_REPLICAS=4'), { mode: 0o600 });
+      const refused = await runCli(fx, ['--tag', 'mn1'], { SKIP_BUILD: '1' });
+      assert.equal(refused.code, 2, refused.output);
+      assert.match(refused.output, new RegExp(`${nodeRe(drained)} is ready/drain: no task is placed on it`));
+      assert.match(refused.output, /placement: api: 4 replica\(s\) with at most 1 per node .* need more than the 3 node\(s\) of the swarm can take, even with every one of them up and active/);
       assert.equal(dk(manager(), ['service', 'inspect', `${fx.stack}_api`, '--format', '{{json .Spec}}']), spec);
+      fs.writeFileSync(cluster, original, { mode: 0o600 });
+      const r = await runCli(fx, ['--tag', 'mn1'], { SKIP_BUILD: '1' });
+      assert.equal(r.code, 0, r.output);
+      assert.match(r.output, new RegExp(`placement: api: 3 replica\\(s\\) fit the swarm, but the 2 node\\(s\\) that take tasks now hold at most 2 \\(${nodeRe(drained)} is drain\\)`));
+      assert.match(lastLine(r.output), new RegExp(`^result: ok \\(exit 0\\): the new release \\S+ \\(tag mn1\\) is serving and healthy on fewer replicas \\(api 2/3\\): ${nodeRe(drained)} is drain — bring it back`));
+      goodId = currentId(fx.stack, mdk)!;
+      const status = await runCli(fx, ['status']);
+      assert.equal(status.code, 0, status.output);
+      assert.match(lastLine(status.output), new RegExp(`^result: degraded \\(exit 0\\): every service runs the known-good release ${goodId}, degraded: on fewer replicas \\(api 2/3\\)`));
     } finally {
+      fs.writeFileSync(cluster, original, { mode: 0o600 });
       dk(manager(), ['node', 'update', '--availability', 'active', drained.hostname]);
     }
     // swarm places the drained node's api replica again by itself
     for (let i = 0; i < 60 && new Set(runningTasks(fx.stack, 'api').filter((t) => /^Running/.test(t.state)).map((t) => t.node)).size < 3; i++) await sleep(1000);
+    assert.equal(new Set(runningTasks(fx.stack, 'api').filter((t) => /^Running/.test(t.state)).map((t) => t.node)).size, 3);
   });
 
-  it('(c) a node\'s docker daemon killed during convergence: judged in bounded time, the previous release serves on fewer replicas, exit 1; after the node returns the next deploy converges', async () => {
+  it('(c) a worker\'s docker daemon killed in the middle of a healthy deploy: exit 0, the new release known-good on fewer replicas, naming the node; with it still down, a rollback and a deploy both end exit 0; restarted right before a rollback, the words blame what is true', async () => {
     const victim = NODES[2]!;
-    const started = Date.now();
     const run = startCli(fx, ['--context', fx.context, '--tag', 'mn4', '--build-arg', 'HEALTH=ok-mn4']);
     await run.waitFor(/==> Wait for convergence/, 240_000);
-    const pid = Number(fs.readFileSync(victim.pid, 'utf8'));
-    process.kill(pid, 'SIGKILL');
-    const r = await run.done;
-    const seconds = (Date.now() - started) / 1000;
-    assert.equal(r.code, 1, r.output);
-    assert.ok(seconds < 150 + 60, `took ${seconds}s`);
-    assert.match(lastLine(r.output), new RegExp(
-      `^result: deploy failed \\(exit 1\\): rolled back: the previous release ${goodId} \\(tag mn1\\) is serving again on fewer replicas \\(api 2/3[^)]*\\): node \\w{12} \\(${victim.hostname}, ${victim.addr.replace(/\./g, '\\.')}\\) is down — bring it back`,
-    ));
-    assert.equal(lockOwner(fx.stack, mdk), undefined, 'the lock is released');
-    assert.equal(currentId(fx.stack, mdk)!, goodId);
-    assert.equal((await httpBody(`http://${NODES[1]!.addr}:8000/cgi-bin/health`))?.body.trim(), 'ok mn1');
-    // the node comes back (its daemon restarted): the next deploy converges normally on all three
-    execFileSync('bash', [path.join(ROOT, 'scripts/multinode.sh'), 'up'], { stdio: 'ignore' });
+    process.kill(Number(fs.readFileSync(victim.pid, 'utf8')), 'SIGKILL');
+    try {
+      const r = await run.done;
+      assert.equal(r.code, 0, r.output);
+      const newId = currentId(fx.stack, mdk)!;
+      assert.notEqual(newId, goodId);
+      assert.match(lastLine(r.output), new RegExp(`^result: ok \\(exit 0\\): the new release ${newId} \\(tag mn4\\) is serving and healthy on fewer replicas \\(api 2/3[^)]*\\): ${nodeRe(victim)} is down — bring it back`));
+      assert.equal(lockOwner(fx.stack, mdk), undefined, 'the lock is released');
+      assert.equal((await httpBody(`http://${NODES[1]!.addr}:8000/cgi-bin/health`))?.body.trim(), 'ok mn4');
+      for (const t of runningTasks(fx.stack, 'api').filter((x) => /^Running/.test(x.state) && x.node !== victim.hostname)) assert.equal(t.image, image('api', 'mn4'));
+      // still down: a rollback to the previous release through the manager works, on the nodes that are up
+      const back = await runCli(fx, ['rollback', goodId]);
+      assert.equal(back.code, 0, back.output);
+      assert.match(lastLine(back.output), new RegExp(`^result: ok \\(exit 0\\): rolled back: ${goodId} \\(tag mn1\\) is serving and healthy on fewer replicas \\(api 2/3[^)]*\\): ${nodeRe(victim)} is down`));
+      // and a deploy started while it is down runs, with a warning naming it
+      const again = await runCli(fx, ['--tag', 'mn4'], { SKIP_BUILD: '1' });
+      assert.equal(again.code, 0, again.output);
+      assert.match(again.output, new RegExp(`placement: api: 3 replica\\(s\\) fit the swarm, but the 2 node\\(s\\) that take tasks now hold at most 2 \\(${nodeRe(victim)} is down\\)`));
+      assert.match(lastLine(again.output), /on fewer replicas \(api 2\/3/);
+    } finally {
+      // the node comes back (its daemon restarted), and a rollback starts right away
+      execFileSync('bash', [path.join(ROOT, 'scripts/multinode.sh'), 'up'], { stdio: 'ignore' });
+    }
+    const current = currentId(fx.stack, mdk)!;
+    const rb = await runCli(fx, ['rollback', goodId]);
+    assert.equal(rb.code, 0, rb.output);
+    assert.doesNotMatch(rb.output, /another service holds/, 'no other service holds the port');
+    assert.match(lastLine(rb.output), new RegExp(`^result: ok \\(exit 0\\): rolled back: ${goodId} \\(tag mn1\\) is serving and healthy`));
+    assert.notEqual(current, goodId);
     await waitNodes(3);
-    const again = await runCli(fx, ['--tag', 'mn4'], { SKIP_BUILD: '1' });
-    assert.equal(again.code, 0, again.output);
+    for (let i = 0; i < 60 && new Set(runningTasks(fx.stack, 'api').filter((t) => /^Running/.test(t.state)).map((t) => t.node)).size < 3; i++) await sleep(1000);
     const api = runningTasks(fx.stack, 'api');
     assert.equal(new Set(api.map((t) => t.node)).size, 3);
-    for (const t of api) assert.equal(t.image, image('api', 'mn4'));
+    for (const t of api) assert.equal(t.image, image('api', 'mn1'));
   });
 });

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PERMANENT_AFTER_MS, judgeAll, judgeService, normalizeImage, parseServices, parseTasks, placementHint, stripDigest, type ServiceView, type TaskView } from '../../../src/steps/converge-eval.js';
+import { PERMANENT_AFTER_MS, judgeAll, judgeService, normalizeImage, parseServices, parseTasks, stripDigest, type ServiceView, type TaskView } from '../../../src/steps/converge-eval.js';
+import type { NodeView } from '../../../src/steps/nodes-eval.js';
 
 const NEW = 'r/honeydue-api:v2';
 const OLD = 'r/honeydue-api:v1';
 const svc = (over: Partial<ServiceView> = {}): ServiceView => ({ name: 's_api', specImage: NEW, replicas: 2, ...over });
 const task = (image: string, running = true, error = ''): TaskView => ({ service: 's_api', image, running, state: running ? 'Running' : 'Starting', error });
+
+const node = (n: number, state = 'ready', availability = 'active'): NodeView => ({ id: `id${n}`, hostname: `hdnode${n}`, addr: `10.0.0.${n}`, role: n === 1 ? 'manager' : 'worker', state, availability });
+/** three nodes, the third down */
+const THIRD_DOWN = [node(1), node(2), node(3, 'down')];
 
 const failedTask = (id: string, image: string, error: string): TaskView => ({ id, service: 's_api', image, running: false, state: 'Failed', error, failed: true, desiredRunning: false });
 
@@ -39,13 +44,57 @@ describe('nodes that are down', () => {
   const pending = (id: string): TaskView => ({ id, service: 's_api', image: NEW, running: false, state: 'Pending', error: 'no suitable node (max replicas per node limit exceed; 1 node not available for new tasks)', desiredRunning: true, node: undefined });
   const on = (node: string, image = NEW): TaskView => ({ ...task(image), node, desiredRunning: true });
   const down = new Set(['hdnode3']);
-  it('a replica that cannot be placed while a node is down fails at once, as lost capacity, naming the node', () => {
-    const j = judgeService(svc({ replicas: 3, updateState: 'updating' }), 's_api', NEW, [on('hdnode1'), on('hdnode2'), pending('p1')], { downNodes: down, describe: (h) => `id3 (${h}, 10.0.0.3)` });
-    assert.equal(j.status, 'failed');
-    assert.equal(j.capacity, true);
-    assert.match(j.text, /1 replica\(s\) cannot be placed \(no suitable node .*\) while node\(s\) id3 \(hdnode3, 10\.0\.0\.3\) are down/);
+  const host = { replicas: 3, hostPort: true };
+  it('a replica that cannot be placed while a node is down, with every other node running the new image: converged on fewer replicas, naming the node and what to do', () => {
+    const j = judgeService(svc({ ...host, updateState: 'updating' }), 's_api', NEW, [on('hdnode1'), on('hdnode2'), pending('p1')], { downNodes: down, nodes: THIRD_DOWN });
+    assert.equal(j.status, 'converged');
+    assert.equal(j.degraded?.running, 2);
+    assert.equal(j.degraded?.want, 3);
+    assert.match(j.degraded!.why!, /^node id3 \(hdnode3, 10\.0\.0\.3\) is down — bring it back \(start its docker, or docker node update --availability active\) and swarm places the rest, or remove it \(docker node rm\) and lower the replicas/);
+    // the same for a rollback: one judgement for every run
+    assert.equal(judgeService(svc({ ...host, updateState: 'updating' }), 's_api', NEW, [on('hdnode1'), on('hdnode2'), pending('p1')], { downNodes: down, nodes: THIRD_DOWN, rollingBack: true }).status, 'converged');
     // with every node up, a pending task is only waiting
-    assert.equal(judgeService(svc({ replicas: 3 }), 's_api', NEW, [on('hdnode1'), on('hdnode2'), pending('p1')]).status, 'waiting');
+    assert.equal(judgeService(svc(host), 's_api', NEW, [on('hdnode1'), on('hdnode2'), { ...pending('p1'), error: 'no suitable node (host-mode port already in use on 2 nodes)' }], { nodes: [node(1), node(2), node(3)] }).status, 'waiting');
+  });
+  it('a drained node is missing capacity the same way, named as drained', () => {
+    const drained = [node(1), node(2), node(3, 'ready', 'drain')];
+    const j = judgeService(svc(host), 's_api', NEW, [on('hdnode1'), on('hdnode2'), pending('p1')], { nodes: drained });
+    assert.equal(j.status, 'converged');
+    assert.match(j.degraded!.why!, /node id3 \(hdnode3, 10\.0\.0\.3\) is drain/);
+  });
+  it('with a node down, the live nodes not yet all on the new image: waiting, never a failure, and an update stuck on the unplaceable replica is flagged', () => {
+    const j = judgeService(svc({ ...host, updateState: 'updating' }), 's_api', NEW, [on('hdnode1'), on('hdnode2', OLD), pending('p1')], { downNodes: down, nodes: THIRD_DOWN });
+    assert.equal(j.status, 'waiting');
+    assert.equal(j.stuck, 'a replica cannot be placed while a node is down and the rolling update waits for it');
+    assert.equal(judgeService(svc(host), 's_api', NEW, [on('hdnode1'), pending('p2'), pending('p1')], { downNodes: down, nodes: THIRD_DOWN }).status, 'waiting');
+  });
+  it('more replicas missing than the nodes that are down would have held: not accepted; a lasting reason fails in seconds', () => {
+    const reason = 'no suitable node (host-mode port already in use on 1 node; 1 node not available for new tasks)';
+    const tasks = [on('hdnode1'), { ...pending('p1'), error: reason }, { ...pending('p2'), error: reason }];
+    const opts = { downNodes: down, nodes: THIRD_DOWN, unplacedSince: new Map([['p1', 0], ['p2', 0]]) };
+    assert.equal(judgeService(svc(host), 's_api', NEW, tasks, { ...opts, now: 1000 }).status, 'waiting');
+    const j = judgeService(svc(host), 's_api', NEW, tasks, { ...opts, now: PERMANENT_AFTER_MS });
+    assert.equal(j.status, 'failed');
+    assert.match(j.text, /the service's own tasks hold its host-mode port on 1 node\(s\)/);
+  });
+  it('a service without a per-node limit: replicas missing for resources while a node is down are its share; a constraint is not', () => {
+    const res = 'no suitable node (insufficient resources on 2 nodes; 1 node not available for new tasks)';
+    const j = judgeService(svc({ replicas: 3 }), 's_api', NEW, [on('hdnode1'), on('hdnode2'), { ...pending('p1'), error: res }], { downNodes: down, nodes: THIRD_DOWN });
+    assert.equal(j.status, 'converged');
+    const cons = 'no suitable node (scheduling constraints not satisfied on 2 nodes; 1 node not available for new tasks)';
+    assert.equal(judgeService(svc({ replicas: 3 }), 's_api', NEW, [on('hdnode1'), on('hdnode2'), { ...pending('p1'), error: cons }], { downNodes: down, nodes: THIRD_DOWN }).status, 'waiting');
+  });
+  it('while the swarm\'s view of its nodes settles, nothing is judged: not converged on fewer replicas, not failed', () => {
+    const unsettledReason = 'no suitable node (3 nodes not available for new tasks)';
+    const up = [node(1), node(2), node(3)];
+    const tasks = [on('hdnode1'), on('hdnode2'), { ...pending('p1'), error: unsettledReason }];
+    const j = judgeService(svc(host), 's_api', NEW, tasks, { nodes: up, settling: 'swarm counts 3 …', unplacedSince: new Map([['p1', 0]]), now: 60_000 });
+    assert.equal(j.status, 'waiting');
+    assert.match(j.text, /waiting for the swarm's view of its nodes to settle: swarm counts 3/);
+    // once the wait is over, the nodes swarm does not count are the nodes missing: served on fewer replicas
+    const after = judgeService(svc(host), 's_api', NEW, tasks, { nodes: up, unplacedSince: new Map([['p1', 0]]), now: 60_000 });
+    assert.equal(after.status, 'converged');
+    assert.match(after.degraded!.why!, /listed Ready are not yet available for new tasks/);
   });
   it('every replica on the intended image with a node down: converged, though swarm\'s update status stays "updating"; never "degraded" at full count', () => {
     const j = judgeService(svc({ replicas: 1, updateState: 'updating' }), 's_api', NEW, [{ ...task(NEW), node: 'n1' }], { downNodes: new Set(['n2']) });
@@ -62,13 +111,13 @@ describe('nodes that are down', () => {
     assert.equal(judgeService(svc({ replicas: 3 }), 's_api', NEW, [on('hdnode1'), on('hdnode2'), on('hdnode3')], { downNodes: down }).status, 'waiting');
   });
   it('rolling back with a node down: the previous release on the replicas the other nodes can run is accepted, as degraded', () => {
-    const j = judgeService(svc({ replicas: 3, specImage: OLD, updateState: 'updating' }), 's_api', OLD, [on('hdnode1', OLD), on('hdnode2', OLD), { ...pending('p1'), image: OLD }], { rollingBack: true, downNodes: down });
+    const j = judgeService(svc({ ...host, specImage: OLD, updateState: 'updating' }), 's_api', OLD, [on('hdnode1', OLD), on('hdnode2', OLD), { ...pending('p1'), image: OLD }], { rollingBack: true, downNodes: down, nodes: THIRD_DOWN });
     assert.equal(j.status, 'converged');
-    assert.deepEqual(j.degraded, { running: 2, want: 3 });
-    assert.equal(judgeService(svc({ replicas: 3, specImage: OLD }), 's_api', OLD, [on('hdnode1', OLD), { ...pending('p1'), image: OLD }], { rollingBack: true, downNodes: down }).status, 'waiting');
+    assert.deepEqual({ ...j.degraded, why: undefined }, { running: 2, want: 3, why: undefined });
+    assert.equal(judgeService(svc({ ...host, specImage: OLD }), 's_api', OLD, [on('hdnode1', OLD), { ...pending('p1'), image: OLD }], { rollingBack: true, downNodes: down, nodes: THIRD_DOWN }).status, 'waiting');
   });
   it('rolling back with a node down: an update stuck on an unplaceable replica while live tasks run another image is flagged', () => {
-    const j = judgeService(svc({ replicas: 3, specImage: OLD, updateState: 'updating' }), 's_api', OLD, [on('hdnode1', OLD), on('hdnode2', NEW), { ...pending('p1'), image: OLD }], { rollingBack: true, downNodes: down });
+    const j = judgeService(svc({ ...host, specImage: OLD, updateState: 'updating' }), 's_api', OLD, [on('hdnode1', OLD), on('hdnode2', NEW), { ...pending('p1'), image: OLD }], { rollingBack: true, downNodes: down, nodes: THIRD_DOWN });
     assert.equal(j.status, 'waiting');
     assert.equal(j.stuck, 'a replica cannot be placed while a node is down and the rolling update waits for it');
     assert.equal(judgeService(svc({ replicas: 3, specImage: OLD, updateState: 'updating' }), 's_api', OLD, [on('hdnode1', OLD), on('hdnode2', NEW)], { rollingBack: true }).stuck, undefined);
@@ -101,7 +150,6 @@ describe('nodes that are down', () => {
     const rejected = (id: string): TaskView => ({ ...failedTask(id, NEW, 'No such image: r/honeydue-api:v2'), state: 'Rejected', node: 'hdnode3' });
     const j = judgeService(svc(), 's_api', NEW, [rejected('r1'), rejected('r2')], { tasksBefore: new Set(), describe: (h) => `id3 (${h}, 10.0.0.3)` });
     assert.equal(j.status, 'failed');
-    assert.equal(j.capacity, undefined);
     assert.match(j.text, /2 tasks of the new image failed \(No such image: r\/honeydue-api:v2 on node id3 \(hdnode3, 10\.0\.0\.3\)\)/);
   });
 });
@@ -197,20 +245,23 @@ describe('placements swarm never makes while every node is up', () => {
       assert.equal(judgeService(svc({ replicas: 1 }), 's_api', NEW, [pending('p1', reason)], since(1000)).status, 'waiting');
       const j = judgeService(svc({ replicas: 1 }), 's_api', NEW, [pending('p1', reason)], since(PERMANENT_AFTER_MS));
       assert.equal(j.status, 'failed');
-      assert.equal(j.text, `s_api: 1 replica(s) cannot be placed with every node up (${reason}) — ${placementHint(reason)}`);
+      assert.ok(j.text.startsWith(`s_api: 1 replica(s) cannot be placed with every node up (${reason}): `), j.text);
+      assert.match(j.text, /\): [^—]+ — (build it|free it|lower deploy|fix the constraint)/);
     });
   }
   it('a port still held by the service\'s own task being stopped (stop-first) is waited for', () => {
     const stopping: TaskView = { id: 'old', service: 's_api', image: OLD, running: true, state: 'Running', error: '', desiredRunning: false };
     assert.equal(judgeService(svc({ replicas: 1 }), 's_api', NEW, [stopping, pending('p1', reasons[1]!)], since(60_000)).status, 'waiting');
   });
-  it('with a node down, a host-mode port the service\'s own stopping task holds, or one not yet retried, is waited for; then it is lost capacity', () => {
+  it('with a node down, a host-mode port the service\'s own stopping task holds is waited for; then the missing replica is the down node\'s share', () => {
     const port = 'no suitable node (1 node not available for new tasks; host-mode port already in use on 1 node)';
-    const stopping: TaskView = { id: 'old', service: 's_api', image: OLD, running: true, state: 'Running', error: '', desiredRunning: false };
-    const downOpts = { downNodes: new Set(['n3']) };
-    assert.equal(judgeService(svc({ replicas: 1 }), 's_api', NEW, [stopping, pending('p1', port)], { ...since(60_000), ...downOpts }).status, 'waiting');
-    assert.equal(judgeService(svc({ replicas: 1 }), 's_api', NEW, [pending('p1', port)], { ...since(1_000), ...downOpts }).status, 'waiting');
-    assert.equal(judgeService(svc({ replicas: 1 }), 's_api', NEW, [pending('p1', port)], { ...since(60_000), ...downOpts }).capacity, true);
+    const stopping: TaskView = { id: 'old', service: 's_api', image: OLD, running: true, state: 'Running', error: '', desiredRunning: false, node: 'hdnode1' };
+    const on1: TaskView = { id: 'n1', service: 's_api', image: NEW, running: true, state: 'Running', error: '', desiredRunning: true, node: 'hdnode2' };
+    const nodes = [node(1), node(2), node(3, 'down')];
+    const downOpts = { downNodes: new Set(['hdnode3']), nodes };
+    assert.equal(judgeService(svc({ replicas: 3, hostPort: true }), 's_api', NEW, [stopping, on1, pending('p1', port)], { ...since(60_000), ...downOpts }).status, 'waiting');
+    const j = judgeService(svc({ replicas: 3, hostPort: true }), 's_api', NEW, [{ ...on1, node: 'hdnode1' }, { ...on1, id: 'n2' }, pending('p1', port)], { ...since(60_000), ...downOpts });
+    assert.equal(j.status, 'converged');
   });
   it('swarm rolled the update back: the failed task is named, not one still waiting for a port', () => {
     const waiting = pending('p1', 'no suitable node (host-mode port already in use on 3 nodes)');
@@ -218,16 +269,16 @@ describe('placements swarm never makes while every node is up', () => {
     const j = judgeService(svc({ replicas: 3, updateState: 'rollback_started' }), 's_api', NEW, [waiting, rejected], { tasksBefore: new Set(), describe: (h) => `id3 (${h}, 10.0.0.3)` });
     assert.match(j.text, /: No such image: r\/api:new on node id3 \(hdnode3, 10\.0\.0\.3\)$/);
   });
-  it('with a node down the reason is lost capacity, not this', () => {
+  it('with a node down, "not available for new tasks" alone is never a lasting reason', () => {
     const j = judgeService(svc({ replicas: 1 }), 's_api', NEW, [pending('p1', 'no suitable node (1 node not available for new tasks)')], { ...since(60_000), downNodes: new Set(['n3']) });
-    assert.equal(j.capacity, true);
+    assert.notEqual(j.status, 'failed');
   });
   it('rolling back: the previous release on the replicas that can run is accepted, saying what blocks the rest; none at all is a failure', () => {
     const prev = svc({ specImage: NEW, replicas: 3, updateState: 'completed' });
     const tasks = [task(NEW), task(NEW), pending('p1', reasons[1]!)];
     const j = judgeService(prev, 's_api', NEW, tasks, { ...since(60_000), rollingBack: true });
     assert.equal(j.status, 'converged');
-    assert.deepEqual(j.degraded, { running: 2, want: 3, why: `${reasons[1]} — ${placementHint(reasons[1]!)}` });
+    assert.deepEqual(j.degraded, { running: 2, want: 3, why: 'the rest cannot be placed: another service holds that host-mode port on 3 node(s) — free it or publish another port' });
     assert.equal(judgeService(svc({ replicas: 1 }), 's_api', NEW, [pending('p1', reasons[0]!)], { ...since(60_000), rollingBack: true }).status, 'failed');
   });
 });

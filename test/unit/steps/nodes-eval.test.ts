@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describeNode, hostPortConflicts, hostPorts, impossiblePlacements, labelPins, labelProblems, parseNodes, placementNeeds } from '../../../src/steps/nodes-eval.js';
+import { describeNode, hostPortConflicts, hostPorts, impossiblePlacements, shortPlacements, labelPins, labelProblems, parseNodes, placementNeeds } from '../../../src/steps/nodes-eval.js';
 
 const node = (id: string, host: string, addr: string, role: string, state: string, availability: string) =>
   JSON.stringify({ ID: id, Description: { Hostname: host }, Status: { State: state, Addr: addr }, Spec: { Role: role, Availability: availability } });
@@ -17,21 +17,27 @@ describe('swarm nodes', () => {
     assert.deepEqual(NODES[0], { id: 'aaaaaaaaaaaaaaaaaaaaaaaaa', hostname: 'node1', addr: '10.203.0.11', role: 'manager', state: 'ready', availability: 'active' });
     assert.equal(describeNode(NODES[2]!), 'cccccccccccc (node3, 10.203.0.13)');
   });
-  it('a placement that cannot succeed on the ready, active nodes is named', () => {
+  it('a placement that fits the swarm but not the ready, active nodes is a warning naming the nodes; one that fits no matter what is refused', () => {
     const stack = 'services:\n  api:\n    deploy:\n      replicas: 3\n      placement:\n        max_replicas_per_node: 1\n  worker:\n    deploy:\n      replicas: 1\n  dozzle:\n    deploy:\n      placement:\n        constraints: ["node.role == manager"]\n';
-    assert.deepEqual(impossiblePlacements(placementNeeds(stack), NODES), [
-      'api: 3 replica(s) with at most 1 per node (max_replicas_per_node, or a port published in host mode) need more than the 2 ready and active node(s) can take (at most 2)',
+    assert.deepEqual(impossiblePlacements(placementNeeds(stack), NODES), []);
+    assert.deepEqual(shortPlacements(placementNeeds(stack), NODES), [
+      'api: 3 replica(s) fit the swarm, but the 2 node(s) that take tasks now hold at most 2 (node cccccccccccc (node3, 10.203.0.13) is down, node dddddddddddd (node4, 10.203.0.14) is drain): it will serve on 2 until swarm places the rest on the nodes when they are back',
     ]);
-    assert.deepEqual(impossiblePlacements(placementNeeds(stack.replace('replicas: 3', 'replicas: 2')), NODES), []);
+    assert.deepEqual(shortPlacements(placementNeeds(stack.replace('replicas: 3', 'replicas: 2')), NODES), []);
+    assert.deepEqual(impossiblePlacements(placementNeeds(stack.replace('replicas: 3', 'replicas: 5')), NODES), [
+      'api: 5 replica(s) with at most 1 per node (max_replicas_per_node, or a port published in host mode) need more than the 4 node(s) of the swarm can take, even with every one of them up and active (at most 4)',
+    ]);
+    assert.deepEqual(shortPlacements(placementNeeds(stack.replace('replicas: 3', 'replicas: 5')), NODES), []);
   });
   it('a role constraint counts only nodes of that role', () => {
     const stack = 'services:\n  dozzle:\n    deploy:\n      replicas: 2\n      placement:\n        max_replicas_per_node: 1\n        constraints: ["node.role == manager"]\n';
-    assert.deepEqual(impossiblePlacements(placementNeeds(stack), NODES), ['dozzle: 2 replica(s) with at most 1 per node (max_replicas_per_node, or a port published in host mode) need more than the 1 ready and active manager node(s) can take (at most 1)']);
+    assert.deepEqual(impossiblePlacements(placementNeeds(stack), NODES), ['dozzle: 2 replica(s) with at most 1 per node (max_replicas_per_node, or a port published in host mode) need more than the 1 manager node(s) of the swarm can take, even with every one of them up and active (at most 1)']);
   });
   it('a port published in host mode allows one task per node', () => {
     const stack = 'services:\n  api:\n    ports:\n      - target: 8000\n        published: 8000\n        mode: host\n    deploy:\n      replicas: 3\n';
     assert.deepEqual(placementNeeds(stack), [{ service: 'api', replicas: 3, maxPerNode: 1, role: undefined }]);
-    assert.equal(impossiblePlacements(placementNeeds(stack), NODES).length, 1);
+    assert.equal(shortPlacements(placementNeeds(stack), NODES).length, 1);
+    assert.equal(impossiblePlacements(placementNeeds(stack.replace('replicas: 3', 'replicas: 5')), NODES).length, 1);
     assert.equal(placementNeeds(stack.replace('mode: host', 'mode: ingress'))[0]!.maxPerNode, undefined);
   });
   it('a host-mode port another stack\'s service holds is named with that service; this stack\'s own services and ingress ports are not', () => {
