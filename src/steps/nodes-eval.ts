@@ -245,3 +245,24 @@ export function labelProblems(pins: LabelPin[], nodes: NodeView[]): string[] {
   }
   return problems;
 }
+
+/** The host of a URL, without IPv6 brackets, lowercased; undefined when it does not parse. */
+function urlHost(url: string): string | undefined {
+  try {
+    return new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The health URL names one node directly (a manager of DEPLOY_MANAGER_HOST, or a node's address or hostname): with
+ * that node down, the check fails a release that serves on the others. The warning, or undefined.
+ */
+export function healthUrlOnNode(url: string | undefined, hosts: Array<{ host: string; what: string }>): string | undefined {
+  const host = url ? urlHost(url) : undefined;
+  if (!host) return undefined;
+  const hit = hosts.find((h) => h.host.replace(/^\[|\]$/g, '').toLowerCase() === host);
+  if (!hit) return undefined;
+  return `DEPLOY_HEALTHCHECK_URL names ${hit.what} directly (${host}): with that node down the check fails a release that serves on the other nodes — point it at the load balancer in front of the nodes`;
+}

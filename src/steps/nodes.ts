@@ -2,7 +2,7 @@ import path from 'node:path';
 import { allServiceSpecs, inspectNodes } from '../commands/docker.js';
 import { PreflightError } from '../errors.js';
 import { cmd, execChecked, note, type Ctx, type StepPlan } from './context.js';
-import { describeNode, hostPortConflicts, hostPorts, impossiblePlacements, shortPlacements, labelPins, labelProblems, parseNodes, placementNeeds, usable, type NodeView } from './nodes-eval.js';
+import { describeNode, hostPortConflicts, hostPorts, healthUrlOnNode, impossiblePlacements, shortPlacements, labelPins, labelProblems, parseNodes, placementNeeds, usable, type NodeView } from './nodes-eval.js';
 
 export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
   const localMulti = ctx.cfg.storage === 'local' && ctx.cfg.cluster.API_REPLICAS > 1;
@@ -53,6 +53,8 @@ export async function run(ctx: Ctx): Promise<void> {
   for (const n of nodes.filter((x) => !usable(x))) {
     ctx.reporter.warn(`node ${describeNode(n)} is ${n.state}/${n.availability}: no task is placed on it`);
   }
+  const onNode = healthUrlOnNode(ctx.release.healthUrl, nodes.flatMap((n) => [{ host: n.addr, what: `the node ${describeNode(n)}` }, { host: n.hostname, what: `the node ${describeNode(n)}` }]));
+  if (onNode) ctx.reporter.warn(onNode);
   const even = evenManagers(nodes);
   if (even) ctx.reporter.warn(even);
   const needs = placementNeeds(ctx.release.stackFile);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stackConfig } from '../commands/docker.js';
+import { parseManagerList } from '../config/managers.js';
 import type { Config } from '../config/index.js';
 import { deployDirInBuildContext, readGit, trackedSecretFiles, trackedSecretProblems } from '../config/repository.js';
 import { resolveSettings, toggleTypos, type Flags, type Settings } from '../config/settings.js';
@@ -124,6 +125,9 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
   // what would cost users answers during the update: said before anything is deployed (never a refusal)
   const [{ downtimeWarnings }, { stackDoc }] = await Promise.all([import('../stack/downtime.js'), import('../stack/services.js')]);
   cfg.warnings.push(...downtimeWarnings(stackDoc(release.stackFile)).map((w) => `${stackShown(cfg)}: ${w}`));
+  const { healthUrlOnNode } = await import('../steps/nodes-eval.js');
+  const onNode = healthUrlOnNode(release.healthUrl, parseManagerList(cfg.cluster.DEPLOY_MANAGER_HOST ?? '').entries.map((e) => ({ host: e.host, what: `the manager ${e.host} of DEPLOY_MANAGER_HOST` })));
+  if (onNode) cfg.warnings.push(`${path.relative(process.cwd(), path.join(cfg.deployDir, 'cluster.env')) || 'cluster.env'}: ${onNode}`);
   if (release.tagSource === 'placeholder') {
     cfg.warnings.push(`command line: --context: ${settings.context} is not a git repository and no --tag (DEPLOY_TAG) was given; the plan shows the tag as ${PLACEHOLDER_TAG}${STOPS_HERE}`);
   }

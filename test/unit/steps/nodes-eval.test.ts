@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { describeNode, hostPortConflicts, hostPorts, impossiblePlacements, shortPlacements, labelPins, labelProblems, parseNodes, placementNeeds } from '../../../src/steps/nodes-eval.js';
+import { describeNode, healthUrlOnNode, hostPortConflicts, hostPorts, impossiblePlacements, shortPlacements, labelPins, labelProblems, parseNodes, placementNeeds } from '../../../src/steps/nodes-eval.js';
 
 const node = (id: string, host: string, addr: string, role: string, state: string, availability: string) =>
   JSON.stringify({ ID: id, Description: { Hostname: host }, Status: { State: state, Addr: addr }, Spec: { Role: role, Availability: availability } });
@@ -66,5 +66,13 @@ describe('swarm nodes', () => {
       'redis: keeps its data on a volume, which is per node, and node.labels.honeydue-redis == true is on 2 nodes (aaaaaaaaaaaa (m1, 10.0.0.1), bbbbbbbbbbbb (w1, 10.0.0.1)) — keep the label on the node that holds the data and remove it from the others: docker node update --label-rm honeydue-redis bbbbbbbbbbbb',
     ]);
     assert.deepEqual(labelProblems(pins, [two[0]!, node('bbbbbbbbbbbbbbbb', 'w1')]), []);
+  });
+  it('a health URL that names one node (a manager, a node\'s address or hostname) is a warning; a load balancer\'s name is not', () => {
+    const hosts = [{ host: '10.203.0.11', what: 'the node n1' }, { host: 'hdnode2', what: 'the node n2' }, { host: '[fd00::3]', what: 'the manager [fd00::3]' }];
+    assert.equal(healthUrlOnNode('http://10.203.0.11:8000/api/health/', hosts), 'DEPLOY_HEALTHCHECK_URL names the node n1 directly (10.203.0.11): with that node down the check fails a release that serves on the other nodes — point it at the load balancer in front of the nodes');
+    assert.match(healthUrlOnNode('https://HDNODE2/health', hosts)!, /names the node n2 directly \(hdnode2\)/);
+    assert.match(healthUrlOnNode('http://[fd00::3]:8000/', hosts)!, /names the manager \[fd00::3\] directly/);
+    assert.equal(healthUrlOnNode('https://api.example.com/api/health/', hosts), undefined);
+    assert.equal(healthUrlOnNode(undefined, hosts), undefined);
   });
 });
