@@ -65,14 +65,6 @@ export interface JudgeOptions {
 const NEVER_BY_ITSELF = /unsupported platform|scheduling constraints not satisfied|insufficient resources|host-mode port already in use/i;
 export const PERMANENT_AFTER_MS = 5_000;
 
-/** What to do about a placement swarm will not make, by its reason. */
-export function placementHint(error: string): string {
-  if (/unsupported platform/i.test(error)) return 'the image offers no platform the nodes run — build it for theirs (DEPLOY_PLATFORM, or --platform)';
-  if (/host-mode port already in use/i.test(error)) return 'another service holds that host-mode port on the nodes — free it or publish another port';
-  if (/insufficient resources/i.test(error)) return 'no node has the CPU or memory the service reserves — lower deploy.resources.reservations or add capacity';
-  return 'no node satisfies the placement constraints — fix the constraint or label a node (docker node update --label-add)';
-}
-
 /** swarm's word for a replica it cannot place: "no suitable node (… 1 node not available for new tasks)" */
 const UNPLACEABLE = /no suitable node/i;
 
@@ -110,6 +102,7 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
   // what the nodes that take tasks can hold, and how many missing replicas are only theirs to hold
   const cap: Capacity = capacityOf(svc, opts.nodes ?? [], unplaceable.map((t) => parseReason(t.error)));
   const nodesMissing = cap.missingNodes > 0 || down.size > 0;
+  // (no node list, only the nodes known to be down: at least one node is missing)
   const share = nodesShare(svc, cap.missingNodes || !down.size ? cap : { ...cap, missingNodes: 1 }, unplaceable);
   const describe = opts.describe ?? ((h: string) => h);
   const why = (error?: string) =>

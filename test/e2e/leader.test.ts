@@ -116,6 +116,8 @@ describe('a lost leader is not lost capacity', { skip: state ? false : `leader e
       .replace(/^DEPLOY_MANAGER_SSH_PORT=.*$/m, `DEPLOY_MANAGER_SSH_PORT=${port}`)
       .replace(/^DEPLOY_KNOWN_HOSTS=.*$/m, `DEPLOY_KNOWN_HOSTS=${state!.HD_MN_ALL_KNOWN_HOSTS}`)
       .replace(/^API_REPLICAS=.*$/m, 'API_REPLICAS=3'), { mode: 0o600 });
+    // three api replicas on three nodes need S3-compatible storage (a local uploads volume is per node)
+    fs.appendFileSync(path.join(fx.deployDir, 'prod.env'), 'B2_ENDPOINT=https://s3.eu-central-003.backblazeb2.com\nB2_KEY_ID=0031234567890ab\nB2_APP_KEY="K003abcdefghijklmnopqrstuvwxyz1"\nB2_BUCKET_NAME=honeydue-uploads\n');
     const r = await runCli(through(follower()), ['--context', fx.context, '--tag', 'ld0']);
     assert.equal(r.code, 0, r.output);
   });
