@@ -12,17 +12,11 @@ if [ -x "$DEST/docker-buildx" ] && "$DEST/docker-buildx" version >/dev/null 2>&1
   exit 0
 fi
 
-# the mirror the machine already uses, with the suite set to trixie
-mirror="$(grep -hoE '^(URIs:|deb) +[^ ]*(https?://[^ ]+/debian)/?' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | grep -oE 'https?://[^ ]+/debian' | head -1 || true)"
-mirror="${mirror:-http://deb.debian.org/debian}"
+# shellcheck source=scripts/sandbox-lib.sh
+. "$(dirname "$0")/sandbox-lib.sh"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" >"$work/sources.list"
-apt_opts=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o APT::Sandbox::User=root)
-apt-get -qq "${apt_opts[@]}" update >/dev/null
-(cd "$work" && apt-get -qq "${apt_opts[@]}" download docker-buildx >/dev/null)
-dpkg -x "$work"/docker-buildx_*.deb "$work/unpacked"
+trixie_unpack "$work" docker-buildx
 install -d -m 755 "$DEST"
 install -m 755 "$work/unpacked/usr/libexec/docker/cli-plugins/docker-buildx" "$DEST/docker-buildx"
 "$DEST/docker-buildx" version

@@ -13,16 +13,11 @@ if [ -x "$DEST/dockerd" ] && "$DEST/dockerd" --version 2>/dev/null | grep -q '^D
   exit 0
 fi
 
-mirror="$(grep -hoE '^(URIs:|deb) +[^ ]*(https?://[^ ]+/debian)/?' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | grep -oE 'https?://[^ ]+/debian' | head -1 || true)"
-mirror="${mirror:-http://deb.debian.org/debian}"
+# shellcheck source=scripts/sandbox-lib.sh
+. "$(dirname "$0")/sandbox-lib.sh"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
-echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" >"$work/sources.list"
-apt_opts=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o APT::Sandbox::User=root)
-apt-get -qq "${apt_opts[@]}" update >/dev/null
-(cd "$work" && apt-get -qq "${apt_opts[@]}" download docker.io containerd tini >/dev/null)
-for deb in "$work"/*.deb; do dpkg -x "$deb" "$work/unpacked"; done
+trixie_unpack "$work" docker.io containerd tini
 install -d -m 755 "$DEST"
 u="$work/unpacked"
 install -m 755 "$u/usr/sbin/dockerd" "$u/usr/sbin/docker-proxy" "$u/usr/bin/containerd" "$u/usr/bin/containerd-shim-runc-v2" "$u/usr/bin/ctr" "$DEST/"

@@ -108,6 +108,15 @@ start_node() {
   local n="$1" d="$DIR/node$1"
   mkdir -p "$d"
   if [ -f "$d/docker.pid" ] && kill -0 "$(cat "$d/docker.pid")" 2>/dev/null && dk "$n" info >/dev/null 2>&1; then return; fi
+  # a daemon killed a moment ago (a test's kill -9) may not be gone, or not yet reaped: dockerd refuses to start
+  # while its pid file names a live process — wait for it to go, and make sure
+  if [ -f "$d/docker.pid" ]; then
+    local old; old="$(cat "$d/docker.pid")"
+    for _ in $(seq 50); do kill -0 "$old" 2>/dev/null || break; sleep 0.2; done
+    kill -9 "$old" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$old" 2>/dev/null || break; sleep 0.2; done
+    rm -f "$d/docker.pid"
+  fi
   log "starting dockerd ($(engine_version)) for node$n in $(ns "$n")"
   # nsenter, not `ip netns exec` (which remounts /sys and loses the cgroup mounts); unshare --uts for a hostname;
   # the engine's folder first on PATH: dockerd starts its containerd, shim, proxy and init from there

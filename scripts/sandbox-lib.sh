@@ -1,4 +1,4 @@
-# Shared by scripts/sandbox.sh and scripts/multinode.sh (sourced, not run). Expects `log` and `die` to be defined.
+# Shared by scripts/sandbox.sh, scripts/multinode.sh and the install scripts (sourced, not run). Expects `log` and `die`.
 
 wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
   local secs="$1" what="$2"; shift 2
@@ -39,4 +39,22 @@ sshd_config_in() {
   } >"$dir/sshd_config"
   echo "[$address]:$port $(cut -d' ' -f1,2 "$dir/ssh_host_ed25519_key.pub")" >"$dir/known_hosts"
   mkdir -p /run/sshd
+}
+
+# trixie_unpack WORK PACKAGE...: downloads Debian trixie's PACKAGEs with a private source list (the machine's own
+# apt sources and packages stay as they are) and unpacks them all into WORK/unpacked. For what bookworm lacks or
+# has too old (buildx, a current docker engine).
+trixie_unpack() {
+  local work="$1"; shift
+  local mirror
+  # the mirror the machine already uses, with the suite set to trixie
+  mirror="$(grep -hoE '^(URIs:|deb) +[^ ]*(https?://[^ ]+/debian)/?' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null | grep -oE 'https?://[^ ]+/debian' | head -1 || true)"
+  mirror="${mirror:-http://deb.debian.org/debian}"
+  mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
+  echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $mirror trixie main" >"$work/sources.list"
+  local apt_opts=(-o "Dir::Etc::SourceList=$work/sources.list" -o Dir::Etc::SourceParts=/dev/null -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o APT::Sandbox::User=root)
+  apt-get -qq "${apt_opts[@]}" update >/dev/null
+  (cd "$work" && apt-get -qq "${apt_opts[@]}" download "$@" >/dev/null)
+  local deb
+  for deb in "$work"/*.deb; do dpkg -x "$deb" "$work/unpacked"; done
 }

@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readSandboxState } from '../fixtures/sandbox-deploy.js';
-import { currentId, httpBody, loadSandbox, lockOwner, makeFixture, removeStore, runCli, sleep, startCli, ROOT, type Fixture } from './harness.js';
+import { currentId, httpBody, loadSandbox, lockOwner, makeFixture, runCli, sleep, startCli, ROOT, type Fixture } from './harness.js';
+import { backToOneManager, clearThreeNodeStack, threeNodes, waitManagers as waitManagersOf } from './three-node.js';
 
 const { sandbox, reason: sandboxReason } = loadSandbox();
 const MN_STATE = path.join(process.env.HD_MN_DIR ?? '/var/lib/honeydue-multinode', 'multinode.env');
@@ -28,10 +29,7 @@ function loadState(): { state?: Record<string, string>; reason?: string } {
 }
 
 const { state, reason } = loadState();
-const NODES = (state?.HD_MN_NODES ?? '').trim().split(/\s+/).filter(Boolean).map((spec, i) => {
-  const [ns, addr, sock, pid] = spec.split(':');
-  return { ns: ns!, addr: addr!, sock: sock!, pid: pid!, hostname: `hdnode${i + 1}` };
-});
+const NODES = threeNodes(state);
 
 /** docker through the first node whose daemon answers (any of them may be the one killed) */
 function dk(args: string[], opts: { allowFail?: boolean } = {}): string {
@@ -46,22 +44,7 @@ function dk(args: string[], opts: { allowFail?: boolean } = {}): string {
   return '';
 }
 
-function nodeSettled(i: number, manager: boolean): boolean {
-  const r = spawnSync('docker', ['-H', `unix://${NODES[i]!.sock}`, 'info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'], { encoding: 'utf8' });
-  return r.stdout.trim() === `active ${manager}`;
-}
-
-async function waitManagers(n: number, seconds = 120): Promise<void> {
-  for (let i = 0; i < seconds; i++) {
-    const nodes = dk(['node', 'ls', '--format', '{{.Status}} {{.ManagerStatus}}'], { allowFail: true }).split('\n').filter(Boolean);
-    if (NODES.every((_, k) => nodeSettled(k, k < n)) && nodes.filter((l) => /^Ready/.test(l)).length === 3 && nodes.filter((l) => /Leader|Reachable/.test(l)).length === n) {
-      await sleep(3000);
-      return;
-    }
-    await sleep(1000);
-  }
-  throw new Error(`not 3 ready nodes with ${n} reachable manager(s) after ${seconds}s`);
-}
+const waitManagers = (n: number) => waitManagersOf(NODES, dk, n);
 
 /** The index of the node that leads the swarm now. */
 function leader(): number {
@@ -123,23 +106,15 @@ describe('a lost leader is not lost capacity', { skip: state ? false : `leader e
   });
 
   after(async () => {
-    execFileSync('bash', [MULTINODE, 'up'], { stdio: 'ignore' });
-    await waitManagers(3).catch(() => undefined);
-    execFileSync('bash', [MULTINODE, 'managers', '1'], { stdio: 'ignore' });
+    // the killed node back, then one manager again, as the other multi-node tests expect
+    await backToOneManager(NODES, dk);
     if (!fx) return;
     await clearStack();
     fs.rmSync(fx.root, { recursive: true, force: true });
   });
 
-  async function clearStack(): Promise<void> {
-    dk(['stack', 'rm', fx.stack], { allowFail: true });
-    for (let i = 0; i < 60 && dk(['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${fx.stack}`], { allowFail: true }).trim(); i++) await sleep(1000);
-    const secrets = dk(['secret', 'ls', '-q', '--filter', `label=com.honeydue.deploy.stack=${fx.stack}`], { allowFail: true }).split('\n').filter(Boolean);
-    if (secrets.length) dk(['secret', 'rm', ...secrets], { allowFail: true });
-    removeStore(fx.stack, dk);
-    fs.rmSync(fx.remoteDirAbs, { recursive: true, force: true });
-    for (const d of ['sshd2', 'sshd3']) fs.rmSync(path.join(state!.HD_MN_DIR!, d, 'home', fx.remoteDir), { recursive: true, force: true });
-  }
+  const clearStack = () => clearThreeNodeStack(fx.stack, fx.remoteDir, NODES, dk);
+
 
   it(`the leader killed in the middle of a healthy deploy: exit 0, the new release known-good (${ROUNDS} times)`, async () => {
     for (let round = 1; round <= ROUNDS; round++) {

@@ -10,7 +10,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readSandboxState } from '../fixtures/sandbox-deploy.js';
-import { currentId, httpBody, loadSandbox, lockOwner, makeFixture, removeStore, runCli, sleep, startCli, ROOT, type Fixture } from './harness.js';
+import { currentId, httpBody, loadSandbox, lockOwner, makeFixture, runCli, sleep, startCli, ROOT, type Fixture } from './harness.js';
+import { backToOneManager, clearThreeNodeStack, threeNodes, waitManagers as waitManagersOf } from './three-node.js';
 
 const { sandbox, reason: sandboxReason } = loadSandbox();
 const MN_STATE = path.join(process.env.HD_MN_DIR ?? '/var/lib/honeydue-multinode', 'multinode.env');
@@ -27,10 +28,7 @@ function loadState(): { state?: Record<string, string>; reason?: string } {
 }
 
 const { state, reason } = loadState();
-const NODES = (state?.HD_MN_NODES ?? '').trim().split(/\s+/).filter(Boolean).map((spec, i) => {
-  const [ns, addr, sock, pid] = spec.split(':');
-  return { ns: ns!, addr: addr!, sock: sock!, pid: pid!, hostname: `hdnode${i + 1}`, home: (state?.HD_MN_SSHD_HOMES ?? '').split(' ')[i]! };
-});
+const NODES = threeNodes(state);
 const MULTINODE = path.join(ROOT, 'scripts/multinode.sh');
 
 function dk(args: string[], opts: { allowFail?: boolean } = {}): string {
@@ -43,25 +41,7 @@ function serviceImage(stack: string, svc: string): string {
   return dk(['service', 'inspect', `${stack}_${svc}`, '--format', '{{.Spec.TaskTemplate.ContainerSpec.Image}}']).trim().replace(/@sha256:.*/, '');
 }
 
-/** Each node's own view: in the swarm, and a manager (control available) exactly when it should be. */
-function nodeSettled(i: number, manager: boolean): boolean {
-  const r = spawnSync('docker', ['-H', `unix://${NODES[i]!.sock}`, 'info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'], { encoding: 'utf8' });
-  return r.stdout.trim() === `active ${manager}`;
-}
-
-async function waitManagers(n: number, seconds = 120): Promise<void> {
-  for (let i = 0; i < seconds; i++) {
-    const nodes = dk(['node', 'ls', '--format', '{{.Status}} {{.ManagerStatus}}'], { allowFail: true }).split('\n').filter(Boolean);
-    const settled = NODES.every((_, k) => nodeSettled(k, k < n));
-    if (settled && nodes.filter((l) => /^Ready/.test(l)).length === 3 && nodes.filter((l) => /Leader|Reachable/.test(l)).length === n) {
-      // a node just promoted may still refuse swarm-scoped networks for a moment ("swarm is not active")
-      await sleep(5000);
-      return;
-    }
-    await sleep(1000);
-  }
-  throw new Error(`not 3 ready nodes with ${n} reachable manager(s) after ${seconds}s`);
-}
+const waitManagers = (n: number, seconds?: number) => waitManagersOf(NODES, dk, n, seconds);
 
 describe('several managers: the state in the swarm, one lock, a lost manager survived', { skip: state ? false : `several-managers e2e skipped: ${reason}` }, () => {
   let fx: Fixture;
@@ -126,23 +106,14 @@ describe('several managers: the state in the swarm, one lock, a lost manager sur
 
   after(async () => {
     // the killed node back, then one manager again, as the other multi-node tests expect
-    execFileSync('bash', [MULTINODE, 'up'], { stdio: 'ignore' });
-    await waitManagers(3).catch(() => undefined);
-    execFileSync('bash', [MULTINODE, 'managers', '1'], { stdio: 'ignore' });
+    await backToOneManager(NODES, dk);
     if (!fx) return;
     await clearStack();
     fs.rmSync(fx.root, { recursive: true, force: true });
   });
 
-  /** The test's stack, secrets, store objects and working folders on the three-node swarm: after it, and before (a stopped run's). */
-  async function clearStack(): Promise<void> {
-    dk(['stack', 'rm', fx.stack], { allowFail: true });
-    for (let i = 0; i < 60 && dk(['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${fx.stack}`], { allowFail: true }).trim(); i++) await sleep(1000);
-    const secrets = dk(['secret', 'ls', '-q', '--filter', `label=com.honeydue.deploy.stack=${fx.stack}`], { allowFail: true }).split('\n').filter(Boolean);
-    if (secrets.length) dk(['secret', 'rm', ...secrets], { allowFail: true });
-    removeStore(fx.stack, dk);
-    for (const n of NODES) fs.rmSync(path.join(n.home, fx.remoteDir), { recursive: true, force: true });
-  }
+  const clearStack = () => clearThreeNodeStack(fx.stack, fx.remoteDir, NODES, dk);
+
 
   it('(a) two deploys started together through two managers: one runs, the other is refused naming the holder; both last lines true', async () => {
     const a = startCli(through(0), ['--context', fx.context, '--tag', 'mgA']);

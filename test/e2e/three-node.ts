@@ -1,0 +1,66 @@
+/**
+ * What the tests on the three-node sandbox share (scripts/multinode.sh): its nodes as the state file names them,
+ * waiting for a number of managers to be settled, and removing what a test's stack left on the swarm.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { removeStore, sleep, ROOT } from './harness.js';
+
+export const MULTINODE = path.join(ROOT, 'scripts/multinode.sh');
+
+export interface ThreeNode {
+  ns: string;
+  addr: string;
+  sock: string;
+  pid: string;
+  hostname: string;
+  /** the deploy user's home as that node's sshd sees it */
+  home: string;
+}
+
+export type Docker = (args: string[], opts?: { allowFail?: boolean }) => string;
+
+export function threeNodes(state: Record<string, string> | undefined): ThreeNode[] {
+  return (state?.HD_MN_NODES ?? '').trim().split(/\s+/).filter(Boolean).map((spec, i) => {
+    const [ns, addr, sock, pid] = spec.split(':');
+    return { ns: ns!, addr: addr!, sock: sock!, pid: pid!, hostname: `hdnode${i + 1}`, home: (state?.HD_MN_SSHD_HOMES ?? '').split(' ')[i]! };
+  });
+}
+
+/** Each node's own view: in the swarm, and a manager (control available) exactly when it should be. */
+function nodeSettled(node: ThreeNode, manager: boolean): boolean {
+  const r = spawnSync('docker', ['-H', `unix://${node.sock}`, 'info', '--format', '{{.Swarm.LocalNodeState}} {{.Swarm.ControlAvailable}}'], { encoding: 'utf8' });
+  return r.stdout.trim() === `active ${manager}`;
+}
+
+/** Three Ready nodes, the first n of them reachable managers, each node agreeing. */
+export async function waitManagers(nodes: ThreeNode[], dk: Docker, n: number, seconds = 120): Promise<void> {
+  for (let i = 0; i < seconds; i++) {
+    const list = dk(['node', 'ls', '--format', '{{.Status}} {{.ManagerStatus}}'], { allowFail: true }).split('\n').filter(Boolean);
+    if (nodes.every((node, k) => nodeSettled(node, k < n)) && list.filter((l) => /^Ready/.test(l)).length === 3 && list.filter((l) => /Leader|Reachable/.test(l)).length === n) {
+      // a node just promoted may still refuse swarm-scoped networks for a moment ("swarm is not active")
+      await sleep(5000);
+      return;
+    }
+    await sleep(1000);
+  }
+  throw new Error(`not 3 ready nodes with ${n} reachable manager(s) after ${seconds}s`);
+}
+
+/** A test's stack, secrets, store objects and working folders on the three-node swarm: after it, and before (a stopped run's). */
+export async function clearThreeNodeStack(stack: string, remoteDir: string, nodes: ThreeNode[], dk: Docker): Promise<void> {
+  dk(['stack', 'rm', stack], { allowFail: true });
+  for (let i = 0; i < 60 && dk(['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${stack}`], { allowFail: true }).trim(); i++) await sleep(1000);
+  const secrets = dk(['secret', 'ls', '-q', '--filter', `label=com.honeydue.deploy.stack=${stack}`], { allowFail: true }).split('\n').filter(Boolean);
+  if (secrets.length) dk(['secret', 'rm', ...secrets], { allowFail: true });
+  removeStore(stack, dk);
+  for (const n of nodes) fs.rmSync(path.join(n.home, remoteDir), { recursive: true, force: true });
+}
+
+/** After a test on three managers: every node's daemon running again, then one manager, as the other tests expect. */
+export async function backToOneManager(nodes: ThreeNode[], dk: Docker): Promise<void> {
+  execFileSync('bash', [MULTINODE, 'up'], { stdio: 'ignore' });
+  await waitManagers(nodes, dk, 3).catch(() => undefined);
+  execFileSync('bash', [MULTINODE, 'managers', '1'], { stdio: 'ignore' });
+}
