@@ -4,8 +4,8 @@
 //
 // End-to-end files share a sandbox and its ports, so each group runs one file at a time; but the two sandboxes are
 // separate — the loopback one and the three-node one (files that read multinode.env) — so their groups run side by
-// side. The three-node group's report is printed after the other's, then one summary of both, in the runner's own
-// form (ℹ tests / pass / fail …).
+// side, the three-node group with a temporary folder of its own (TMPDIR). Its report is printed after the other's,
+// then one summary of both, in the runner's own form (ℹ tests / pass / fail …).
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,10 +29,11 @@ if (files.length === 0) {
 const threeNode = (f) => f.startsWith(path.join('test', 'e2e')) && fs.readFileSync(f, 'utf8').includes('multinode.env');
 const groups = [files.filter((f) => !threeNode(f)), files.filter(threeNode)].filter((g) => g.length);
 
-/** One group in its own runner: its report to `out` (a stream), its exit code. */
-function runGroup(group, out) {
+/** One group in its own runner: its report to `out` (a stream), its exit code; `tmp`: its own temporary folder. */
+function runGroup(group, out, tmp) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...group], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = tmp ? { ...process.env, TMPDIR: tmp } : process.env;
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=spec', ...group], { stdio: ['ignore', 'pipe', 'pipe'], env });
     child.stdout.pipe(out, { end: false });
     child.stderr.pipe(out, { end: false });
     child.on('close', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
@@ -57,7 +58,11 @@ const files0 = logs.map((l) => fs.createWriteStream(l));
 const tee = new (await import('node:stream')).PassThrough();
 tee.pipe(process.stdout);
 tee.pipe(files0[0]);
-const codes = await Promise.all([runGroup(groups[0], tee), runGroup(groups[1], files0[1])]);
+// the second group's runs (and their private docker configs) in a temporary folder of their own: tests that look
+// at what a run left in the temporary folder see only their own group's
+const ownTmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hd-three-node-'));
+const codes = await Promise.all([runGroup(groups[0], tee), runGroup(groups[1], files0[1], ownTmp)]);
+fs.rmSync(ownTmp, { recursive: true, force: true });
 await Promise.all(files0.map((f) => new Promise((r) => f.end(r))));
 const second = fs.readFileSync(logs[1], 'utf8');
 process.stdout.write(`\n--- the three-node sandbox's tests (${groups[1].map((f) => path.basename(f)).join(', ')}), run beside the others ---\n${second}`);

@@ -4,6 +4,7 @@
  * the app repository never makes the build context dirty: $XDG_STATE_HOME/honeydue-deploy/audit.log (default
  * ~/.local/state/honeydue-deploy/audit.log).
  */
+import type { WatchSummary } from './watch/samples.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,6 +20,8 @@ export interface AuditRecord {
   outcome: string;
   serving?: string;
   detail?: string;
+  /** what the health URL answered while the stack changed (the update, a rollback) */
+  watch?: WatchSummary[];
   /** laptop audit log only: which deploy dir the run used */
   deployDir?: string;
 }

@@ -73,6 +73,7 @@ function withDeployOptions(cmd: Command, opts: { plan?: boolean } = {}): Command
     .option('--ssh-timeout <seconds>', 'how long an SSH handshake may take, per manager and jump host (DEPLOY_SSH_TIMEOUT; default 20)')
     .option(...AGE_IDENTITY)
     .option(...SECRET_TIMEOUT)
+    .option('--max-failed-requests <n>', 'requests to the health URL the update may fail before the release is rolled back (DEPLOY_MAX_FAILED_REQUESTS; default: none, only reported)')
     .option('--json', 'print the plan as JSON (with plan / --dry-run)');
 }
 

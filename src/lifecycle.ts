@@ -3,6 +3,7 @@
  * unlock and disconnect, and the outcome from one table (outcome.ts). Also what happens when the manager is lost
  * mid-run: the run goes on through the next listed manager that is up.
  */
+import { stopWatch, watchLines } from './steps/watch.js';
 import { auditRecord, type AuditRecord } from './audit.js';
 import { ConnectionLost, errorMessage } from './errors.js';
 import { decide, type Facts, type Outcome } from './outcome.js';
@@ -76,13 +77,18 @@ export async function failover(ctx: Ctx): Promise<boolean> {
  */
 export async function closeRun(ctx: Ctx, event: AuditRecord['event'], startedAt: number, facts: Facts, summary: Summary, audit: { deployId?: string; tag?: string; detail?: string } = {}): Promise<Summary> {
   if (ctx.session && !ctx.session.alive && ctx.state.lockHeld) await failover(ctx);
-  const detail = [ctx.state.lockTakenFrom ? `took over the deploy lock held by ${ctx.state.lockTakenFrom}` : undefined, audit.detail].filter(Boolean).join('; ');
+  // what the users saw while the stack changed: said in the summary, kept in the audit record
+  await stopWatch(ctx);
+  const watched = watchLines(ctx);
+  for (const l of watched) ctx.reporter.info(l);
+  const detail = [ctx.state.lockTakenFrom ? `took over the deploy lock held by ${ctx.state.lockTakenFrom}` : undefined, audit.detail, ...watched].filter(Boolean).join('; ');
   // logout and the audit record are independent: side by side; the lock goes last
   const [loggedOut, auditProblem, scrubbed] = await Promise.all([
     login.logout(ctx),
     lock.audit(ctx, auditRecord({
       event, deployId: audit.deployId, tag: audit.tag, start: new Date(startedAt).toISOString(), durationMs: Date.now() - startedAt, outcome: summary.outcome, serving: summary.serving,
       ...(detail ? { detail } : {}),
+      ...(ctx.state.watched.length ? { watch: ctx.state.watched } : {}),
     })),
     scrubFolders(ctx),
   ]);

@@ -19,6 +19,7 @@ import { observeStack } from './commands/stack.js';
 import { folderUploads, materialize } from './steps/upload.js';
 import { degradedText, intendedImages, readCluster, waitForConvergence } from './steps/converge.js';
 import * as health from './steps/health.js';
+import { startWatch, stopWatch } from './steps/watch.js';
 import * as lock from './steps/lock.js';
 import * as login from './steps/login.js';
 import * as releases from './steps/releases.js';
@@ -158,12 +159,14 @@ async function redeployTarget(ctx: Ctx, to: KnownGoodRelease): Promise<void> {
         ctx.state.tasksBefore = new Set((await readCluster(ctx)).tasks.flatMap((t) => (t.id ? [t.id] : [])));
       }
       ctx.state.stackTouched = true;
+      await startWatch(ctx, 'rollback', release.healthUrl);
       await reporter.step(`Redeploy ${to.deployId}`, async () => {
         const r = await deployStack(ctx, stackDeploy(release.stackName, `${release.remoteDir}/releases/${to.deployId}`, { prune: true }));
         if (r.exitCode !== 0) throw new Error(`docker stack deploy exited ${r.exitCode}: ${reporter.redactor.redact(r.stderr.trim())}`);
       });
       await reporter.step('Wait for convergence', async (h) => {
         const outcome = await waitForConvergence(ctx, { intended: intendedImages(release.stackName, to.serviceImages), timeoutSeconds: cfg.cluster.DEPLOY_CONVERGE_TIMEOUT, handle: h, stop: () => interrupt.requested });
+        await stopWatch(ctx);
         if (outcome.kind === 'stopped') return interrupt.check();
         if (outcome.kind !== 'converged') throw new Error(`did not converge: ${outcome.why}`);
         ctx.state.degraded = degradedText(ctx, outcome.degraded);
@@ -175,7 +178,7 @@ async function redeployTarget(ctx: Ctx, to: KnownGoodRelease): Promise<void> {
           if (!r.ok) throw new Error(`the health check failed: ${r.detail}`);
         });
       }
-      await store(ctx).markCurrent(to.deployId, 'rollback');
+      await store(ctx).markCurrent(to.deployId, 'rollback', undefined, undefined, ctx.state.watched);
       return;
     } catch (e) {
       // the manager was lost: the redeploy is safe to repeat through the next one

@@ -24,6 +24,7 @@ import * as rollback from './steps/rollback.js';
 import * as secrets from './steps/secrets.js';
 import * as stackDeploy from './steps/stack-deploy.js';
 import * as upload from './steps/upload.js';
+import * as watch from './steps/watch.js';
 
 export type { PlanCtx } from './steps/context.js';
 import type { PlanCtx } from './steps/context.js';
@@ -54,6 +55,13 @@ export const STEPS: readonly PipelineStep[] = [
       h.progress(c.state.previous ? `known-good: ${c.state.previous.deployId}` : 'none yet: this is the first deploy with honeydue-deploy');
     },
   },
+  {
+    // a health URL the check can never pass stops the run before anything changes
+    when: (c) => health.skippedBecause(c) === undefined,
+    plan: health.precheckPlan,
+    run: (c, h) => health.precheck(c, h),
+    resumable: true,
+  },
   { plan: login.plan, run: (c) => login.run(c), resumable: true },
   { plan: build.plan, run: async (c, h) => (c.settings.skipBuild ? h.progress('skipped (SKIP_BUILD)') : build.run(c)) },
   { plan: build.verifyPlan, run: (c) => build.verify(c) },
@@ -71,8 +79,31 @@ export const STEPS: readonly PipelineStep[] = [
       }
     },
   },
-  { plan: stackDeploy.plan, run: (c) => stackDeploy.run(c), resumable: true },
-  { plan: converge.plan, run: (c, h) => converge.run(c, h), resumable: true },
+  {
+    plan: stackDeploy.plan,
+    run: async (c) => {
+      // what users see from here on is counted (the health URL watched until convergence is judged)
+      await watch.startWatch(c, 'update');
+      return stackDeploy.run(c);
+    },
+    resumable: true,
+  },
+  {
+    plan: (c) => {
+      const p = converge.plan(c);
+      return { ...p, entries: [...p.entries, ...watch.planNotes(c)] };
+    },
+    run: async (c, h) => {
+      try {
+        await converge.run(c, h);
+      } catch (e) {
+        if (!(e instanceof ConnectionLost)) await watch.stopWatch(c);
+        throw e;
+      }
+      await watch.judgeUpdate(c);
+    },
+    resumable: true,
+  },
   {
     plan: health.plan,
     resumable: true,
@@ -190,6 +221,8 @@ async function recover(ctx: Ctx, err: unknown): Promise<{ summary: Summary; fact
     return { facts: base, summary: summarize(base, `the new release ${ctx.release.deployId} is serving and healthy${ctx.state.degraded ? ` ${ctx.state.degraded}` : ''}`) };
   }
 
+  // the update's watch ends where the rollback begins
+  await watch.stopWatch(ctx);
   const title = `Roll back (${interrupted ? `interrupted by ${(err as Interrupted).signal}` : 'the deploy failed'})`;
   ctx.state.rollbackStarted = true;
   let result: rollback.RollbackResult | undefined;
@@ -248,7 +281,7 @@ export async function runDeploy(ctx: Ctx): Promise<Summary> {
   } catch (err) {
     ({ summary, facts } = await recover(ctx, err));
   }
-  const closed = await closeRun(ctx, 'deploy', startedAt, facts, summary, { deployId: ctx.release.deployId, tag: ctx.release.tag, detail: jobDetail(ctx) });
+  const closed = await closeRun(ctx, 'deploy', startedAt, facts, summary, { deployId: ctx.release.deployId, tag: ctx.release.tag, detail: [jobDetail(ctx)].filter(Boolean).join('; ') || undefined });
   if (!ctx.state.hookRefused) {
     const servingId = closed.outcome === 'healthy' ? ctx.release.deployId : closed.outcome === 'failed-needs-attention' ? undefined : ctx.state.previous?.deployId;
     if (ctx.state.rollbackStarted) await hooks.runPost(ctx, 'post-rollback', 'deploy', ctx.release, closed, servingId);

@@ -143,6 +143,12 @@ export const clusterSchema = strictObject({
   DEPLOY_CONVERGE_TIMEOUT: seconds(300),
   // a leader change or a node that has just rejoined: how long placement waits for the swarm's view of its nodes to settle
   DEPLOY_SETTLE_TIMEOUT: seconds(60),
+  // requests per second to the health URL while the stack is updated or rolled back (0: not watched)
+  DEPLOY_WATCH_RATE: field((v) => {
+    if (v === undefined) return 4;
+    const n = wholeNumber(v);
+    return n !== undefined && n <= 20 ? n : new Problem(`"${v}" is not a rate — use a whole number of requests per second from 0 (not watched) to 20`);
+  }),
   // release folders kept on the manager (what `releases` lists and `rollback DEPLOY_ID` can go back to)
   DEPLOY_KEEP_RELEASES: count(5, 'number of releases to keep'),
   DEPLOY_HEALTHCHECK_TIMEOUT: seconds(120),

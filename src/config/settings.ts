@@ -21,6 +21,7 @@ export interface Flags {
   sshTimeout?: string;
   ageIdentity?: string;
   secretTimeout?: string;
+  maxFailedRequests?: string;
 }
 
 export interface Settings {
@@ -43,6 +44,8 @@ export interface Settings {
   ageIdentity: string;
   /** how long each secret reference's program may take (op, pass, age, cmd:) */
   secretTimeoutSeconds: number;
+  /** requests to the health URL an update may fail before the release is rolled back; undefined: only reported */
+  maxFailedRequests?: number;
 }
 
 /** Docker's tag grammar; the tag also ends up in secret names, whose alphabet is the same. */
@@ -88,6 +91,7 @@ export const SETTING_SOURCES = {
   sshTimeout: { flag: '--ssh-timeout', env: 'DEPLOY_SSH_TIMEOUT' },
   ageIdentity: { flag: '--age-identity', env: 'DEPLOY_AGE_IDENTITY' },
   secretTimeout: { flag: '--secret-timeout', env: 'DEPLOY_SECRET_TIMEOUT' },
+  maxFailedRequests: { flag: '--max-failed-requests', env: 'DEPLOY_MAX_FAILED_REQUESTS' },
 } satisfies Record<string, Source>;
 
 export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv, opts: { plan?: boolean } = {}): Settings {
@@ -136,6 +140,8 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv, opts: { pl
   const sshTimeoutSeconds = wholeNumber(flags.sshTimeout, S.sshTimeout, 20, 1, 'is not a number of seconds — use a whole number, 1 or more');
   const lockWaitSeconds = wholeNumber(flags.lockWait, S.lockWait, 0, 0, 'is not a number of seconds — use a whole number, 0 or more');
   const secretTimeoutSeconds = wholeNumber(flags.secretTimeout, S.secretTimeout, 30, 1, 'is not a number of seconds — use a whole number, 1 or more');
+  const budget = text(flags.maxFailedRequests, S.maxFailedRequests);
+  const maxFailedRequests = budget.value === undefined ? undefined : wholeNumber(flags.maxFailedRequests, S.maxFailedRequests, 0, 0, 'is not a number of requests — use a whole number, 0 or more (0: no failed request allowed)');
   const ageIdentity = defaultAgeIdentity(text(flags.ageIdentity, S.ageIdentity).value, env);
 
   const deployDir = text(flags.deployDir, S.deployDir).value ?? 'deploy';
@@ -163,6 +169,7 @@ export function resolveSettings(flags: Flags, env: NodeJS.ProcessEnv, opts: { pl
   if (c.problems.length) throw new ConfigError(c.problems);
   return {
     dryRun, skipBuild, skipHealthcheck, pushLatest, json, keepSecrets, lockWaitSeconds, sshTimeoutSeconds, ageIdentity, secretTimeoutSeconds,
+    ...(maxFailedRequests !== undefined ? { maxFailedRequests } : {}),
     tag: tag.value, deployDir, context, dockerfile, platform, buildArgs,
   };
 }

@@ -51,3 +51,47 @@ export async function waitHealthy(o: WaitHealthyOptions): Promise<{ ok: boolean;
     delay = Math.min(delay * 2, 8000);
   }
 }
+
+/** A health URL asked once, its redirects to the same host followed (at most `maxHops`). */
+export interface ResolvedHealthUrl {
+  /** where the answer came from: the URL itself, or where it redirects */
+  url: string;
+  attempt: HealthAttempt;
+  /** a redirect to another host (or one that cannot be read), not followed: its Location */
+  otherHost?: string;
+  /** the redirects followed, in order */
+  hops: string[];
+}
+
+export async function resolveHealthUrl(url: string, timeoutMs: number, maxHops = 5): Promise<ResolvedHealthUrl> {
+  const { request } = await import('undici');
+  const hops: string[] = [];
+  let current = url;
+  for (;;) {
+    try {
+      const res = await request(current, { method: 'GET', headersTimeout: timeoutMs, bodyTimeout: timeoutMs, signal: AbortSignal.timeout(timeoutMs) });
+      await res.body.dump();
+      const location = res.headers.location;
+      if (res.statusCode >= 300 && res.statusCode < 400 && typeof location === 'string') {
+        let next: URL;
+        try {
+          next = new URL(location, current);
+        } catch {
+          return { url: current, attempt: { ok: false, status: res.statusCode, detail: `HTTP ${res.statusCode} to ${location}` }, otherHost: location, hops };
+        }
+        if (next.hostname.toLowerCase() !== new URL(url).hostname.toLowerCase() || !/^https?:$/.test(next.protocol)) {
+          return { url: current, attempt: { ok: false, status: res.statusCode, detail: `HTTP ${res.statusCode} to ${next.href}` }, otherHost: next.href, hops };
+        }
+        if (hops.length >= maxHops) return { url: current, attempt: { ok: false, status: res.statusCode, detail: `more than ${maxHops} redirects` }, hops };
+        hops.push(next.href);
+        current = next.href;
+        continue;
+      }
+      const ok = res.statusCode >= 200 && res.statusCode <= 299;
+      return { url: current, attempt: { ok, status: res.statusCode, detail: `HTTP ${res.statusCode}` }, hops };
+    } catch (err) {
+      const e = err as Error & { code?: string; cause?: { code?: string } };
+      return { url: current, attempt: { ok: false, detail: e.code ?? e.cause?.code ?? e.name ?? 'request failed' }, hops };
+    }
+  }
+}

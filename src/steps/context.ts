@@ -1,3 +1,5 @@
+import type { WatchSummary } from '../watch/samples.js';
+import type { HealthWatcher } from '../watch/watcher.js';
 import { display, displayUpload, type Command, type Upload } from '../commands/command.js';
 import type { Config } from '../config/index.js';
 import type { Settings } from '../config/settings.js';
@@ -47,6 +49,10 @@ export class RunState {
   markTried = false;
   /** the swarm's nodes as preflight saw them */
   nodes: NodeView[] = [];
+  /** the health URL watched while the stack changes (steps/watch.ts) */
+  watch?: { phase: WatchSummary['phase']; watcher: HealthWatcher };
+  /** what each watch of this run saw, in order */
+  watched: WatchSummary[] = [];
   /** the release converged on fewer replicas because nodes are down or not available: "on fewer replicas (…): why" */
   degraded?: string;
   /** a pre- hook stopped the run (no post- hook runs then) */

@@ -1,5 +1,6 @@
-import { DeployFailed } from '../errors.js';
-import { waitHealthy } from '../io/http.js';
+import path from 'node:path';
+import { DeployFailed, PreflightError } from '../errors.js';
+import { resolveHealthUrl, waitHealthy } from '../io/http.js';
 import type { StepHandle } from '../ui/reporter.js';
 import { note, type Ctx, type StepPlan } from './context.js';
 
@@ -40,4 +41,47 @@ export async function run(ctx: Ctx, handle: StepHandle): Promise<void> {
     ctx.interrupt.check();
     throw new DeployFailed(`the health check failed: ${result.detail}`);
   }
+}
+
+/** How long the one request of the check before the stack is touched may take. */
+export const PRECHECK_TIMEOUT_MS = 10_000;
+
+export function precheckPlan(ctx: Pick<Ctx, 'cfg' | 'settings' | 'release'>): StepPlan {
+  return {
+    title: 'Ask the health URL once, before anything changes',
+    entries: [
+      note(`GET ${ctx.release.healthUrl} (the serving release answers): a redirect to the same host is followed (at most 5) and the run checks where it leads; one to another host stops the run (exit 2) naming the Location to use`),
+      note('a URL that does not answer 2xx while a known-good release serves stops the run (exit 2), nothing changed; before the first deploy nothing serves yet, and that is not a failure'),
+    ],
+  };
+}
+
+function clusterEnv(ctx: Pick<Ctx, 'cfg'>): string {
+  const p = path.join(ctx.cfg.deployDir, 'cluster.env');
+  return path.relative(process.cwd(), p) || p;
+}
+
+/**
+ * The health URL asked once against the serving release, before the stack is touched: a URL the check can never
+ * pass (a redirect it does not follow, a URL that fails while a release serves) would otherwise fail every deploy
+ * after the stack changed, and roll it back.
+ */
+export async function precheck(ctx: Ctx, handle: StepHandle): Promise<void> {
+  const url = ctx.release.healthUrl!;
+  const r = await resolveHealthUrl(url, PRECHECK_TIMEOUT_MS);
+  if (r.otherHost) {
+    throw new PreflightError(`${clusterEnv(ctx)}: DEPLOY_HEALTHCHECK_URL: ${url} redirects to ${r.otherHost}, which the health check does not follow (another host) — set DEPLOY_HEALTHCHECK_URL=${r.otherHost}`);
+  }
+  if (r.hops.length) {
+    ctx.release.healthUrl = r.url;
+    ctx.reporter.warn(`${clusterEnv(ctx)}: DEPLOY_HEALTHCHECK_URL: ${url} redirects to ${r.url} (the same host): this run checks ${r.url} — write it in cluster.env`);
+  }
+  const prev = ctx.state.previous;
+  if (!r.attempt.ok) {
+    if (!prev) return handle.progress(`${r.url}: ${r.attempt.detail} — no known-good release serves yet (a first deploy): not a failure`);
+    throw new PreflightError(
+      `${clusterEnv(ctx)}: DEPLOY_HEALTHCHECK_URL: ${r.url} answers ${r.attempt.detail} now, while the known-good release ${prev.deployId} (tag ${prev.tag}) serves — every deploy would be judged unhealthy and rolled back. Point it at the serving release through the load balancer; to deploy anyway (a fix for an outage), SKIP_HEALTHCHECK=1`,
+    );
+  }
+  handle.progress(`${r.url}: ${r.attempt.detail} from the serving release${prev ? ` ${prev.deployId}` : ''}`);
 }

@@ -53,7 +53,7 @@ export async function markKnownGood(ctx: Ctx): Promise<void> {
     return;
   }
   ctx.state.markTried = true;
-  await store(ctx).markCurrent(ctx.release.deployId, 'deploy');
+  await store(ctx).markCurrent(ctx.release.deployId, 'deploy', undefined, undefined, ctx.state.watched);
   ctx.state.knownGood = true;
 }
 

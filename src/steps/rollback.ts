@@ -8,6 +8,7 @@ import { degradedText, intendedImages, waitForConvergence } from './converge.js'
 import { check as healthCheck, skippedBecause } from './health.js';
 import { deployStack } from './stack-deploy.js';
 import { materialize } from './upload.js';
+import { startWatch, stopWatch } from './watch.js';
 import type { ServiceJudgement } from './converge-eval.js';
 import { describeNode } from './nodes-eval.js';
 
@@ -70,6 +71,8 @@ async function toKnownGood(ctx: Ctx, handle: StepHandle): Promise<RollbackResult
   const fail = (why: string): RollbackResult => ({ restored: false, serving: `unknown: ${why}`, how, manual: manualRedeploy(ctx, prev.deployId) });
   // its folder from the swarm's record: the manager the run is on now may never have had it
   await materialize(ctx, prev);
+  // what users see while the previous release comes back is counted too
+  await startWatch(ctx, 'rollback', prev.healthUrl ?? ctx.release.healthUrl);
   const r = await deployStack(ctx, stackDeploy(ctx.release.stackName, `${ctx.release.remoteDir}/releases/${prev.deployId}`, { prune: true }));
   if (r.exitCode !== 0) return fail(`redeploying ${prev.deployId} failed: ${ctx.reporter.redactor.redact(r.stderr.trim().split('\n').pop() ?? '')}`);
   const outcome = await waitForConvergence(ctx, {
@@ -78,7 +81,7 @@ async function toKnownGood(ctx: Ctx, handle: StepHandle): Promise<RollbackResult
     handle,
     stop: () => ctx.interrupt.hurried,
     rollingBack: true,
-  });
+  }).finally(() => stopWatch(ctx));
   if (outcome.kind === 'stopped') {
     return { ...fail('the rollback was started but not awaited (second signal)'), notAwaited: true };
   }

@@ -1,4 +1,5 @@
 /** The store in memory: the same contract as the swarm one, for tests of what builds on it. */
+import type { WatchSummary } from '../watch/samples.js';
 import type { AuditRecord } from '../audit.js';
 import { describeOwner, stateFromMarks, type LockAttempt, type LockOwner, type Mark, type ReleaseRecord, type Store, type StoreState } from './store.js';
 
@@ -53,9 +54,9 @@ export class MemoryStore implements Store {
     return false;
   }
 
-  async markCurrent(deployId: string, event: Mark['event'], at = new Date(), key?: string): Promise<void> {
+  async markCurrent(deployId: string, event: Mark['event'], at = new Date(), key?: string, watch?: WatchSummary[]): Promise<void> {
     if (this.written(`mark ${deployId}`, key && `mark ${key}`)) return;
-    this.marks.push({ deployId, event, at: at.toISOString(), seq: ++this.seq, ...(key ? { key } : {}) });
+    this.marks.push({ deployId, event, at: at.toISOString(), seq: ++this.seq, ...(key ? { key } : {}), ...(watch?.length ? { watch } : {}) });
   }
   async readState(): Promise<StoreState> {
     return stateFromMarks(this.marks);

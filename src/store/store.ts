@@ -4,6 +4,7 @@
  * own replicated store; memory.ts serves the unit tests; legacy.ts only reads what earlier versions left in the
  * remote dir, for the upgrade.
  */
+import type { WatchSummary } from '../watch/samples.js';
 import type { AuditRecord } from '../audit.js';
 import { goneHolder } from '../io/process-space.js';
 import type { SecretDigests } from './withheld.js';
@@ -58,6 +59,8 @@ export interface Mark {
   at?: string;
   /** the cluster's order of writes (swarm's Raft index of the mark's config); attached when read */
   seq?: number;
+  /** what the health URL answered while this release was deployed (or rolled back to) */
+  watch?: WatchSummary[];
 }
 
 export interface StoreState {
@@ -85,7 +88,7 @@ export interface Store {
   readRelease(deployId: string): Promise<ReleaseRecord | undefined>;
   removeReleases(deployIds: readonly string[]): Promise<void>;
   /** `key`: a name of its own (the upgrade import): writing it again is a no-op, so an import can be resumed */
-  markCurrent(deployId: string, event: Mark['event'], at?: Date, key?: string): Promise<void>;
+  markCurrent(deployId: string, event: Mark['event'], at?: Date, key?: string, watch?: WatchSummary[]): Promise<void>;
   readState(): Promise<StoreState>;
   appendAudit(record: AuditRecord, key?: string): Promise<void>;
   readAudit(): Promise<AuditRecord[]>;

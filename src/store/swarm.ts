@@ -3,6 +3,7 @@
  * stack and its kind. Any manager reads and writes the same objects; a config name that exists cannot be created
  * again, which makes the lock atomic across managers.
  */
+import type { WatchSummary } from '../watch/samples.js';
 import crypto from 'node:crypto';
 import type { AuditRecord } from '../audit.js';
 import { display, type Command } from '../commands/command.js';
@@ -208,9 +209,9 @@ export class SwarmStore implements Store {
     if (deployIds.length) await this.checked(removeObjects(deployIds.map((id) => this.releaseName(id))), 'removing old release records');
   }
 
-  async markCurrent(deployId: string, event: Mark['event'], at = new Date(), key?: string): Promise<void> {
+  async markCurrent(deployId: string, event: Mark['event'], at = new Date(), key?: string, watch?: WatchSummary[]): Promise<void> {
     // `at` is for people; the cluster's order of writes decides which mark is the newest
-    const mark: Mark = { deployId, event, at: at.toISOString(), ...(key ? { key } : {}) };
+    const mark: Mark = { deployId, event, at: at.toISOString(), ...(key ? { key } : {}), ...(watch?.length ? { watch } : {}) };
     let r = await this.create('mark', objectName(this.stack, 'mark', key ?? timeSuffix(at, false)), `known-good mark (${event} of ${deployId})`, JSON.stringify(mark), deployId);
     // a name is only a name (the cluster's order decides): one taken by another run's mark is retried with another
     for (let again = 0; !key && again < 3 && r.exitCode !== 0 && EXISTS.test(r.stderr); again++) {

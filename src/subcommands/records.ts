@@ -6,6 +6,7 @@ import type { AuditRecord } from '../audit.js';
 import { store, type Ctx } from '../steps/context.js';
 import { readLegacy } from '../store/legacy.js';
 import { newestFirst, type ReleaseRecord } from '../store/store.js';
+import type { WatchSummary } from '../watch/samples.js';
 
 export type { ReleaseRecord };
 
@@ -13,6 +14,15 @@ export interface ReleaseRow extends ReleaseRecord {
   outcome: string;
   current: boolean;
   knownGood: boolean;
+  /** what the health URL answered during its deploy (and the rollback that followed, if any) */
+  watch?: WatchSummary[];
+}
+
+/** What the audit trail recorded the users saw during each deploy, by deploy id. */
+export function watchedDuring(audit: readonly Partial<AuditRecord>[]): Map<string, WatchSummary[]> {
+  const out = new Map<string, WatchSummary[]>();
+  for (const r of audit) if (r.event === 'deploy' && r.deployId && r.watch?.length) out.set(r.deployId, r.watch);
+  return out;
 }
 
 /** The last outcome the audit trail recorded for each deployed id. */
@@ -23,9 +33,12 @@ export function outcomes(audit: readonly Partial<AuditRecord>[]): Map<string, st
 }
 
 /** Newest first, in the order the cluster recorded them (the stamp ending the deploy id for records of earlier versions). */
-export function rows(records: ReleaseRecord[], current: string, history: readonly string[], audit: Map<string, string>): ReleaseRow[] {
+export function rows(records: ReleaseRecord[], current: string, history: readonly string[], audit: Map<string, string>, watched = new Map<string, WatchSummary[]>()): ReleaseRow[] {
   return records
-    .map((r) => ({ ...r, current: r.deployId === current, knownGood: history.includes(r.deployId), outcome: audit.get(r.deployId) ?? (history.includes(r.deployId) ? 'healthy' : 'unknown') }))
+    .map((r) => ({
+      ...r, current: r.deployId === current, knownGood: history.includes(r.deployId), outcome: audit.get(r.deployId) ?? (history.includes(r.deployId) ? 'healthy' : 'unknown'),
+      ...(watched.has(r.deployId) ? { watch: watched.get(r.deployId)! } : {}),
+    }))
     .sort(newestFirst);
 }
 
@@ -40,5 +53,5 @@ export async function readReleases(ctx: Ctx): Promise<ReleaseRow[]> {
       return rows(legacy.releases, legacy.current ?? '', legacy.history, outcomes(legacy.audit));
     }
   }
-  return rows(records, state.current ?? '', state.history, outcomes(audit));
+  return rows(records, state.current ?? '', state.history, outcomes(audit), watchedDuring(audit));
 }

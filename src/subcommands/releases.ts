@@ -11,10 +11,15 @@ function when(iso: string | undefined): string {
   return iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, ' UTC') : '?';
 }
 
+/** `3/240 failed, gap 1.2 s` for the update (and the rollback after it); `-` when it was not watched. */
+function usersSaw(r: ReleaseRow): string {
+  return r.watch?.length ? r.watch.map((w) => `${w.phase === 'rollback' ? 'rollback ' : ''}${w.failed}/${w.total} failed, gap ${w.longestGapSeconds.toFixed(1)} s`).join('; ') : '-';
+}
+
 export function releasesTable(rows: ReleaseRow[]): string[] {
   return table([
-    ['', 'DEPLOY ID', 'TAG', 'WHO', 'WHEN', 'OUTCOME'],
-    ...rows.map((r) => [r.current ? '*' : '', r.deployId, r.tag, r.deployedBy ?? '?', when(r.deployedAt), `${r.outcome}${r.current ? ' (current)' : ''}`]),
+    ['', 'DEPLOY ID', 'TAG', 'WHO', 'WHEN', 'OUTCOME', 'DURING THE UPDATE'],
+    ...rows.map((r) => [r.current ? '*' : '', r.deployId, r.tag, r.deployedBy ?? '?', when(r.deployedAt), `${r.outcome}${r.current ? ' (current)' : ''}`, usersSaw(r)]),
   ]);
 }
 
@@ -23,7 +28,7 @@ export async function releasesAction(flags: Flags, env: NodeJS.ProcessEnv, repor
   try {
     const rows = await readReleases(ctx);
     if (flags.json) {
-      process.stdout.write(`${reporter.redactor.redact(JSON.stringify(rows.map(({ deployId, tag, gitSha, deployedBy, deployedAt, outcome, current, knownGood, images }) => ({ deployId, tag, gitSha, deployedBy, deployedAt, outcome, current, knownGood, images })), null, 2))}\n`);
+      process.stdout.write(`${reporter.redactor.redact(JSON.stringify(rows.map(({ deployId, tag, gitSha, deployedBy, deployedAt, outcome, current, knownGood, images, watch }) => ({ deployId, tag, gitSha, deployedBy, deployedAt, outcome, current, knownGood, images, watch: watch ?? null })), null, 2))}\n`);
     } else {
       reporter.line(`releases of ${ctx.release.stackName}, kept in the swarm, through ${ctx.session!.describe()} (the newest ${ctx.cfg.cluster.DEPLOY_KEEP_RELEASES} are kept, DEPLOY_KEEP_RELEASES; * is current)`);
       for (const l of releasesTable(rows)) reporter.line(l);

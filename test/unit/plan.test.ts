@@ -24,7 +24,7 @@ describe('the plan', () => {
   it('lists every step with the exact commands, in pipeline order', () => {
     const plan = buildPlan(planCtx());
     assert.deepEqual(plan.before.map((s) => s.title), [
-      'Connect to a manager', 'Check the swarm nodes', 'Take the deploy lock (one for the whole cluster)', 'Read the known-good release', 'Log in to the registry (laptop and manager)', 'Build and push images',
+      'Connect to a manager', 'Check the swarm nodes', 'Take the deploy lock (one for the whole cluster)', 'Read the known-good release', 'Ask the health URL once, before anything changes', 'Log in to the registry (laptop and manager)', 'Build and push images',
       'Verify the images are in the registry', 'Record the release and upload its folder', 'Create versioned secrets', 'Deploy the stack', 'Wait for convergence', 'Health check',
       'Mark the release known-good; then prune old releases and secret versions side by side',
     ]);

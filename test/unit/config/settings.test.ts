@@ -28,6 +28,15 @@ describe('flags and environment', () => {
     assert.deepEqual([flags.dryRun, flags.skipBuild, flags.skipHealthcheck, flags.keepSecrets, flags.tag, flags.deployDir, flags.context, flags.dockerfile], [false, false, false, 4, 'flag', 'fd', 'fc', 'ctx/Df']);
     assert.equal(resolveSettings({}, { BUILD_CONTEXT: 'app' }).dockerfile, 'app/Dockerfile');
   });
+  it('the budget of failed requests: unset is none (only reported), 0 allows none, the flag wins; a bad value names the variable', () => {
+    assert.equal(resolveSettings({}, {}).maxFailedRequests, undefined);
+    assert.equal(resolveSettings({}, { DEPLOY_MAX_FAILED_REQUESTS: '0' }).maxFailedRequests, 0);
+    assert.equal(resolveSettings({ maxFailedRequests: '3' }, { DEPLOY_MAX_FAILED_REQUESTS: '0' }).maxFailedRequests, 3);
+    assert.throws(
+      () => resolveSettings({}, { DEPLOY_MAX_FAILED_REQUESTS: 'some' }),
+      (e: unknown) => e instanceof ConfigError && /DEPLOY_MAX_FAILED_REQUESTS.*"some" is not a number of requests — use a whole number, 0 or more/.test(e.problems.join('\n')),
+    );
+  });
   it('`plan` is always a dry run', () => {
     assert.equal(resolveSettings({ dryRun: false }, {}, { plan: true }).dryRun, true);
   });

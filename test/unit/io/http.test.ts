@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { checkHealthOnce, waitHealthy } from '../../../src/io/http.js';
+import { checkHealthOnce, resolveHealthUrl, waitHealthy } from '../../../src/io/http.js';
 
 let server: http.Server;
 let base = '';
@@ -13,6 +13,10 @@ before(async () => {
     if (req.url === '/ok') return res.end('ok v2');
     if (req.url === '/fail') return res.writeHead(500).end('boom');
     if (req.url === '/slow') return setTimeout(() => res.end('late'), 3000);
+    if (req.url === '/api/health') return res.writeHead(301, { location: '/api/health/' }).end();
+    if (req.url === '/api/health/') return res.end('ok');
+    if (req.url === '/elsewhere') return res.writeHead(302, { location: 'https://health.example.com/api/health/' }).end();
+    if (req.url === '/loop') return res.writeHead(302, { location: '/loop' }).end();
     if (req.url === '/flaky') return ++flakyCalls < 3 ? res.writeHead(503).end() : res.end('ok v2');
     res.writeHead(404).end();
   });
@@ -47,5 +51,23 @@ describe('health checks (real HTTP on loopback)', () => {
     const r = await waitHealthy({ url: `${base}/fail`, timeoutSeconds: 2, sleep: async () => {} , shouldStop: () => true });
     assert.equal(r.ok, false);
     assert.equal(r.attempts, 1);
+  });
+});
+
+describe('the health URL asked once before anything changes', () => {
+  it('a redirect to the same host is followed, and says where it leads', async () => {
+    const r = await resolveHealthUrl(`${base}/api/health`, 2000);
+    assert.deepEqual(r, { url: `${base}/api/health/`, attempt: { ok: true, status: 200, detail: 'HTTP 200' }, hops: [`${base}/api/health/`] });
+  });
+  it('a redirect to another host is not followed: its Location is named', async () => {
+    const r = await resolveHealthUrl(`${base}/elsewhere`, 2000);
+    assert.equal(r.otherHost, 'https://health.example.com/api/health/');
+    assert.equal(r.attempt.ok, false);
+  });
+  it('a URL that answers 500, or redirects without end, is not healthy', async () => {
+    assert.deepEqual((await resolveHealthUrl(`${base}/fail`, 2000)).attempt, { ok: false, status: 500, detail: 'HTTP 500' });
+    const loop = await resolveHealthUrl(`${base}/loop`, 2000);
+    assert.equal(loop.attempt.detail, 'more than 5 redirects');
+    assert.equal(loop.hops.length, 5);
   });
 });
