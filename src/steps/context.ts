@@ -53,6 +53,8 @@ export class RunState {
   watch?: { phase: WatchSummary['phase']; watcher: HealthWatcher };
   /** what each watch of this run saw, in order */
   watched: WatchSummary[] = [];
+  /** the health URL answered 2xx when asked before anything changed (false: nothing served yet, a first deploy) */
+  servedBefore?: boolean;
   /** the release converged on fewer replicas because nodes are down or not available: "on fewer replicas (…): why" */
   degraded?: string;
   /** a pre- hook stopped the run (no post- hook runs then) */

@@ -77,6 +77,7 @@ export async function precheck(ctx: Ctx, handle: StepHandle): Promise<void> {
     ctx.reporter.warn(`${clusterEnv(ctx)}: DEPLOY_HEALTHCHECK_URL: ${url} redirects to ${r.url} (the same host): this run checks ${r.url} — write it in cluster.env`);
   }
   const prev = ctx.state.previous;
+  ctx.state.servedBefore = r.attempt.ok;
   if (!r.attempt.ok) {
     if (!prev) return handle.progress(`${r.url}: ${r.attempt.detail} — no known-good release serves yet (a first deploy): not a failure`);
     throw new PreflightError(

@@ -45,6 +45,11 @@ export async function judgeUpdate(ctx: Ctx): Promise<void> {
   if (!s) return;
   ctx.reporter.info(watchLine(s));
   const budget = ctx.settings.maxFailedRequests;
+  // nothing answered before this deploy (a first deploy): its misses cost no user anything
+  if (ctx.state.servedBefore === false) {
+    if (budget !== undefined) ctx.reporter.info('the health URL did not answer before this deploy (nothing served yet): its failed requests are not held against DEPLOY_MAX_FAILED_REQUESTS');
+    return;
+  }
   if (overBudget(s, budget)) {
     throw new DeployFailed(`${watchLine(s)}: more than the ${budget} the update may cost (DEPLOY_MAX_FAILED_REQUESTS) — make the update gapless (start-first, a healthcheck, more replicas; see the plan's warnings) or raise the budget`);
   }
