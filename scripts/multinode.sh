@@ -213,8 +213,14 @@ set_managers() { # set_managers 1|3
          done
        done
        die "three reachable managers did not come up" ;;
-    1) for n in 2 3; do dk 1 node demote "$(dk "$n" info --format '{{.Swarm.NodeID}}' 2>/dev/null || echo "hdnode$n")" >/dev/null 2>&1 || true; done
-       wait_for 60 "one manager" sh -c "[ \"\$(docker -H unix://$(sock 1) node ls --format '{{.ManagerStatus}}' | grep -cE 'Leader|Reachable')\" = 1 ]" ;;
+    1) # demoted again until it holds: right after a restart or an election a demotion can be refused for a moment
+       local _
+       for _ in $(seq 60); do
+         for n in 2 3; do dk 1 node demote "$(dk "$n" info --format '{{.Swarm.NodeID}}' 2>/dev/null || echo "hdnode$n")" >/dev/null 2>&1 || true; done
+         [ "$(dk 1 node ls --format '{{.ManagerStatus}}' 2>/dev/null | grep -cE 'Leader|Reachable')" = 1 ] && return 0
+         sleep 1
+       done
+       die "one manager did not come back (node ls: $(dk 1 node ls --format '{{.Hostname}} {{.Status}} {{.ManagerStatus}}' 2>&1 | tr '\n' ';'))" ;;
     *) die "usage: $0 managers 1|3" ;;
   esac
 }
