@@ -67,7 +67,7 @@ describe('verdicts: what serves, judged right and in time', { skip: sandbox ? fa
       const r = await run.done;
       assert.ok(judged < 15, `judged after ${judged}s:\n${r.output}`);
       assert.equal(r.code, 1, r.output);
-      assert.match(r.output, /cannot be placed with every node up \("?no suitable node \(insufficient resources on 1 node\)"?\) — no node has the CPU or memory the service reserves/);
+      assert.match(r.output, /cannot be placed with every node up \("?no suitable node \(insufficient resources on 1 node\)"?\): 1 node\(s\) lack the 1000 CPU each task reserves free — lower deploy\.resources\.reservations or add capacity/);
       assert.match(lastLine(r.output), /^result: deploy failed \(exit 1\): rolled back: the previous release v1_\d{14} \(tag v1\) is serving again$/);
       for (const svc of ['api', 'worker', 'admin']) assert.equal(serviceImage(fx.stack, svc), image(svc, 'v1'));
       assert.doesNotMatch(docker(['service', 'inspect', `${fx.stack}_api`, '--format', '{{json .Spec.TaskTemplate.Resources}}']), /1000000000000/, 'the greedy reservation is gone');
