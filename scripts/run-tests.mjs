@@ -3,7 +3,7 @@
 // here. `node scripts/run-tests.mjs [unit|e2e]` runs one suite; no argument runs both, unit first.
 //
 // End-to-end files share a sandbox and its ports, so each group runs one file at a time; but the two sandboxes are
-// separate — the loopback one and the three-node one (files that read multinode.env) — so their groups run side by
+// separate — the loopback one and the three-node one (files that read multinode.env, or import three-node.ts) — so their groups run side by
 // side, the three-node group with a temporary folder of its own (TMPDIR). Its report is printed after the other's,
 // then one summary of both, in the runner's own form (ℹ tests / pass / fail …).
 import { spawn } from 'node:child_process';
@@ -26,7 +26,8 @@ if (files.length === 0) {
   console.error(`no test files found for ${suites.join(', ')}`);
   process.exit(1);
 }
-const threeNode = (f) => f.startsWith(path.join('test', 'e2e')) && fs.readFileSync(f, 'utf8').includes('multinode.env');
+// the three-node sandbox's files: they read its state file, directly or through test/e2e/three-node.ts
+const threeNode = (f) => f.startsWith(path.join('test', 'e2e')) && /multinode\.env|\.\/three-node\.js/.test(fs.readFileSync(f, 'utf8'));
 const groups = [files.filter((f) => !threeNode(f)), files.filter(threeNode)].filter((g) => g.length);
 
 /** One group in its own runner: its report to `out` (a stream), its exit code; `tmp`: its own temporary folder. */

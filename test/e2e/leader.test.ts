@@ -10,25 +10,14 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readSandboxState } from '../fixtures/sandbox-deploy.js';
 import { currentId, httpBody, loadSandbox, lockOwner, makeFixture, runCli, sleep, startCli, ROOT, type Fixture } from './harness.js';
-import { backToOneManager, clearThreeNodeStack, threeNodes, waitManagers as waitManagersOf } from './three-node.js';
+import { backToOneManager, clearThreeNodeStack, loadThreeNode, threeNodes, waitManagers as waitManagersOf } from './three-node.js';
 
 const { sandbox, reason: sandboxReason } = loadSandbox();
-const MN_STATE = path.join(process.env.HD_MN_DIR ?? '/var/lib/honeydue-multinode', 'multinode.env');
 const MULTINODE = path.join(ROOT, 'scripts/multinode.sh');
 const ROUNDS = 3;
 
-function loadState(): { state?: Record<string, string>; reason?: string } {
-  if (!sandbox) return { reason: sandboxReason };
-  if (!fs.existsSync(MN_STATE)) {
-    if (process.env.CI === 'true') throw new Error(`the multi-node sandbox is required in CI but ${MN_STATE} does not exist — run \`bash scripts/multinode.sh up\` as root`);
-    return { reason: `${MN_STATE} does not exist (run scripts/multinode.sh up)` };
-  }
-  return { state: readSandboxState(MN_STATE) };
-}
-
-const { state, reason } = loadState();
+const { state, reason } = loadThreeNode(Boolean(sandbox), sandboxReason);
 const NODES = threeNodes(state);
 
 /** docker through the first node whose daemon answers (any of them may be the one killed) */

@@ -9,28 +9,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { readSandboxState } from '../fixtures/sandbox-deploy.js';
 import { currentId, httpBody, loadSandbox, makeFixture, runCli, sleep, type Fixture } from './harness.js';
-import { clearThreeNodeStack, threeNodes } from './three-node.js';
+import { clearThreeNodeStack, loadThreeNode, threeNodes } from './three-node.js';
 
 const { sandbox, reason: sandboxReason } = loadSandbox();
-const MN_STATE = path.join(process.env.HD_MN_DIR ?? '/var/lib/honeydue-multinode', 'multinode.env');
-
-function loadState(): { state?: Record<string, string>; reason?: string } {
-  if (!sandbox) return { reason: sandboxReason };
-  if (!fs.existsSync(MN_STATE)) {
-    if (process.env.CI === 'true') throw new Error(`the multi-node sandbox is required in CI but ${MN_STATE} does not exist — run \`bash scripts/multinode.sh up\` as root`);
-    return { reason: `${MN_STATE} does not exist (run scripts/multinode.sh up)` };
-  }
-  const haproxy = spawnSync('haproxy', ['-v'], { encoding: 'utf8' });
-  if (haproxy.status !== 0) {
-    if (process.env.CI === 'true') throw new Error('haproxy is required in CI (apt-get install haproxy; .ci/run does)');
-    return { reason: 'haproxy is not installed (apt-get install haproxy)' };
-  }
-  return { state: readSandboxState(MN_STATE) };
-}
-
-const { state, reason } = loadState();
+const { state, reason } = loadThreeNode(Boolean(sandbox), sandboxReason, () =>
+  spawnSync('haproxy', ['-v'], { encoding: 'utf8' }).status === 0 ? undefined : 'haproxy is not installed (apt-get install haproxy; .ci/run does)');
 const NODES = threeNodes(state);
 const dk = (args: string[], opts: { allowFail?: boolean } = {}): string => {
   const r = spawnSync('docker', ['-H', `unix://${NODES[0]!.sock}`, ...args], { encoding: 'utf8' });

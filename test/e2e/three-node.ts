@@ -5,6 +5,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { readSandboxState } from '../fixtures/sandbox-deploy.js';
 import { removeStore, sleep, ROOT } from './harness.js';
 
 export const MULTINODE = path.join(ROOT, 'scripts/multinode.sh');
@@ -63,4 +64,26 @@ export async function backToOneManager(nodes: ThreeNode[], dk: Docker): Promise<
   execFileSync('bash', [MULTINODE, 'up'], { stdio: 'ignore' });
   await waitManagers(nodes, dk, 3).catch(() => undefined);
   execFileSync('bash', [MULTINODE, 'managers', '1'], { stdio: 'ignore' });
+}
+
+/** The three-node sandbox's state file (scripts/multinode.sh writes it). Test files that read it run in the three-node group. */
+export const MN_STATE = path.join(process.env.HD_MN_DIR ?? '/var/lib/honeydue-multinode', 'multinode.env');
+
+/**
+ * The three-node sandbox's state, or why its tests are skipped: the loopback sandbox (its registry credentials and
+ * keys) first, then the state file; in CI a missing one fails the run. `needs` adds what a file needs besides.
+ */
+export function loadThreeNode(sandboxReady: boolean, sandboxReason: string | undefined, needs: (state: Record<string, string>) => string | undefined = () => undefined): { state?: Record<string, string>; reason?: string } {
+  if (!sandboxReady) return { reason: sandboxReason };
+  if (!fs.existsSync(MN_STATE)) {
+    if (process.env.CI === 'true') throw new Error(`the multi-node sandbox is required in CI but ${MN_STATE} does not exist — run \`bash scripts/multinode.sh up\` as root`);
+    return { reason: `${MN_STATE} does not exist (run scripts/multinode.sh up)` };
+  }
+  const state = readSandboxState(MN_STATE);
+  const missing = needs(state);
+  if (missing) {
+    if (process.env.CI === 'true') throw new Error(`required in CI: ${missing}`);
+    return { reason: missing };
+  }
+  return { state };
 }
