@@ -74,7 +74,14 @@ export function rollbackPlan(ctx: Pick<Ctx, 'cfg' | 'release' | 'settings'>, tar
           cmd(stackDeploy(s, folder, { prune: true })),
         ],
       },
-      { title: 'Wait for convergence', entries: [cmd(observeStack(s)), note(`on its images, for at most DEPLOY_CONVERGE_TIMEOUT=${cfg.cluster.DEPLOY_CONVERGE_TIMEOUT}s`)] },
+      {
+        title: 'Wait for convergence',
+        entries: [
+          cmd(observeStack(s)),
+          note(`on its images, for at most DEPLOY_CONVERGE_TIMEOUT=${cfg.cluster.DEPLOY_CONVERGE_TIMEOUT}s`),
+          note(ctx.settings.skipHealthcheck || cfg.cluster.DEPLOY_WATCH_RATE === 0 ? 'the health URL is not watched meanwhile' : `from its redeploy until then, its health URL is asked ${cfg.cluster.DEPLOY_WATCH_RATE} time(s) a second (DEPLOY_WATCH_RATE): the summary says "during the rollback: F of N requests to the health URL failed (longest gap S s)"`),
+        ],
+      },
       { title: 'Health check', entries: [note(ctx.settings.skipHealthcheck ? 'skipped (SKIP_HEALTHCHECK)' : cfg.cluster.DEPLOY_HEALTHCHECK_URL ? `${cfg.cluster.DEPLOY_HEALTHCHECK_URL} with the release's own expectation` : 'none (DEPLOY_HEALTHCHECK_URL is not set)')] },
       { title: 'Make it current', entries: [cmd(createObject(s, 'mark', objectName(s, 'mark', '<time>'), 'known-good mark (rollback)', '', targetId ?? '<target deploy id>'))] },
     ],
