@@ -44,7 +44,7 @@ describe('day-two operations', { skip: sandbox ? false : `e2e skipped: ${reason}
     assert.equal(rel.code, 0, rel.output);
     const lines = rel.stdout.split('\n').filter((l) => /^[* ] +\S+_\d{14} /.test(l));
     assert.deepEqual(lines.map((l) => /(t\d)_\d{14}/.exec(l)![1]), ['t3', 't2', 't1']);
-    assert.match(lines[0]!, /^\* +t3_\d{14} +t3 +\S+@\S+ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC +healthy \(current\)$/);
+    assert.match(lines[0]!, /^\* +t3_\d{14} +t3 +\S+@\S+ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC +healthy \(current\) +\d+\/\d+ failed, gap \d+\.\d s$/);
     const json = JSON.parse((await runCli(fx, ['releases', '--json'])).stdout) as Array<{ deployId: string; current: boolean; outcome: string }>;
     assert.deepEqual(json.map((r) => [r.deployId, r.current, r.outcome]), [[ids.t3, true, 'healthy'], [ids.t2, false, 'healthy'], [ids.t1, false, 'healthy']]);
 

@@ -116,6 +116,8 @@ export function makeFixture(sb: Sandbox, o: FixtureOptions): Fixture {
     DOCKER_CONFIG: dockerConfig,
     CI: 'true',
     LANG: 'C.UTF-8',
+    // a test group's own temporary folder (scripts/run-tests.mjs): its runs' private folders stay in it
+    ...(process.env.TMPDIR ? { TMPDIR: process.env.TMPDIR } : {}),
   };
   return {
     stack: o.stack, root, deployDir, context, dockerConfig, home, apiPort: o.apiPort, remoteDir,
