@@ -10,6 +10,8 @@ import type { RunResult } from './runner.js';
 import { openSession, type ChannelGate } from './ssh-channels.js';
 
 /** A manager whose sshd answers but whose docker daemon or swarm role is gone: the run goes on elsewhere. */
+/** Of those, the answers of a manager whose swarm has no leader for now (an election): it may have one in seconds. */
+export const NO_LEADER_NOW = /swarm does not have a leader|node lost leader status|raft: failed to process the request|rpc error: code = (?:Unavailable|DeadlineExceeded)/;
 export const MANAGER_GONE = /Cannot connect to the Docker daemon|Is the docker daemon running\?|error during connect|swarm does not have a leader|node lost leader status|raft: failed to process the request|rpc error: code = (?:Unavailable|DeadlineExceeded)/;
 
 export interface ExecLimits {

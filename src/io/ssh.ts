@@ -11,7 +11,7 @@ import { ConnectionLost, PreflightError } from '../errors.js';
 import type { RunResult, Runner } from './runner.js';
 import { ChannelGate, NoAnswer } from './ssh-channels.js';
 import { openChain } from './ssh-connect.js';
-import { execOn, MANAGER_GONE, streamOn } from './ssh-exec.js';
+import { execOn, MANAGER_GONE, NO_LEADER_NOW, streamOn } from './ssh-exec.js';
 import { forwardOn } from './ssh-forward.js';
 import { uploadOn } from './ssh-sftp.js';
 import type { SshTarget } from './ssh-target.js';
@@ -50,6 +50,11 @@ export class ManagerSession implements Runner {
 
   /** the handshake timeout of every connection this session opens (DEPLOY_SSH_TIMEOUT) */
   readyTimeoutMs = 20_000;
+  /**
+   * how long a manager answering "no leader" is given to get one (an election: DEPLOY_SETTLE_TIMEOUT) before it counts
+   * as stopped serving; 0: at once
+   */
+  leaderWaitMs = 0;
   /** which of the listed managers the run is connected to */
   index = 0;
   /** managers this run lost on the way (their private docker config may still be there) */
@@ -68,12 +73,13 @@ export class ManagerSession implements Runner {
    * Connects to the first manager of the list that answers and that `accept` takes (a reachable manager of a swarm
    * with quorum): each tried in order, its host key checked as for one. Throws the reason of each when none does.
    */
-  static async connect(targets: SshTarget | readonly SshTarget[], opts: { readyTimeoutMs?: number; accept?: Accept; maxChannels?: number } = {}): Promise<ManagerSession> {
+  static async connect(targets: SshTarget | readonly SshTarget[], opts: { readyTimeoutMs?: number; accept?: Accept; maxChannels?: number; leaderWaitMs?: number } = {}): Promise<ManagerSession> {
     const list = Array.isArray(targets) ? (targets as readonly SshTarget[]) : [targets as SshTarget];
     const gate = new ChannelGate(opts.maxChannels ?? DEFAULT_MAX_CHANNELS);
     const { chain, index } = await ManagerSession.openFirst(list, 0, opts.readyTimeoutMs ?? 20_000, opts.accept, gate);
     const session = new ManagerSession(chain.at(-1)!, list[index]!, list, opts.accept, gate);
     session.readyTimeoutMs = opts.readyTimeoutMs ?? 20_000;
+    session.leaderWaitMs = opts.leaderWaitMs ?? 0;
     session.hops = chain.slice(0, -1);
     session.connectCount = 1;
     session.index = index;
@@ -218,7 +224,10 @@ export class ManagerSession implements Runner {
   run(cmd: Command): Promise<RunResult> {
     if (cmd.where !== 'manager') return Promise.reject(new Error(`ManagerSession cannot run a ${cmd.where} command`));
     return this.guarded(async () => {
-      const r = await execOn(this.client, cmd, this.dockerConfig, this.limits());
+      let r = await execOn(this.client, cmd, this.dockerConfig, this.limits());
+      // no leader for now (an election after a manager was lost): the manager answers; once its swarm has a leader
+      // again, the command is asked once more — a request refused for want of a leader changed nothing
+      if (r.exitCode !== 0 && NO_LEADER_NOW.test(r.stderr) && (await this.leaderBack())) r = await execOn(this.client, cmd, this.dockerConfig, this.limits());
       if (r.exitCode !== 0 && MANAGER_GONE.test(r.stderr)) {
         // sshd answers but the manager behind it does not: as good as a lost connection (dropped by guarded, after
         // this run's own promise has its reason)
@@ -226,6 +235,19 @@ export class ManagerSession implements Runner {
       }
       return r;
     });
+  }
+
+  /** Waits (at most leaderWaitMs) until the manager's swarm has a leader again: its node list answers. */
+  private async leaderBack(): Promise<boolean> {
+    const deadline = Date.now() + this.leaderWaitMs;
+    const probe: Command = { where: 'manager', argv: ['docker', 'node', 'ls', '--quiet'] };
+    while (Date.now() < deadline && !this.closed) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const r = await execOn(this.client, probe, this.dockerConfig, this.limits()).catch(() => undefined);
+      if (r?.exitCode === 0) return true;
+      if (r && !NO_LEADER_NOW.test(r.stderr)) return false;
+    }
+    return false;
   }
 
   /** A command whose output is a stream (logs --follow): see streamOn. */

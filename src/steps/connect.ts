@@ -11,8 +11,9 @@ import { SwarmStore } from '../store/swarm.js';
 import { cmd, note, type Ctx, type StepPlan } from './context.js';
 
 /** How every command connects: refusing a manager that cannot serve, DEPLOY_SSH_TIMEOUT, DEPLOY_SSH_MAX_CHANNELS. */
-export function sessionOptions(cfg: Pick<Ctx['cfg'], 'cluster'>, settings: Pick<Ctx['settings'], 'sshTimeoutSeconds'>): { accept: typeof refuseManager; readyTimeoutMs: number; maxChannels: number } {
-  return { accept: refuseManager, readyTimeoutMs: settings.sshTimeoutSeconds * 1000, maxChannels: cfg.cluster.DEPLOY_SSH_MAX_CHANNELS ?? 4 };
+export function sessionOptions(cfg: Pick<Ctx['cfg'], 'cluster'>, settings: Pick<Ctx['settings'], 'sshTimeoutSeconds'>): { accept: typeof refuseManager; readyTimeoutMs: number; maxChannels: number; leaderWaitMs: number } {
+  // a manager whose swarm is electing a leader is waited for (DEPLOY_SETTLE_TIMEOUT) before it counts as lost
+  return { accept: refuseManager, readyTimeoutMs: settings.sshTimeoutSeconds * 1000, maxChannels: cfg.cluster.DEPLOY_SSH_MAX_CHANNELS ?? 4, leaderWaitMs: (cfg.cluster.DEPLOY_SETTLE_TIMEOUT ?? 60) * 1000 };
 }
 
 /** Every listed manager, in order, resolved as ssh would (each may be an ~/.ssh/config alias). */

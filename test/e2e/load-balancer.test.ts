@@ -5,16 +5,15 @@
  * port), updated start-first; the health URL goes through HAProxy and is watched at the default rate.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { currentId, httpBody, loadSandbox, makeFixture, runCli, sleep, type Fixture } from './harness.js';
-import { clearThreeNodeStack, loadThreeNode, threeNodes } from './three-node.js';
+import { clearThreeNodeStack, haproxyMissing, loadThreeNode, startLoadBalancer, threeNodes } from './three-node.js';
 
 const { sandbox, reason: sandboxReason } = loadSandbox();
-const { state, reason } = loadThreeNode(Boolean(sandbox), sandboxReason, () =>
-  spawnSync('haproxy', ['-v'], { encoding: 'utf8' }).status === 0 ? undefined : 'haproxy is not installed (apt-get install haproxy; .ci/run does)');
+const { state, reason } = loadThreeNode(Boolean(sandbox), sandboxReason, haproxyMissing);
 const NODES = threeNodes(state);
 const dk = (args: string[], opts: { allowFail?: boolean } = {}): string => {
   const r = spawnSync('docker', ['-H', `unix://${NODES[0]!.sock}`, ...args], { encoding: 'utf8' });
@@ -46,18 +45,7 @@ describe('behind a load balancer that checks each node', { skip: state ? false :
     const from = '      replicas: ${API_REPLICAS}\n      update_config:\n        <<: *update\n        order: stop-first\n';
     assert.ok(text.includes(from), 'the fixture\'s api is no longer updated stop-first');
     fs.writeFileSync(stackFile, text.replace(from, '      replicas: ${API_REPLICAS}\n      placement:\n        max_replicas_per_node: 1\n      update_config:\n        <<: *update\n        order: start-first\n'), { mode: 0o600 });
-    // HAProxy as a cloud load balancer is set up: each node's port checked every 200 ms, a failed connection or
-    // an answer cut short retried on another node
-    const cfg = [
-      'global', `  pidfile ${path.join(fx.root, 'haproxy.pid')}`, '  daemon',
-      'defaults', '  mode http', '  timeout connect 1s', '  timeout client 5s', '  timeout server 5s', '  retries 3', '  option redispatch 1', '  retry-on conn-failure empty-response response-timeout 502 503',
-      'frontend fe', `  bind 127.0.0.1:${lbPort}`, '  default_backend nodes',
-      'backend nodes', '  option httpchk GET /cgi-bin/health', '  default-server inter 200ms fall 1 rise 1',
-      ...NODES.map((n, i) => `  server n${i + 1} ${n.addr}:${apiPort} check`), '',
-    ].join('\n');
-    fs.writeFileSync(path.join(fx.root, 'haproxy.cfg'), cfg);
-    execFileSync('haproxy', ['-f', path.join(fx.root, 'haproxy.cfg')]);
-    lbPid = Number(fs.readFileSync(path.join(fx.root, 'haproxy.pid'), 'utf8'));
+    lbPid = startLoadBalancer(fx.root, NODES, apiPort, lbPort, '/cgi-bin/health');
     const first = await runCli(fx, ['--context', fx.context, '--tag', 'lb1']);
     assert.equal(first.code, 0, first.output);
   });

@@ -16,6 +16,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readSandboxState } from '../fixtures/sandbox-deploy.js';
+import { haproxyMissing, startLoadBalancer, type ThreeNode } from './three-node.js';
 import { lockOwner, currentId, removeStore, cleanup, httpBody, loadSandbox, makeFixture, runCli, sha256, sleep, startCli, ROOT, type Fixture } from './harness.js';
 
 const { sandbox, reason: sandboxReason } = loadSandbox();
@@ -34,6 +35,11 @@ function loadMultinode(): { state?: Record<string, string>; reason?: string } {
   if (!fs.existsSync(MN_STATE)) {
     if (process.env.CI === 'true') throw new Error(`the multi-node sandbox is required in CI but ${MN_STATE} does not exist — run \`bash scripts/multinode.sh up\` as root`);
     return { reason: `${MN_STATE} does not exist (run scripts/multinode.sh up)` };
+  }
+  const missing = haproxyMissing();
+  if (missing) {
+    if (process.env.CI === 'true') throw new Error(`required in CI: ${missing}`);
+    return { reason: missing };
   }
   return { state: readSandboxState(MN_STATE) };
 }
@@ -108,6 +114,8 @@ describe('three swarm nodes: the packaged template, node failures', { skip: stat
   const image = (svc: string, tag: string) => `${registry}/e2e-${fx.stack}/honeydue-${svc}:${tag}`;
   const lastLine = (out: string) => out.split('\n').filter((l) => l.startsWith('result:')).pop() ?? '';
   const dozzlePort = 19998;
+  const lbPort = 18952;
+  let lbPid = 0;
 
   before(async () => {
     fx = makeFixture(sandbox!, { stack: 'e2emulti', apiPort: 8000, registry, convergeTimeout: 150 });
@@ -132,15 +140,19 @@ describe('three swarm nodes: the packaged template, node failures', { skip: stat
       .replace(/^DEPLOY_KNOWN_HOSTS=.*$/m, `DEPLOY_KNOWN_HOSTS=${state!.HD_MN_KNOWN_HOSTS}`)
       .replace(/^API_REPLICAS=.*$/m, 'API_REPLICAS=3')
       .replace(/^DOZZLE_PORT=.*$/m, `DOZZLE_PORT=${dozzlePort}`)
-      .replace(/^DEPLOY_HEALTHCHECK_URL=.*$/m, `DEPLOY_HEALTHCHECK_URL=http://${NODES[1]!.addr}:8000/cgi-bin/health`)
+      // the health URL through a load balancer over the nodes, as production's: with a node down it still reaches the
+      // replicas that serve
+      .replace(/^DEPLOY_HEALTHCHECK_URL=.*$/m, `DEPLOY_HEALTHCHECK_URL=http://127.0.0.1:${lbPort}/cgi-bin/health`)
       + `REDIS_IMAGE=${registry}/e2e-${fx.stack}/redis-standin:1\nDOZZLE_IMAGE=${registry}/e2e-${fx.stack}/dozzle-standin:1\n`, { mode: 0o600 });
     fs.appendFileSync(path.join(fx.deployDir, 'prod.env'), 'B2_ENDPOINT=https://s3.eu-central-003.backblazeb2.com\nB2_KEY_ID=0031234567890ab\nB2_APP_KEY="K003abcdefghijklmnopqrstuvwxyz0"\nB2_BUCKET_NAME=honeydue-uploads\n');
     const { text, patch } = sandboxPatch(fs.readFileSync(path.join(ROOT, 'templates/swarm-stack.yml'), 'utf8'));
     console.log(`the sandbox's patch to templates/swarm-stack.yml:\n${patch.join('\n')}`);
     fs.writeFileSync(path.join(fx.deployDir, 'swarm-stack.yml'), text);
+    lbPid = startLoadBalancer(fx.root, NODES as ThreeNode[], 8000, lbPort, '/cgi-bin/health');
   });
 
   after(async () => {
+    if (lbPid) process.kill(lbPid, 'SIGTERM');
     if (!fx) return;
     await clearStack();
     fs.rmSync(fx.root, { recursive: true, force: true });

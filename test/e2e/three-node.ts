@@ -87,3 +87,26 @@ export function loadThreeNode(sandboxReady: boolean, sandboxReason: string | und
   }
   return { state };
 }
+
+/**
+ * HAProxy (Debian's) in front of the nodes' host-mode `backendPort`, as a cloud load balancer is set up: each node
+ * checked every 200 ms on `checkPath`, a failed connection or an answer cut short retried on another node. Listens on
+ * 127.0.0.1:`listenPort`; its files in `dir`. Returns its pid (SIGTERM stops it).
+ */
+export function startLoadBalancer(dir: string, nodes: ThreeNode[], backendPort: number, listenPort: number, checkPath: string): number {
+  const cfg = [
+    'global', `  pidfile ${path.join(dir, 'haproxy.pid')}`, '  daemon',
+    'defaults', '  mode http', '  timeout connect 1s', '  timeout client 5s', '  timeout server 5s', '  retries 3', '  option redispatch 1', '  retry-on conn-failure empty-response response-timeout 502 503',
+    'frontend fe', `  bind 127.0.0.1:${listenPort}`, '  default_backend nodes',
+    'backend nodes', `  option httpchk GET ${checkPath}`, '  default-server inter 200ms fall 1 rise 1',
+    ...nodes.map((n, i) => `  server n${i + 1} ${n.addr}:${backendPort} check`), '',
+  ].join('\n');
+  fs.writeFileSync(path.join(dir, 'haproxy.cfg'), cfg);
+  execFileSync('haproxy', ['-f', path.join(dir, 'haproxy.cfg')]);
+  return Number(fs.readFileSync(path.join(dir, 'haproxy.pid'), 'utf8'));
+}
+
+/** haproxy answers `-v`: the load balancer can run (CI installs it). */
+export function haproxyMissing(): string | undefined {
+  return spawnSync('haproxy', ['-v'], { encoding: 'utf8' }).status === 0 ? undefined : 'haproxy is not installed (apt-get install haproxy; .ci/run does)';
+}
