@@ -19,6 +19,9 @@ export function degradedText(ctx: { release: { stackName: string } }, degraded: 
   return `on fewer replicas (${replicas}): ${whys.join('; ') || 'nodes are down — bring them back and swarm places the rest'}`;
 }
 
+/** How long a rolling update must look stuck before it is told to do the rest at once. */
+export const STUCK_AFTER_MS = 10_000;
+
 /** How often convergence looks (one round trip each). */
 export const POLL_MS = 300;
 
@@ -31,7 +34,7 @@ export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
       note(`every ${POLL_MS / 1000}s (nodes, services and tasks in one command), all services at once, for at most DEPLOY_CONVERGE_TIMEOUT=${ctx.cfg.cluster.DEPLOY_CONVERGE_TIMEOUT}s`),
       note('converged: spec image is this release\'s, running tasks = desired replicas, all on that image, UpdateStatus completed or none'),
       note('failed at once: UpdateStatus rollback_* or paused (swarm rolled back by itself, even when REPLICAS reads N/N)'),
-      note('with a node down, a rolling update that waits for what it can never get — a replica it cannot place (rolling back), or a new task it handed a node just before that node died, while the replacement runs elsewhere and the old task beside it — is told to do the rest at once (docker service update --update-parallelism 0 <service>; the next deploy sets it back)'),
+      note(`with a node down, a rolling update that waits for what it can never get — a replica it cannot place, or a new task it handed a node just before that node died, while the replacement runs elsewhere and the old task beside it — is told to do the rest at once once it has stood still for ${STUCK_AFTER_MS / 1000}s on a settled view (docker service update --update-parallelism 0 <service>; the next deploy sets it back)`),
       note('nodes that are down: their tasks do not count; when every replica the nodes that take tasks can hold runs the release and the only replicas missing are those the down, drained or not-yet-available nodes would have held, it has converged on fewer replicas (deploy and rollback alike; the last line names the nodes)'),
       note(`while swarm counts more nodes "not available for new tasks" than the node list shows down or drained (a leader change, a node that has just rejoined), or the swarm has no leader, placement is not judged: waited for, at most DEPLOY_SETTLE_TIMEOUT=${ctx.cfg.cluster.DEPLOY_SETTLE_TIMEOUT}s`),
       note(`failed in seconds: a replica swarm will never place while every node is up — unsupported platform, a host-mode port another service holds, insufficient resources, an unsatisfiable constraint — once the same reason has stood for ${PERMANENT_AFTER_MS / 1000}s (a port also waits while the service's old task is being stopped); rolling back, the previous release is accepted on the replicas that can run, and the last line says what blocks the rest`),
@@ -137,6 +140,8 @@ export async function waitForConvergence(ctx: Ctx, o: WaitOptions): Promise<Wait
   /** task id -> first seen waiting for a placement: a reason that stays is a placement swarm will never make */
   const unplacedSince = new Map<string, number>();
   const settle: Settle = { limit: ctx.cfg.cluster.DEPLOY_SETTLE_TIMEOUT };
+  /** service -> since when its rolling update has looked stuck */
+  const stuckSince = new Map<string, number>();
   for (;;) {
     const now = Date.now();
     let judgements: ServiceJudgement[];
@@ -153,7 +158,13 @@ export async function waitForConvergence(ctx: Ctx, o: WaitOptions): Promise<Wait
       continue;
     }
     o.handle.progress(judgements.map((j) => j.text).join(' | '));
+    // a rolling update told to do the rest at once stops every old task together: only once it has stood still for a
+    // while on a settled view, never on the first look after a node went (an election may still be under way)
+    for (const j of judgements) if (!j.stuck) stuckSince.delete(j.name);
     for (const j of judgements.filter((x) => x.stuck && !unstuck.has(x.name))) {
+      const since = stuckSince.get(j.name) ?? now;
+      stuckSince.set(j.name, since);
+      if (now - since < STUCK_AFTER_MS) continue;
       unstuck.add(j.name);
       const r = await exec(ctx, serviceUpdateAllAtOnce(j.name));
       ctx.reporter.info(`${j.name}: ${j.stuck}: ${r.exitCode === 0 ? 'told it to replace the other tasks at once (--update-parallelism 0; the next deploy sets it back)' : `could not unblock it: ${r.stderr.trim()}`}`);
