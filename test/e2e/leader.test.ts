@@ -1,6 +1,7 @@
 /**
  * A lost leader is not lost capacity: three managers on the three-node sandbox, the api with three replicas on a
- * host-mode port (one per node, so a missing node is missing capacity), the health URL on the connected manager.
+ * host-mode port (one per node, so a missing node is missing capacity), the health URL through HAProxy over the
+ * nodes (a load balancer that checks each node, as production's).
  * The leader — never the connected manager — is killed in the middle of a healthy deploy, and in the middle of the
  * rollback of a failing release; a node's daemon is restarted right before a deploy. Each is a race: each runs
  * three times in the test's own loop.
@@ -11,13 +12,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { currentId, httpBody, loadSandbox, lockOwner, makeFixture, runCli, sleep, startCli, ROOT, type Fixture } from './harness.js';
-import { backToOneManager, clearThreeNodeStack, loadThreeNode, threeNodes, waitManagers as waitManagersOf } from './three-node.js';
+import { backToOneManager, clearThreeNodeStack, haproxyMissing, loadThreeNode, startLoadBalancer, threeNodes, waitManagers as waitManagersOf } from './three-node.js';
 
 const { sandbox, reason: sandboxReason } = loadSandbox();
 const MULTINODE = path.join(ROOT, 'scripts/multinode.sh');
 const ROUNDS = 3;
 
-const { state, reason } = loadThreeNode(Boolean(sandbox), sandboxReason);
+const { state, reason } = loadThreeNode(Boolean(sandbox), sandboxReason, haproxyMissing);
 const NODES = threeNodes(state);
 
 /** docker through the first node whose daemon answers (any of them may be the one killed) */
@@ -62,6 +63,11 @@ describe('a lost leader is not lost capacity', { skip: state ? false : `leader e
   const registry = state?.HD_MN_REGISTRY ?? '';
   const port = state?.HD_MN_SSH_PORT ?? '';
   const apiPort = 18941;
+  // the health URL through a load balancer over the nodes (issue: with a node missing, the verdict must come from a
+  // URL that reaches the replicas that serve, never from one node's port)
+  const lbPort = 18953;
+  const healthUrl = `http://127.0.0.1:${lbPort}/cgi-bin/health`;
+  let lbPid = 0;
   const lastLine = (out: string) => out.split('\n').filter((l) => l.startsWith('result:')).pop() ?? '';
   let tagNo = 0;
 
@@ -72,7 +78,7 @@ describe('a lost leader is not lost capacity', { skip: state ? false : `leader e
     const cluster = path.join(dir, 'cluster.env');
     fs.writeFileSync(cluster, fs.readFileSync(cluster, 'utf8')
       .replace(/^DEPLOY_MANAGER_HOST=.*$/m, `DEPLOY_MANAGER_HOST=${NODES[i]!.addr}:${port}`)
-      .replace(/^DEPLOY_HEALTHCHECK_URL=.*$/m, `DEPLOY_HEALTHCHECK_URL=http://${NODES[i]!.addr}:${apiPort}/cgi-bin/health`), { mode: 0o600 });
+      .replace(/^DEPLOY_HEALTHCHECK_URL=.*$/m, `DEPLOY_HEALTHCHECK_URL=${healthUrl}`), { mode: 0o600 });
     return { ...fx, deployDir: dir };
   }
   /** a manager that does not lead */
@@ -82,6 +88,7 @@ describe('a lost leader is not lost capacity', { skip: state ? false : `leader e
     execFileSync('bash', [MULTINODE, 'managers', '3'], { stdio: 'ignore' });
     await waitManagers(3);
     fx = makeFixture(sandbox!, { stack: 'e2eleader', apiPort, registry, convergeTimeout: 150 });
+    lbPid = startLoadBalancer(fx.root, NODES, apiPort, lbPort, '/cgi-bin/health');
     await clearStack();
     const cluster = path.join(fx.deployDir, 'cluster.env');
     fs.writeFileSync(cluster, fs.readFileSync(cluster, 'utf8')
@@ -95,6 +102,7 @@ describe('a lost leader is not lost capacity', { skip: state ? false : `leader e
   });
 
   after(async () => {
+    if (lbPid) process.kill(lbPid, 'SIGTERM');
     // the killed node back, then one manager again, as the other multi-node tests expect
     await backToOneManager(NODES, dk);
     if (!fx) return;
@@ -122,7 +130,7 @@ describe('a lost leader is not lost capacity', { skip: state ? false : `leader e
         assert.match(lastLine(r.output), new RegExp(`^result: ok \\(exit 0\\): the new release ${id} \\(tag ${tag}\\) is serving and healthy`));
         assert.doesNotMatch(r.output, /cannot be placed with every node up|lost capacity/);
         assert.equal(lockOwner(fx.stack, dk), undefined);
-        assert.equal((await httpBody(`http://${NODES[via]!.addr}:${apiPort}/cgi-bin/health`))?.body.trim(), `ok ${tag}`);
+        assert.equal((await httpBody(healthUrl))?.body.trim(), `ok ${tag}`);
       } finally {
         await restore();
       }
@@ -146,7 +154,7 @@ describe('a lost leader is not lost capacity', { skip: state ? false : `leader e
         assert.match(lastLine(r.output), new RegExp(`^result: deploy failed \\(exit 1\\): rolled back: the previous release ${before} \\(tag ${previousTag}\\) is serving again`));
         assert.equal(currentId(fx.stack, dk), before);
         assert.equal(lockOwner(fx.stack, dk), undefined);
-        assert.equal((await httpBody(`http://${NODES[via]!.addr}:${apiPort}/cgi-bin/health`))?.body.trim(), `ok ${previousTag}`);
+        assert.equal((await httpBody(healthUrl))?.body.trim(), `ok ${previousTag}`);
         for (const t of runningApi(fx.stack)) assert.doesNotMatch(t.image, new RegExp(`:${tag}$`));
       } finally {
         await restore();
