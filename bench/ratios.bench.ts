@@ -60,13 +60,8 @@ rows.push(['honeydue-deploy plan (demo: packaged template, tag from git)', `${me
 rows.push(['honeydue-deploy plan (demo with its own swarm-stack.yml)', `${median(planOwn).toFixed(0)} ms`, ratio(planOwn), 'plus `docker stack config` of the rendered file']);
 
 async function sandboxRows(): Promise<void> {
-  const { loadSandbox, makeFixture, cleanup, acceptedLogins, runCli, startCli, currentId } = await import('../test/e2e/harness.js');
-  let sandbox;
-  try {
-    sandbox = loadSandbox().sandbox;
-  } catch {
-    sandbox = undefined;
-  }
+  const { sandboxIfAny, makeFixture, cleanup, acceptedLogins, runCli, startCli, currentId } = await import('../test/e2e/harness.js');
+  const sandbox = sandboxIfAny();
   if (!sandbox) {
     rows.push(['deploy / docker stack deploy --detach=false', 'n/a', '', 'needs the sandbox (root, scripts/sandbox.sh)']);
     return;
@@ -108,15 +103,10 @@ async function sandboxRows(): Promise<void> {
 
 /** A deploy through a three-manager swarm (scripts/multinode.sh, all three nodes managers), against docker alone. */
 async function managersRow(): Promise<void> {
-  const { loadSandbox, makeFixture, runCli, removeStore } = await import('../test/e2e/harness.js');
+  const { sandboxIfAny, makeFixture, runCli, removeStore } = await import('../test/e2e/harness.js');
   const { readSandboxState } = await import('../test/fixtures/sandbox-deploy.js');
   const stateFile = path.join(process.env.HD_MN_DIR ?? '/var/lib/honeydue-multinode', 'multinode.env');
-  let sandbox;
-  try {
-    sandbox = loadSandbox().sandbox;
-  } catch {
-    sandbox = undefined;
-  }
+  const sandbox = sandboxIfAny();
   const state = sandbox && fs.existsSync(stateFile) ? readSandboxState(stateFile) : undefined;
   if (!sandbox || !state?.HD_MN_SSHD_HOMES) {
     rows.push(['deploy through three managers', 'n/a', '', 'needs the three-node sandbox (scripts/multinode.sh up)']);

@@ -14,13 +14,8 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)] ?? NaN;
 }
 
-const { loadSandbox, makeFixture, cleanup, runCli } = await import('../test/e2e/harness.js');
-let sandbox;
-try {
-  sandbox = loadSandbox().sandbox;
-} catch {
-  sandbox = undefined;
-}
+const { sandboxIfAny, makeFixture, cleanup, runCli } = await import('../test/e2e/harness.js');
+const sandbox = sandboxIfAny();
 if (!sandbox) {
   console.log('watch bench: needs the sandbox (root, scripts/sandbox.sh up)');
   process.exit(0);

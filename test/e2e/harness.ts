@@ -26,6 +26,15 @@ export interface Sandbox extends SandboxTarget {
 }
 
 /** undefined + a reason when the sandbox is not there; with CI=true that is a failure, not a skip. */
+/** The sandbox for a benchmark: undefined, never an error, when there is none (a bench never fails on a missing one). */
+export function sandboxIfAny(): Sandbox | undefined {
+  try {
+    return loadSandbox().sandbox;
+  } catch {
+    return undefined;
+  }
+}
+
 export function loadSandbox(): { sandbox?: Sandbox; reason?: string } {
   const fail = (reason: string) => {
     if (process.env.CI === 'true') throw new Error(`the e2e sandbox is required in CI but ${reason} — run \`bash scripts/sandbox.sh up\` as root`);

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
 import { makeConfig, runCli } from '../../helpers/config.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { sshKeys } from '../../helpers/ssh-keys.js';
 
 let port = 0;
 let key = '';
@@ -22,10 +23,9 @@ let ignored: string[] = [];
 
 before(async () => {
   const dir = tempDir('hd-ssh-mute-');
-  key = path.join(dir, 'id_ed25519');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-  const hostKey = path.join(dir, 'host_ed25519');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  const keys = sshKeys(dir);
+  key = keys.key;
+  const hostKey = keys.hostKey;
   server = new ssh2.Server({ hostKeys: [fs.readFileSync(hostKey)] }, (client) => {
     client.on('error', () => undefined);
     client.on('authentication', (ctx) => ctx.accept());

@@ -5,7 +5,6 @@
  * a leader past the wait is a manager that stopped serving, named with docker's words.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -15,6 +14,7 @@ import { ManagerSession } from '../../../src/io/ssh.js';
 import { resolveTarget } from '../../../src/io/ssh-target.js';
 import { ConnectionLost } from '../../../src/errors.js';
 import { tempDir } from '../../helpers/tmp.js';
+import { sshKeys } from '../../helpers/ssh-keys.js';
 
 const NO_LEADER = 'Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader. It\'s possible that too few managers are online. Make sure more than half of the managers are online.\n';
 
@@ -29,10 +29,9 @@ let leaderless = 0;
 
 before(async () => {
   const dir = tempDir('hd-ssh-leader-');
-  key = path.join(dir, 'id_ed25519');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
-  const hostKey = path.join(dir, 'host_ed25519');
-  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
+  const keys = sshKeys(dir);
+  key = keys.key;
+  const hostKey = keys.hostKey;
   server = new ssh2.Server({ hostKeys: [fs.readFileSync(hostKey)] }, (client) => {
     client.on('error', () => undefined);
     client.on('authentication', (ctx) => ctx.accept());
