@@ -281,7 +281,7 @@ export async function runDeploy(ctx: Ctx): Promise<Summary> {
   } catch (err) {
     ({ summary, facts } = await recover(ctx, err));
   }
-  const closed = await closeRun(ctx, 'deploy', startedAt, facts, summary, { deployId: ctx.release.deployId, tag: ctx.release.tag, detail: [jobDetail(ctx)].filter(Boolean).join('; ') || undefined });
+  const closed = await closeRun(ctx, 'deploy', startedAt, facts, summary, { deployId: ctx.release.deployId, tag: ctx.release.tag, detail: jobDetail(ctx) });
   if (!ctx.state.hookRefused) {
     const servingId = closed.outcome === 'healthy' ? ctx.release.deployId : closed.outcome === 'failed-needs-attention' ? undefined : ctx.state.previous?.deployId;
     if (ctx.state.rollbackStarted) await hooks.runPost(ctx, 'post-rollback', 'deploy', ctx.release, closed, servingId);

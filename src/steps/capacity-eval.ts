@@ -34,11 +34,6 @@ export function parseReason(error: string): PlacementReason {
 
 const UNPLACEABLE = /no suitable node/i;
 
-/** The tasks of a service that want to run its intended image but have no node. */
-export function unplacedTasks(tasks: TaskView[], service: string, intended: string): TaskView[] {
-  return tasks.filter((t) => t.service === service && t.desiredRunning !== false && t.image === intended && !t.running && UNPLACEABLE.test(t.error));
-}
-
 /** A node a service may run on by its role constraint (other constraints are swarm's to judge). */
 function roleAllows(svc: ServiceView, n: NodeView): boolean {
   for (const c of svc.constraints ?? []) {
@@ -65,7 +60,7 @@ export function capacityOf(svc: ServiceView, nodes: NodeView[], reasons: Placeme
   const candidates = nodes.filter((n) => roleAllows(svc, n));
   const unavailable = candidates.filter((n) => !usable(n));
   const missingNodes = Math.min(candidates.length, Math.max(unavailable.length, ...reasons.map((r) => r.notAvailable)));
-  const perNode = svc.hostPort ? Math.min(1, svc.maxPerNode || 1) : svc.maxPerNode || undefined;
+  const perNode = svc.hostPort ? 1 : svc.maxPerNode || undefined;
   return {
     candidates,
     unavailable,
@@ -105,6 +100,11 @@ export function unsettled(tasks: TaskView[], nodes: NodeView[]): string | undefi
   return `swarm counts ${said} node(s) not available for new tasks while ${ready} of ${nodes.length} are listed Ready and Active (a new leader waiting for the nodes to report, or a node that has just rejoined)`;
 }
 
+/** Nodes that take no task, each with its state, and what to do about them. */
+export function missingNodesText(nodes: NodeView[]): string {
+  return `node ${nodes.map((n) => `${describeNode(n)} is ${n.state === 'ready' ? n.availability : n.state}`).join(', node ')} — bring it back (start its docker, or docker node update --availability active) and swarm places the rest, or remove it (docker node rm) and lower the replicas`;
+}
+
 export interface BlameContext {
   svc: ServiceView;
   tasks: TaskView[];
@@ -130,9 +130,8 @@ export function blame(error: string, b: BlameContext): string {
   const ownNodes = new Set(b.tasks.filter((t) => t.service === name && t.desiredRunning !== false && t.running && (t.nodeId ?? t.node)).map((t) => t.nodeId ?? t.node));
   if (r.notAvailable) {
     const down = b.nodes.filter((n) => !usable(n));
-    const listed = down.map((n) => `${describeNode(n)} is ${n.state === 'ready' ? n.availability : n.state}`);
     const notYet = r.notAvailable - down.length;
-    if (listed.length) parts.push(`node ${listed.join(', node ')} — bring it back (start its docker, or docker node update --availability active) and swarm places the rest, or remove it (docker node rm) and lower the replicas`);
+    if (down.length) parts.push(missingNodesText(down));
     if (notYet > 0) parts.push(`${notYet} node(s) listed Ready are not yet available for new tasks (just rejoined, or a new leader waiting for them to report) — swarm places the rest once they report; nothing to do`);
   }
   if (r.portInUse) {

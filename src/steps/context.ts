@@ -1,3 +1,4 @@
+import path from 'node:path';
 import type { WatchSummary } from '../watch/samples.js';
 import type { HealthWatcher } from '../watch/watcher.js';
 import { display, displayUpload, type Command, type Upload } from '../commands/command.js';
@@ -122,4 +123,10 @@ export async function execChecked(ctx: Ctx, command: Command, what: string, opts
     throw new CommandFailed(display(command), result.exitCode, ctx.reporter.redactor.redact(tail(result.stderr || result.stdout)), what);
   }
   return result;
+}
+
+/** cluster.env as messages name it: relative to the working folder when it is below it. */
+export function clusterEnvShown(cfg: Pick<Ctx['cfg'], 'deployDir'>): string {
+  const p = path.join(cfg.deployDir, 'cluster.env');
+  return path.relative(process.cwd(), p) || p;
 }

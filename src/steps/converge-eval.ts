@@ -4,8 +4,8 @@
  */
 import { digestOf, normalizeImage, stripDigest, parseServices, parseTasks, type ServiceView, type TaskView } from './swarm-views.js';
 export { digestOf, normalizeImage, stripDigest, parseServices, parseTasks, type ServiceView, type TaskView };
-import { blame, capacityOf, nodesShare, parseReason, type Capacity } from './capacity-eval.js';
-import { describeNode, type NodeView } from './nodes-eval.js';
+import { blame, capacityOf, missingNodesText, nodesShare, parseReason, type Capacity } from './capacity-eval.js';
+import type { NodeView } from './nodes-eval.js';
 
 export type ServiceStatus = 'converged' | 'waiting' | 'failed';
 
@@ -109,7 +109,7 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
     error
       ? blame(error, { svc, tasks, nodes: opts.nodes ?? [], describe, ...(opts.portOwners ? { portOwners: opts.portOwners } : {}) })
       : cap.unavailable.length
-        ? `node ${cap.unavailable.map((n) => `${describeNode(n)} is ${n.state === 'ready' ? n.availability : n.state}`).join(', node ')} — bring it back (start its docker, or docker node update --availability active) and swarm places the rest, or remove it (docker node rm) and lower the replicas`
+        ? missingNodesText(cap.unavailable)
         : `node(s) ${[...down].map(describe).join(', ')} are down — bring them back and swarm places the rest`;
   // placements swarm will never make while every node is up: the same reason for a while, and (for a port) no task
   // of the service still being stopped that could be holding it; with nodes missing, only replicas beyond their share

@@ -1,8 +1,7 @@
-import path from 'node:path';
 import { DeployFailed, PreflightError } from '../errors.js';
 import { resolveHealthUrl, waitHealthy } from '../io/http.js';
 import type { StepHandle } from '../ui/reporter.js';
-import { note, type Ctx, type StepPlan } from './context.js';
+import { clusterEnvShown, note, type Ctx, type StepPlan } from './context.js';
 
 export function skippedBecause(ctx: Pick<Ctx, 'settings' | 'release'>): string | undefined {
   if (ctx.settings.skipHealthcheck) return 'SKIP_HEALTHCHECK is set';
@@ -56,11 +55,6 @@ export function precheckPlan(ctx: Pick<Ctx, 'cfg' | 'settings' | 'release'>): St
   };
 }
 
-function clusterEnv(ctx: Pick<Ctx, 'cfg'>): string {
-  const p = path.join(ctx.cfg.deployDir, 'cluster.env');
-  return path.relative(process.cwd(), p) || p;
-}
-
 /**
  * The health URL asked once against the serving release, before the stack is touched: a URL the check can never
  * pass (a redirect it does not follow, a URL that fails while a release serves) would otherwise fail every deploy
@@ -70,18 +64,18 @@ export async function precheck(ctx: Ctx, handle: StepHandle): Promise<void> {
   const url = ctx.release.healthUrl!;
   const r = await resolveHealthUrl(url, PRECHECK_TIMEOUT_MS);
   if (r.otherHost) {
-    throw new PreflightError(`${clusterEnv(ctx)}: DEPLOY_HEALTHCHECK_URL: ${url} redirects to ${r.otherHost}, which the health check does not follow (another host) — set DEPLOY_HEALTHCHECK_URL=${r.otherHost}`);
+    throw new PreflightError(`${clusterEnvShown(ctx.cfg)}: DEPLOY_HEALTHCHECK_URL: ${url} redirects to ${r.otherHost}, which the health check does not follow (another host) — set DEPLOY_HEALTHCHECK_URL=${r.otherHost}`);
   }
   if (r.hops.length) {
     ctx.release.healthUrl = r.url;
-    ctx.reporter.warn(`${clusterEnv(ctx)}: DEPLOY_HEALTHCHECK_URL: ${url} redirects to ${r.url} (the same host): this run checks ${r.url} — write it in cluster.env`);
+    ctx.reporter.warn(`${clusterEnvShown(ctx.cfg)}: DEPLOY_HEALTHCHECK_URL: ${url} redirects to ${r.url} (the same host): this run checks ${r.url} — write it in cluster.env`);
   }
   const prev = ctx.state.previous;
   ctx.state.servedBefore = r.attempt.ok;
   if (!r.attempt.ok) {
     if (!prev) return handle.progress(`${r.url}: ${r.attempt.detail} — no known-good release serves yet (a first deploy): not a failure`);
     throw new PreflightError(
-      `${clusterEnv(ctx)}: DEPLOY_HEALTHCHECK_URL: ${r.url} answers ${r.attempt.detail} now, while the known-good release ${prev.deployId} (tag ${prev.tag}) serves — every deploy would be judged unhealthy and rolled back. Point it at the serving release through the load balancer; to deploy anyway (a fix for an outage), SKIP_HEALTHCHECK=1`,
+      `${clusterEnvShown(ctx.cfg)}: DEPLOY_HEALTHCHECK_URL: ${r.url} answers ${r.attempt.detail} now, while the known-good release ${prev.deployId} (tag ${prev.tag}) serves — every deploy would be judged unhealthy and rolled back. Point it at the serving release through the load balancer; to deploy anyway (a fix for an outage), SKIP_HEALTHCHECK=1`,
     );
   }
   handle.progress(`${r.url}: ${r.attempt.detail} from the serving release${prev ? ` ${prev.deployId}` : ''}`);

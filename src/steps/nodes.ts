@@ -1,7 +1,6 @@
-import path from 'node:path';
 import { allServiceSpecs, inspectNodes } from '../commands/docker.js';
 import { PreflightError } from '../errors.js';
-import { cmd, execChecked, note, type Ctx, type StepPlan } from './context.js';
+import { clusterEnvShown, cmd, execChecked, note, type Ctx, type StepPlan } from './context.js';
 import { describeNode, hostPortConflicts, hostPorts, healthUrlOnNode, impossiblePlacements, shortPlacements, labelPins, labelProblems, parseNodes, placementNeeds, usable, type NodeView } from './nodes-eval.js';
 
 export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
@@ -23,16 +22,11 @@ export function plan(ctx: Pick<Ctx, 'cfg' | 'release'>): StepPlan {
   };
 }
 
-function clusterEnv(ctx: Pick<Ctx, 'cfg'>): string {
-  const p = path.join(ctx.cfg.deployDir, 'cluster.env');
-  return path.relative(process.cwd(), p) || p;
-}
-
 /** The one-node rule for the local uploads volume (volumes are per node), decided where the truth is. */
 export function localVolumeProblem(ctx: Pick<Ctx, 'cfg'>, nodes: NodeView[]): string | undefined {
   const n = ctx.cfg.cluster.API_REPLICAS;
   if (ctx.cfg.storage !== 'local' || n <= 1 || nodes.length <= 1) return undefined;
-  return `${clusterEnv(ctx)}: API_REPLICAS: ${n} replicas with the local uploads volume on a swarm of ${nodes.length} nodes would lose uploads (volumes are per node: a file written on one node is a 404 on the others) — set all four B2_* in prod.env for S3-compatible storage, or set API_REPLICAS=1`;
+  return `${clusterEnvShown(ctx.cfg)}: API_REPLICAS: ${n} replicas with the local uploads volume on a swarm of ${nodes.length} nodes would lose uploads (volumes are per node: a file written on one node is a 404 on the others) — set all four B2_* in prod.env for S3-compatible storage, or set API_REPLICAS=1`;
 }
 
 /** An even number of managers tolerates no more failures than one manager fewer: worth a warning, not a stop. */

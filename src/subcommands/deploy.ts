@@ -13,7 +13,7 @@ import { warmSshEarly } from '../io/ssh-warm.js';
 import type { Release } from '../release.js';
 import { finalLine, printManual, type ActionResult } from '../result.js';
 import { builderProblems, probeBuilder } from '../steps/builder.js';
-import type { Ctx } from '../steps/context.js';
+import { clusterEnvShown, type Ctx } from '../steps/context.js';
 import type { Reporter } from '../ui/reporter.js';
 
 /**
@@ -127,7 +127,7 @@ async function prepare(flags: Flags, env: NodeJS.ProcessEnv, reporter: Reporter,
   cfg.warnings.push(...downtimeWarnings(stackDoc(release.stackFile)).map((w) => `${stackShown(cfg)}: ${w}`));
   const { healthUrlOnNode } = await import('../steps/nodes-eval.js');
   const onNode = healthUrlOnNode(release.healthUrl, parseManagerList(cfg.cluster.DEPLOY_MANAGER_HOST ?? '').entries.map((e) => ({ host: e.host, what: `the manager ${e.host} of DEPLOY_MANAGER_HOST` })));
-  if (onNode) cfg.warnings.push(`${path.relative(process.cwd(), path.join(cfg.deployDir, 'cluster.env')) || 'cluster.env'}: ${onNode}`);
+  if (onNode) cfg.warnings.push(`${clusterEnvShown(cfg)}: ${onNode}`);
   if (release.tagSource === 'placeholder') {
     cfg.warnings.push(`command line: --context: ${settings.context} is not a git repository and no --tag (DEPLOY_TAG) was given; the plan shows the tag as ${PLACEHOLDER_TAG}${STOPS_HERE}`);
   }
