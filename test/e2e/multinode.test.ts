@@ -16,7 +16,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readSandboxState } from '../fixtures/sandbox-deploy.js';
-import { haproxyMissing, startLoadBalancer, type ThreeNode } from './three-node.js';
+import { freshNetworks, haproxyMissing, startLoadBalancer, type ThreeNode } from './three-node.js';
 import { lockOwner, currentId, removeStore, cleanup, httpBody, loadSandbox, makeFixture, runCli, sha256, sleep, startCli, ROOT, type Fixture } from './harness.js';
 
 const { sandbox, reason: sandboxReason } = loadSandbox();
@@ -165,6 +165,7 @@ describe('three swarm nodes: the packaged template, node failures', { skip: stat
     dk(manager(), ['stack', 'rm', fx.stack], { allowFail: true });
     dk(manager(), ['node', 'update', '--label-rm', 'honeydue-redis', manager().hostname], { allowFail: true });
     for (let i = 0; i < 60 && dk(manager(), ['network', 'ls', '-q', '--filter', `label=com.docker.stack.namespace=${fx.stack}`], { allowFail: true }).trim(); i++) await sleep(1000);
+    await freshNetworks(NODES as ThreeNode[], mdk);
     const secrets = dk(manager(), ['secret', 'ls', '-q', '--filter', `label=com.honeydue.deploy.stack=${fx.stack}`], { allowFail: true }).split('\n').filter(Boolean);
     if (secrets.length) dk(manager(), ['secret', 'rm', ...secrets], { allowFail: true });
     removeStore(fx.stack, mdk);
