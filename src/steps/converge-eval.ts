@@ -73,6 +73,23 @@ export function nodeOf(t: TaskView): string | undefined {
   return t.nodeId ?? t.node;
 }
 
+/**
+ * Errors that come from a node's own state, not from the release: what the operator does about each. A node's docker
+ * at times keeps the addresses of an overlay network the swarm has removed (after a stack was removed, or while its
+ * daemon was killed — moby/moby#35204); the swarm gives them to a new network and that node refuses every task on it.
+ */
+const NODE_FAULTS: ReadonlyArray<readonly [RegExp, string]> = [
+  [
+    /Pool overlaps with other one on this address space|failed to allocate gateway \(.*\): Address already in use/i,
+    "not the release: that node's docker still holds the addresses of a network the swarm has removed — restart docker on that node (systemctl restart docker), then deploy again",
+  ],
+];
+
+/** What to do about a task error that is a node's fault, not the release's; undefined for any other error. */
+export function nodeFault(error: string): string | undefined {
+  return NODE_FAULTS.find(([re]) => re.test(error))?.[1];
+}
+
 /** A release whose tasks fail again and again is judged at once: this many failures, or one error seen twice. */
 export const CRASH_LOOP_FAILURES = 3;
 
@@ -87,7 +104,8 @@ export function crashLoop(mine: TaskView[], intended: string, before: ReadonlySe
   const errors = failed.map((t) => `${t.error || t.state}${nodeOf(t) ? ` on node ${describe(nodeOf(t)!)}` : ''}`);
   const repeated = errors.find((e, i) => e && errors.indexOf(e) !== i);
   if (failed.length < CRASH_LOOP_FAILURES && !repeated) return undefined;
-  return `${failed.length} task${failed.length === 1 ? '' : 's'} of the new image failed (${repeated ?? errors[0]})`;
+  const fault = nodeFault(repeated ?? errors[0]!);
+  return `${failed.length} task${failed.length === 1 ? '' : 's'} of the new image failed (${repeated ?? errors[0]})${fault ? `: ${fault}` : ''}`;
 }
 
 export function judgeService(svc: ServiceView | undefined, name: string, intended: string, tasks: TaskView[], opts: JudgeOptions = {}): ServiceJudgement {
@@ -134,7 +152,8 @@ export function judgeService(svc: ServiceView | undefined, name: string, intende
     const fresh = all.filter((t) => t.error && !(t.id && opts.tasksBefore?.has(t.id)));
     // a task that failed is what made swarm give up; one still waiting for a place (a port being freed) is not
     const culprit = fresh.find((t) => t.image === intended && t.failed) ?? fresh.find((t) => t.image === intended) ?? fresh[0] ?? mine.find((t) => t.error);
-    const why = culprit ? `${culprit.error}${nodeOf(culprit) ? ` on node ${(opts.describe ?? ((h: string) => h))(nodeOf(culprit)!)}` : ''}` : undefined;
+    const fault = culprit ? nodeFault(culprit.error) : undefined;
+    const why = culprit ? `${culprit.error}${nodeOf(culprit) ? ` on node ${(opts.describe ?? ((h: string) => h))(nodeOf(culprit)!)}` : ''}${fault ? `: ${fault}` : ''}` : undefined;
     return {
       name,
       status: 'failed',

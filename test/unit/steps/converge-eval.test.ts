@@ -35,6 +35,18 @@ describe('crash loops are judged in seconds', () => {
     assert.notEqual(judgeService(svc(), 's_api', NEW, old.map((t) => ({ ...t, image: OLD }))).status, 'failed');
     assert.notEqual(judgeService(svc({ specImage: OLD }), 's_api', OLD, old.map((t) => ({ ...t, image: OLD })), { rollingBack: true }).status, 'failed');
   });
+  it('a node that refuses tasks because of its own network state is named as the fault, with what to do', () => {
+    const error = 'invalid pool request: Pool overlaps with other one on this address space';
+    const onNode2 = (id: string): TaskView => ({ ...failedTask(id, NEW, error), nodeId: 'id2' });
+    const j = judgeService(svc(), 's_api', NEW, [onNode2('t1'), onNode2('t2')], { tasksBefore: new Set(), describe: (n) => `${n} (hdnode2)` });
+    assert.equal(j.status, 'failed');
+    assert.equal(j.text, `s_api: 2 tasks of the new image failed (${error} on node id2 (hdnode2)): not the release: that node's docker still holds the addresses of a network the swarm has removed — restart docker on that node (systemctl restart docker), then deploy again`);
+    // swarm gave up on the update itself: the same words
+    const paused = judgeService(svc({ updateState: 'paused' }), 's_api', NEW, [onNode2('t1')], { tasksBefore: new Set() });
+    assert.match(paused.text, /on node id2: not the release: that node's docker still holds the addresses/);
+    // any other error: no such words
+    assert.doesNotMatch(judgeService(svc(), 's_api', NEW, [failedTask('a', NEW, 'task: non-zero exit (1)'), failedTask('b', NEW, 'task: non-zero exit (1)')], { tasksBefore: new Set() }).text, /not the release/);
+  });
   it('history rows do not count as running tasks', () => {
     assert.equal(judgeService(svc(), 's_api', NEW, [task(NEW), task(NEW), { ...failedTask('x', OLD, ''), state: 'Shutdown', failed: false }]).status, 'converged');
   });
