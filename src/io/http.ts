@@ -1,3 +1,4 @@
+import { maskUrlCredentials } from '../ui/redact.js';
 
 export interface HealthAttempt {
   ok: boolean;
@@ -57,7 +58,7 @@ export interface ResolvedHealthUrl {
   /** where the answer came from: the URL itself, or where it redirects */
   url: string;
   attempt: HealthAttempt;
-  /** a redirect to another host (or one that cannot be read), not followed: its Location */
+  /** a redirect to another host (or one that cannot be read), not followed: its Location, as sent (credentials too) */
   otherHost?: string;
   /** the redirects followed, in order */
   hops: string[];
@@ -77,10 +78,10 @@ export async function resolveHealthUrl(url: string, timeoutMs: number, maxHops =
         try {
           next = new URL(location, current);
         } catch {
-          return { url: current, attempt: { ok: false, status: res.statusCode, detail: `HTTP ${res.statusCode} to ${location}` }, otherHost: location, hops };
+          return { url: current, attempt: { ok: false, status: res.statusCode, detail: `HTTP ${res.statusCode} to ${maskUrlCredentials(location)}` }, otherHost: location, hops };
         }
         if (next.hostname.toLowerCase() !== new URL(url).hostname.toLowerCase() || !/^https?:$/.test(next.protocol)) {
-          return { url: current, attempt: { ok: false, status: res.statusCode, detail: `HTTP ${res.statusCode} to ${next.href}` }, otherHost: next.href, hops };
+          return { url: current, attempt: { ok: false, status: res.statusCode, detail: `HTTP ${res.statusCode} to ${maskUrlCredentials(next.href)}` }, otherHost: next.href, hops };
         }
         if (hops.length >= maxHops) return { url: current, attempt: { ok: false, status: res.statusCode, detail: `more than ${maxHops} redirects` }, hops };
         hops.push(next.href);

@@ -1,5 +1,6 @@
 import { DeployFailed, PreflightError } from '../errors.js';
 import { resolveHealthUrl, waitHealthy } from '../io/http.js';
+import { maskUrlCredentials, urlCredentials } from '../ui/redact.js';
 import type { StepHandle } from '../ui/reporter.js';
 import { clusterEnvShown, note, type Ctx, type StepPlan } from './context.js';
 
@@ -63,20 +64,23 @@ export function precheckPlan(ctx: Pick<Ctx, 'cfg' | 'settings' | 'release'>): St
 export async function precheck(ctx: Ctx, handle: StepHandle): Promise<void> {
   const url = ctx.release.healthUrl!;
   const r = await resolveHealthUrl(url, PRECHECK_TIMEOUT_MS);
+  // a Location may carry credentials of its own: never shown, and taught to the redactor for every later line
+  for (const c of [...urlCredentials(r.otherHost, 'secret'), ...urlCredentials(r.url, 'secret')]) ctx.reporter.redactor.add(c);
+  const shown = (u: string) => maskUrlCredentials(u);
   if (r.otherHost) {
-    throw new PreflightError(`${clusterEnvShown(ctx.cfg)}: DEPLOY_HEALTHCHECK_URL: ${url} redirects to ${r.otherHost}, which the health check does not follow (another host) — set DEPLOY_HEALTHCHECK_URL=${r.otherHost}`);
+    throw new PreflightError(`${clusterEnvShown(ctx.cfg)}: DEPLOY_HEALTHCHECK_URL: ${shown(url)} redirects to ${shown(r.otherHost)}, which the health check does not follow (another host) — set DEPLOY_HEALTHCHECK_URL=${shown(r.otherHost)}`);
   }
   if (r.hops.length) {
     ctx.release.healthUrl = r.url;
-    ctx.reporter.warn(`${clusterEnvShown(ctx.cfg)}: DEPLOY_HEALTHCHECK_URL: ${url} redirects to ${r.url} (the same host): this run checks ${r.url} — write it in cluster.env`);
+    ctx.reporter.warn(`${clusterEnvShown(ctx.cfg)}: DEPLOY_HEALTHCHECK_URL: ${shown(url)} redirects to ${shown(r.url)} (the same host): this run checks ${shown(r.url)} — write it in cluster.env`);
   }
   const prev = ctx.state.previous;
   ctx.state.servedBefore = r.attempt.ok;
   if (!r.attempt.ok) {
-    if (!prev) return handle.progress(`${r.url}: ${r.attempt.detail} — no known-good release serves yet (a first deploy): not a failure`);
+    if (!prev) return handle.progress(`${shown(r.url)}: ${r.attempt.detail} — no known-good release serves yet (a first deploy): not a failure`);
     throw new PreflightError(
-      `${clusterEnvShown(ctx.cfg)}: DEPLOY_HEALTHCHECK_URL: ${r.url} answers ${r.attempt.detail} now, while the known-good release ${prev.deployId} (tag ${prev.tag}) serves — every deploy would be judged unhealthy and rolled back. Point it at the serving release through the load balancer; to deploy anyway (a fix for an outage), SKIP_HEALTHCHECK=1`,
+      `${clusterEnvShown(ctx.cfg)}: DEPLOY_HEALTHCHECK_URL: ${shown(r.url)} answers ${r.attempt.detail} now, while the known-good release ${prev.deployId} (tag ${prev.tag}) serves — every deploy would be judged unhealthy and rolled back. Point it at the serving release through the load balancer; to deploy anyway (a fix for an outage), SKIP_HEALTHCHECK=1`,
     );
   }
-  handle.progress(`${r.url}: ${r.attempt.detail} from the serving release${prev ? ` ${prev.deployId}` : ''}`);
+  handle.progress(`${shown(r.url)}: ${r.attempt.detail} from the serving release${prev ? ` ${prev.deployId}` : ''}`);
 }

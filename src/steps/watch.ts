@@ -42,8 +42,8 @@ export async function stopWatch(ctx: Ctx): Promise<WatchSummary | undefined> {
 /** The update's watch, stopped; a release that failed more requests than the budget allows is a failed release. */
 export async function judgeUpdate(ctx: Ctx): Promise<void> {
   const s = await stopWatch(ctx);
+  // (its line is said once, in the run's summary before the result line: closeRun)
   if (!s) return;
-  ctx.reporter.info(watchLine(s));
   const budget = ctx.settings.maxFailedRequests;
   // nothing answered before this deploy (a first deploy): its misses cost no user anything
   if (ctx.state.servedBefore === false) {

@@ -46,6 +46,8 @@ describe('what the users saw during an update', { skip: sandbox ? false : `e2e s
     assert.equal(r.code, 0, r.output);
     const m = watchOf(r.output, 'update');
     assert.ok(m, `no "during the update" line in:\n${r.output}`);
+    // said once, in the summary before the result line
+    assert.equal(lines(r.output).filter((l) => LINE.test(l)).length, 1, r.output);
     const [failed, total, gap] = [Number(m[2]), Number(m[3]), Number(m[4])];
     assert.ok(failed > 0, `a stop-first update of the only replica must cost requests: ${m[0]}`);
     assert.ok(total > failed, m[0]);
@@ -84,7 +86,8 @@ describe('what the users saw during an update', { skip: sandbox ? false : `e2e s
   });
 
   it('a redirect to another host, and a URL that fails while a release serves, stop the run with exit 2 before the stack changes', async () => {
-    const redirector = http.createServer((_req, res) => res.writeHead(302, { location: `http://localhost:${apiPort}/cgi-bin/health` }).end());
+    // the second Location carries credentials of its own: they are never shown
+    const redirector = http.createServer((req, res) => res.writeHead(302, { location: req.url === '/probe' ? `http://probe:Pr0beSecretPass@localhost:${apiPort}/cgi-bin/health` : `http://localhost:${apiPort}/cgi-bin/health` }).end());
     await new Promise<void>((r) => redirector.listen(18724, '127.0.0.1', r));
     const spec = serviceImage(fx.stack, 'api');
     try {
@@ -93,6 +96,11 @@ describe('what the users saw during an update', { skip: sandbox ? false : `e2e s
       assert.equal(moved.code, 2, moved.output);
       assert.match(moved.output, new RegExp(`DEPLOY_HEALTHCHECK_URL: http://127\\.0\\.0\\.1:18724/health redirects to http://localhost:${apiPort}/cgi-bin/health, which the health check does not follow \\(another host\\) — set DEPLOY_HEALTHCHECK_URL=http://localhost:${apiPort}/cgi-bin/health`));
       assert.match(lastLine(moved.output), /^result: stopped before changing anything \(exit 2\)/);
+      setUrl('http://127.0.0.1:18724/probe');
+      const probe = await runCli(fx, ['--tag', 'u2'], { SKIP_BUILD: '1' });
+      assert.equal(probe.code, 2, probe.output);
+      assert.match(probe.output, new RegExp(`redirects to http://probe:\\[redacted\\]@localhost:${apiPort}/cgi-bin/health, which the health check does not follow`));
+      assert.doesNotMatch(probe.output, /Pr0beSecretPass/);
       setUrl(`http://127.0.0.1:${apiPort}/no-such-page`);
       const failing = await runCli(fx, ['--tag', 'u2'], { SKIP_BUILD: '1' });
       assert.equal(failing.code, 2, failing.output);

@@ -16,6 +16,7 @@ before(async () => {
     if (req.url === '/api/health') return res.writeHead(301, { location: '/api/health/' }).end();
     if (req.url === '/api/health/') return res.end('ok');
     if (req.url === '/elsewhere') return res.writeHead(302, { location: 'https://health.example.com/api/health/' }).end();
+    if (req.url === '/elsewhere-with-credentials') return res.writeHead(302, { location: 'https://probe:S3cretProbePass@health.example.com/api/health/' }).end();
     if (req.url === '/loop') return res.writeHead(302, { location: '/loop' }).end();
     if (req.url === '/flaky') return ++flakyCalls < 3 ? res.writeHead(503).end() : res.end('ok v2');
     res.writeHead(404).end();
@@ -63,6 +64,11 @@ describe('the health URL asked once before anything changes', () => {
     const r = await resolveHealthUrl(`${base}/elsewhere`, 2000);
     assert.equal(r.otherHost, 'https://health.example.com/api/health/');
     assert.equal(r.attempt.ok, false);
+  });
+  it('a Location with credentials of its own: kept to use, never in the words shown', async () => {
+    const r = await resolveHealthUrl(`${base}/elsewhere-with-credentials`, 2000);
+    assert.equal(r.otherHost, 'https://probe:S3cretProbePass@health.example.com/api/health/');
+    assert.equal(r.attempt.detail, 'HTTP 302 to https://probe:[redacted]@health.example.com/api/health/');
   });
   it('a URL that answers 500, or redirects without end, is not healthy', async () => {
     assert.deepEqual((await resolveHealthUrl(`${base}/fail`, 2000)).attempt, { ok: false, status: 500, detail: 'HTTP 500' });
