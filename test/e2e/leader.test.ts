@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { currentId, httpBody, loadSandbox, lockOwner, makeFixture, runCli, sleep, startCli, ROOT, type Fixture } from './harness.js';
-import { backToOneManager, clearThreeNodeStack, haproxyMissing, loadThreeNode, startLoadBalancer, threeNodes, waitManagers as waitManagersOf } from './three-node.js';
+import { backToOneManager, clearThreeNodeStack, haproxyMissing, loadThreeNode, s3Uploads, startLoadBalancer, threeNodes, waitManagers as waitManagersOf } from './three-node.js';
 
 const { sandbox, reason: sandboxReason } = loadSandbox();
 const MULTINODE = path.join(ROOT, 'scripts/multinode.sh');
@@ -96,7 +96,7 @@ describe('a lost leader is not lost capacity', { skip: state ? false : `leader e
       .replace(/^DEPLOY_KNOWN_HOSTS=.*$/m, `DEPLOY_KNOWN_HOSTS=${state!.HD_MN_ALL_KNOWN_HOSTS}`)
       .replace(/^API_REPLICAS=.*$/m, 'API_REPLICAS=3'), { mode: 0o600 });
     // three api replicas on three nodes need S3-compatible storage (a local uploads volume is per node)
-    fs.appendFileSync(path.join(fx.deployDir, 'prod.env'), 'B2_ENDPOINT=https://s3.eu-central-003.backblazeb2.com\nB2_KEY_ID=0031234567890ab\nB2_APP_KEY="K003abcdefghijklmnopqrstuvwxyz1"\nB2_BUCKET_NAME=honeydue-uploads\n');
+    s3Uploads(fx.deployDir, '1');
     const r = await runCli(through(follower()), ['--context', fx.context, '--tag', 'ld0']);
     assert.equal(r.code, 0, r.output);
   });

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { currentId, httpBody, loadSandbox, makeFixture, runCli, sleep, type Fixture } from './harness.js';
-import { clearThreeNodeStack, haproxyMissing, loadThreeNode, startLoadBalancer, threeNodes } from './three-node.js';
+import { clearThreeNodeStack, haproxyMissing, loadThreeNode, onThreeNodes, startLoadBalancer, threeNodes } from './three-node.js';
 
 const { sandbox, reason: sandboxReason } = loadSandbox();
 const { state, reason } = loadThreeNode(Boolean(sandbox), sandboxReason, haproxyMissing);
@@ -31,14 +31,7 @@ describe('behind a load balancer that checks each node', { skip: state ? false :
   before(async () => {
     fx = makeFixture(sandbox!, { stack: 'e2elb', apiPort, registry: state!.HD_MN_REGISTRY, convergeTimeout: 150 });
     await clearThreeNodeStack(fx.stack, fx.remoteDir, NODES, dk);
-    const cluster = path.join(fx.deployDir, 'cluster.env');
-    fs.writeFileSync(cluster, fs.readFileSync(cluster, 'utf8')
-      .replace(/^DEPLOY_MANAGER_HOST=.*$/m, `DEPLOY_MANAGER_HOST=${state!.HD_MN_MANAGER}`)
-      .replace(/^DEPLOY_MANAGER_SSH_PORT=.*$/m, `DEPLOY_MANAGER_SSH_PORT=${state!.HD_MN_SSH_PORT}`)
-      .replace(/^DEPLOY_KNOWN_HOSTS=.*$/m, `DEPLOY_KNOWN_HOSTS=${state!.HD_MN_KNOWN_HOSTS}`)
-      .replace(/^API_REPLICAS=.*$/m, 'API_REPLICAS=2')
-      .replace(/^DEPLOY_HEALTHCHECK_URL=.*$/m, `DEPLOY_HEALTHCHECK_URL=http://127.0.0.1:${lbPort}/cgi-bin/health`), { mode: 0o600 });
-    fs.appendFileSync(path.join(fx.deployDir, 'prod.env'), 'B2_ENDPOINT=https://s3.eu-central-003.backblazeb2.com\nB2_KEY_ID=0031234567890ab\nB2_APP_KEY="K003abcdefghijklmnopqrstuvwxyz2"\nB2_BUCKET_NAME=honeydue-uploads\n');
+    onThreeNodes(fx.deployDir, state!, { API_REPLICAS: '2', DEPLOY_HEALTHCHECK_URL: `http://127.0.0.1:${lbPort}/cgi-bin/health` }, { mark: '2' });
     // the api updated start-first: two replicas on three nodes, so the new task starts on the free node first
     const stackFile = path.join(fx.deployDir, 'swarm-stack.yml');
     const text = fs.readFileSync(stackFile, 'utf8');

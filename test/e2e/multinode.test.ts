@@ -16,7 +16,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readSandboxState } from '../fixtures/sandbox-deploy.js';
-import { freshNetworks, haproxyMissing, startLoadBalancer, type ThreeNode } from './three-node.js';
+import { freshNetworks, haproxyMissing, onThreeNodes, startLoadBalancer, type ThreeNode } from './three-node.js';
 import { lockOwner, currentId, removeStore, cleanup, httpBody, loadSandbox, makeFixture, runCli, sha256, sleep, startCli, ROOT, type Fixture } from './harness.js';
 
 const { sandbox, reason: sandboxReason } = loadSandbox();
@@ -133,18 +133,13 @@ describe('three swarm nodes: the packaged template, node failures', { skip: stat
     }
     fs.rmSync(cfg, { recursive: true, force: true });
     // a complete deploy dir in S3 mode, three api replicas, the packaged template with the sandbox's patch
-    const cluster = path.join(fx.deployDir, 'cluster.env');
-    fs.writeFileSync(cluster, fs.readFileSync(cluster, 'utf8')
-      .replace(/^DEPLOY_MANAGER_HOST=.*$/m, `DEPLOY_MANAGER_HOST=${state!.HD_MN_MANAGER}`)
-      .replace(/^DEPLOY_MANAGER_SSH_PORT=.*$/m, `DEPLOY_MANAGER_SSH_PORT=${state!.HD_MN_SSH_PORT}`)
-      .replace(/^DEPLOY_KNOWN_HOSTS=.*$/m, `DEPLOY_KNOWN_HOSTS=${state!.HD_MN_KNOWN_HOSTS}`)
-      .replace(/^API_REPLICAS=.*$/m, 'API_REPLICAS=3')
-      .replace(/^DOZZLE_PORT=.*$/m, `DOZZLE_PORT=${dozzlePort}`)
+    onThreeNodes(fx.deployDir, state!, {
+      API_REPLICAS: '3',
+      DOZZLE_PORT: String(dozzlePort),
       // the health URL through a load balancer over the nodes, as production's: with a node down it still reaches the
       // replicas that serve
-      .replace(/^DEPLOY_HEALTHCHECK_URL=.*$/m, `DEPLOY_HEALTHCHECK_URL=http://127.0.0.1:${lbPort}/cgi-bin/health`)
-      + `REDIS_IMAGE=${registry}/e2e-${fx.stack}/redis-standin:1\nDOZZLE_IMAGE=${registry}/e2e-${fx.stack}/dozzle-standin:1\n`, { mode: 0o600 });
-    fs.appendFileSync(path.join(fx.deployDir, 'prod.env'), 'B2_ENDPOINT=https://s3.eu-central-003.backblazeb2.com\nB2_KEY_ID=0031234567890ab\nB2_APP_KEY="K003abcdefghijklmnopqrstuvwxyz0"\nB2_BUCKET_NAME=honeydue-uploads\n');
+      DEPLOY_HEALTHCHECK_URL: `http://127.0.0.1:${lbPort}/cgi-bin/health`,
+    }, { mark: '0', append: `REDIS_IMAGE=${registry}/e2e-${fx.stack}/redis-standin:1\nDOZZLE_IMAGE=${registry}/e2e-${fx.stack}/dozzle-standin:1\n` });
     const { text, patch } = sandboxPatch(fs.readFileSync(path.join(ROOT, 'templates/swarm-stack.yml'), 'utf8'));
     console.log(`the sandbox's patch to templates/swarm-stack.yml:\n${patch.join('\n')}`);
     fs.writeFileSync(path.join(fx.deployDir, 'swarm-stack.yml'), text);

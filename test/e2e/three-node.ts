@@ -158,6 +158,29 @@ export function startLoadBalancer(dir: string, nodes: ThreeNode[], backendPort: 
   return Number(fs.readFileSync(path.join(dir, 'haproxy.pid'), 'utf8'));
 }
 
+/**
+ * A fixture's deploy dir aimed at the three-node sandbox: in cluster.env the manager's address, sshd port and known
+ * hosts, then `set`, replace their lines (each must be there), and `append` is added; prod.env in S3 mode (several api
+ * replicas need shared uploads), its key ending in `mark` so that each test's secrets differ.
+ */
+export function onThreeNodes(deployDir: string, state: Record<string, string>, set: Record<string, string>, opts: { mark: string; append?: string }): void {
+  const cluster = path.join(deployDir, 'cluster.env');
+  let text = fs.readFileSync(cluster, 'utf8');
+  const all = { DEPLOY_MANAGER_HOST: state.HD_MN_MANAGER!, DEPLOY_MANAGER_SSH_PORT: state.HD_MN_SSH_PORT!, DEPLOY_KNOWN_HOSTS: state.HD_MN_KNOWN_HOSTS!, ...set };
+  for (const [k, v] of Object.entries(all)) {
+    const line = new RegExp(`^${k}=.*$`, 'm');
+    if (!line.test(text)) throw new Error(`${cluster}: no ${k} line to set`);
+    text = text.replace(line, () => `${k}=${v}`);
+  }
+  fs.writeFileSync(cluster, text + (opts.append ?? ''), { mode: 0o600 });
+  s3Uploads(deployDir, opts.mark);
+}
+
+/** prod.env in S3 mode (a local uploads volume is per node): Backblaze B2's settings, the key ending in `mark`. */
+export function s3Uploads(deployDir: string, mark: string): void {
+  fs.appendFileSync(path.join(deployDir, 'prod.env'), `B2_ENDPOINT=https://s3.eu-central-003.backblazeb2.com\nB2_KEY_ID=0031234567890ab\nB2_APP_KEY="K003abcdefghijklmnopqrstuvwxyz${mark}"\nB2_BUCKET_NAME=honeydue-uploads\n`);
+}
+
 /** haproxy answers `-v`: the load balancer can run (CI installs it). */
 export function haproxyMissing(): string | undefined {
   return spawnSync('haproxy', ['-v'], { encoding: 'utf8' }).status === 0 ? undefined : 'haproxy is not installed (apt-get install haproxy; .ci/run does)';

@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
 import { makeConfig, runCli } from '../../helpers/config.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { sshKeys } from '../../helpers/ssh-keys.js';
+import { testSshServer } from '../../helpers/ssh-keys.js';
 
 let port = 0;
 let key = '';
@@ -22,25 +22,15 @@ const sockets = new Set<net.Socket>();
 let ignored: string[] = [];
 
 before(async () => {
-  const dir = tempDir('hd-ssh-mute-');
-  const keys = sshKeys(dir);
-  key = keys.key;
-  const hostKey = keys.hostKey;
-  server = new ssh2.Server({ hostKeys: [fs.readFileSync(hostKey)] }, (client) => {
-    client.on('error', () => undefined);
-    client.on('authentication', (ctx) => ctx.accept());
+  const own = await testSshServer(tempDir('hd-ssh-mute-'), (client) => {
     client.on('ready', () => {
       // asked for a channel: never answered
       client.on('session', () => ignored.push('session'));
       client.on('tcpip', () => ignored.push('direct-tcpip'));
     });
   });
-  server.on('connection', () => undefined);
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  port = (server.address() as net.AddressInfo).port;
-  const pub = fs.readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
-  knownHosts = path.join(dir, 'known_hosts');
-  fs.writeFileSync(knownHosts, `[127.0.0.1]:${port} ${pub}\n`);
+  own.server.on('connection', () => undefined);
+  ({ server, port, key, knownHosts } = own);
 });
 after(() => {
   for (const s of sockets) s.destroy();

@@ -5,36 +5,26 @@
  * a leader past the wait is a manager that stopped serving, named with docker's words.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import ssh2 from 'ssh2';
 import { ManagerSession } from '../../../src/io/ssh.js';
 import { resolveTarget } from '../../../src/io/ssh-target.js';
 import { ConnectionLost } from '../../../src/errors.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { sshKeys } from '../../helpers/ssh-keys.js';
+import { testSshServer, type TestSshServer } from '../../helpers/ssh-keys.js';
 
 const NO_LEADER = 'Error response from daemon: rpc error: code = Unknown desc = The swarm does not have a leader. It\'s possible that too few managers are online. Make sure more than half of the managers are online.\n';
 
 let port = 0;
 let key = '';
 let knownHosts = '';
-let server: InstanceType<typeof ssh2.Server> | undefined;
+let server: TestSshServer['server'] | undefined;
 /** the commands the server was asked to run, in order */
 let asked: string[] = [];
 /** how many more commands answer "no leader" */
 let leaderless = 0;
 
 before(async () => {
-  const dir = tempDir('hd-ssh-leader-');
-  const keys = sshKeys(dir);
-  key = keys.key;
-  const hostKey = keys.hostKey;
-  server = new ssh2.Server({ hostKeys: [fs.readFileSync(hostKey)] }, (client) => {
-    client.on('error', () => undefined);
-    client.on('authentication', (ctx) => ctx.accept());
+  const own = await testSshServer(tempDir('hd-ssh-leader-'), (client) => {
     client.on('session', (accept) => {
       const session = accept();
       session.on('exec', (acceptExec, _reject, info) => {
@@ -52,10 +42,7 @@ before(async () => {
       });
     });
   });
-  await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
-  port = (server.address() as net.AddressInfo).port;
-  knownHosts = path.join(dir, 'known_hosts');
-  fs.writeFileSync(knownHosts, `[127.0.0.1]:${port} ${fs.readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')}\n`);
+  ({ server, port, key, knownHosts } = own);
 });
 
 after(() => {
