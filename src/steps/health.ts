@@ -66,7 +66,7 @@ export async function precheck(ctx: Ctx, handle: StepHandle): Promise<void> {
   const r = await resolveHealthUrl(url, PRECHECK_TIMEOUT_MS);
   // a Location may carry credentials of its own: never shown, and taught to the redactor for every later line
   for (const c of [...urlCredentials(r.otherHost, 'secret'), ...urlCredentials(r.url, 'secret')]) ctx.reporter.redactor.add(c);
-  const shown = (u: string) => maskUrlCredentials(u);
+  const shown = maskUrlCredentials;
   if (r.otherHost) {
     throw new PreflightError(`${clusterEnvShown(ctx.cfg)}: DEPLOY_HEALTHCHECK_URL: ${shown(url)} redirects to ${shown(r.otherHost)}, which the health check does not follow (another host) — set DEPLOY_HEALTHCHECK_URL=${shown(r.otherHost)}`);
   }
