@@ -213,11 +213,18 @@ set_managers() { # set_managers 1|3
          done
        done
        die "three reachable managers did not come up" ;;
-    1) # demoted again until it holds: right after a restart or an election a demotion can be refused for a moment
+    1) # demoted again until it holds: right after a restart or an election a demotion can be refused for a moment.
+       # Held means one manager in the raft membership (an Unreachable one still counts for quorum: stopping its node
+       # then would leave the swarm without a leader) and nodes 2 and 3 no longer managers in their own view.
        local _
-       for _ in $(seq 60); do
+       for _ in $(seq 90); do
          for n in 2 3; do dk 1 node demote "$(dk "$n" info --format '{{.Swarm.NodeID}}' 2>/dev/null || echo "hdnode$n")" >/dev/null 2>&1 || true; done
-         [ "$(dk 1 node ls --format '{{.ManagerStatus}}' 2>/dev/null | grep -cE 'Leader|Reachable')" = 1 ] && return 0
+         if [ "$(dk 1 node ls --format '{{.ManagerStatus}}' 2>/dev/null | grep -c .)" = 1 ] \
+           && [ "$(dk 1 node ls --format '{{.ManagerStatus}}' 2>/dev/null | grep -c Leader)" = 1 ] \
+           && [ "$(dk 2 info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null)" = false ] \
+           && [ "$(dk 3 info --format '{{.Swarm.ControlAvailable}}' 2>/dev/null)" = false ]; then
+           return 0
+         fi
          sleep 1
        done
        die "one manager did not come back (node ls: $(dk 1 node ls --format '{{.Hostname}} {{.Status}} {{.ManagerStatus}}' 2>&1 | tr '\n' ';'))" ;;
