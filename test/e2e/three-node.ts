@@ -54,7 +54,7 @@ export async function waitManagers(nodes: ThreeNode[], dk: Docker, n: number, se
 
 /** How many managers the swarm counts reachable now. */
 function managersNow(dk: Docker): number {
-  return dk(['node', 'ls', '--format', '{{.ManagerStatus}}'], { allowFail: true }).split('\n').filter((l) => /Leader|Reachable/.test(l)).length;
+  return dk(['node', 'ls', '--format', '{{.ManagerStatus}}'], { allowFail: true }).split('\n').filter((l) => /^(Leader|Reachable)$/.test(l)).length;
 }
 
 /**
