@@ -120,7 +120,11 @@ start_node() {
   log "starting dockerd ($(engine_version)) for node$n in $(ns "$n")"
   # nsenter, not `ip netns exec` (which remounts /sys and loses the cgroup mounts); unshare --uts for a hostname;
   # the engine's folder first on PATH: dockerd starts its containerd, shim, proxy and init from there
-  nohup env PATH="${ENGINE_DIR:+$ENGINE_DIR:}$PATH" nsenter --net="/var/run/netns/$(ns "$n")" unshare --uts sh -c "hostname hdnode$n; exec dockerd \
+  # its own TMPDIR: containerd and runc (started by dockerd) write there for every exec — a healthcheck too — and a
+  # daemon started from a test (a killed node brought back) would otherwise keep that run's temporary folder, gone
+  # when the run ends ("OCI runtime exec failed: open …/runc-process…: no such file or directory")
+  mkdir -p "$d/tmp"
+  nohup env TMPDIR="$d/tmp" PATH="${ENGINE_DIR:+$ENGINE_DIR:}$PATH" nsenter --net="/var/run/netns/$(ns "$n")" unshare --uts sh -c "hostname hdnode$n; exec dockerd \
     --data-root '$d/data' --exec-root '$d/exec' --pidfile '$d/docker.pid' --host 'unix://$(sock "$n")'" \
     >"$d/dockerd.log" 2>&1 &
   wait_for 60 "dockerd node$n" dk "$n" info
