@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { currentId, httpBody, loadSandbox, lockOwner, makeFixture, runCli, sleep, startCli, ROOT, type Fixture } from './harness.js';
-import { backToOneManager, clearThreeNodeStack, loadThreeNode, threeNodes, waitManagers as waitManagersOf } from './three-node.js';
+import { backToOneManager, clearThreeNodeStack, loadThreeNode, ownSubnet, threeNodes, waitManagers as waitManagersOf } from './three-node.js';
 
 const { sandbox, reason: sandboxReason } = loadSandbox();
 const { state, reason } = loadThreeNode(Boolean(sandbox), sandboxReason, (st) => (st.HD_MN_SSHD_HOMES ? undefined : 'the state file predates the per-node sshd (run scripts/multinode.sh up)'));
@@ -70,6 +70,7 @@ describe('several managers: the state in the swarm, one lock, a lost manager sur
       '      placement:', '        constraints:', '          - node.role == manager', '', 'networks:', '  hostnet:', '    external: true', '    name: host', '', '',
     ].join('\n');
     fs.writeFileSync(stackFile, withPlacement.replace('\nsecrets:\n', `\n${dozzle}secrets:\n`), { mode: 0o600 });
+    ownSubnet(fx.deployDir, '10.231.2.0/24');
     const ctxDir = fs.mkdtempSync(path.join(fx.root, 'standins-'));
     fs.cpSync(path.join(ROOT, 'test/fixtures/standins'), ctxDir, { recursive: true });
     fs.copyFileSync('/bin/busybox', path.join(ctxDir, 'busybox'));
