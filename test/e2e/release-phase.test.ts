@@ -54,8 +54,10 @@ describe('the release phase: pre-deploy job, hooks, diff', { skip: sandbox ? fal
   };
 
   before(async () => {
-    await removeMarkerVolume();
+    // what a stopped run left: its stack (makeFixture removes it), its job, then the volume they held
     fx = makeFixture(sandbox!, { stack: 'e2erelease', apiPort: 18717 });
+    docker(['service', 'rm', `${fx.stack}_hd-migrate`], { allowFail: true });
+    await removeMarkerVolume();
     // the api keeps what the job writes on a volume it mounts, and shows it in its health body
     const stackFile = path.join(fx.deployDir, 'swarm-stack.yml');
     const text = fs.readFileSync(stackFile, 'utf8')
