@@ -36,13 +36,16 @@ function nodeSettled(node: ThreeNode, manager: boolean): boolean {
   return r.stdout.trim() === `active ${manager}`;
 }
 
+/** A manager status that counts as reachable ("Unreachable" does not, though it still counts for quorum). */
+const REACHABLE = /^(Leader|Reachable)$/;
+
 /** Three Ready nodes, the first n of them reachable managers, each node agreeing. */
 export async function waitManagers(nodes: ThreeNode[], dk: Docker, n: number, seconds = 120): Promise<void> {
   for (let i = 0; i < seconds; i++) {
     const list = dk(['node', 'ls', '--format', '{{.Status}} {{.ManagerStatus}}'], { allowFail: true }).split('\n').filter(Boolean);
     // every manager in the raft membership reachable: an Unreachable one still counts for quorum
     const managers = list.filter((l) => /^\S+ \S/.test(l));
-    if (nodes.every((node, k) => nodeSettled(node, k < n)) && list.filter((l) => /^Ready/.test(l)).length === 3 && managers.length === n && managers.every((l) => /Leader|Reachable/.test(l) && !/Unreachable/.test(l))) {
+    if (nodes.every((node, k) => nodeSettled(node, k < n)) && list.filter((l) => /^Ready/.test(l)).length === 3 && managers.length === n && managers.every((l) => REACHABLE.test(l.split(' ')[1]!))) {
       // a node just promoted may still refuse swarm-scoped networks for a moment ("swarm is not active")
       await sleep(5000);
       return;
@@ -54,7 +57,7 @@ export async function waitManagers(nodes: ThreeNode[], dk: Docker, n: number, se
 
 /** How many managers the swarm counts reachable now. */
 function managersNow(dk: Docker): number {
-  return dk(['node', 'ls', '--format', '{{.ManagerStatus}}'], { allowFail: true }).split('\n').filter((l) => /^(Leader|Reachable)$/.test(l)).length;
+  return dk(['node', 'ls', '--format', '{{.ManagerStatus}}'], { allowFail: true }).split('\n').filter((l) => REACHABLE.test(l)).length;
 }
 
 /**
@@ -78,7 +81,7 @@ function swarmRole(node: ThreeNode, dk: Docker): string | undefined {
 }
 
 /** A node's daemon stopped as systemd stops it (SIGTERM, waited for) and started again on its swarm state. */
-export async function restartNode(node: ThreeNode): Promise<void> {
+async function restartNode(node: ThreeNode): Promise<void> {
   const pid = Number(fs.readFileSync(node.pid, 'utf8'));
   const alive = () => { try { process.kill(pid, 0); return true; } catch { return false; } };
   if (alive()) process.kill(pid, 'SIGTERM');
