@@ -4,20 +4,17 @@
  * CLI on loopback, every command ends within the SSH timeout with one result line and its exit code.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import ssh2 from 'ssh2';
 import { makeConfig, runCli } from '../../helpers/config.js';
 import { tempDir } from '../../helpers/tmp.js';
-import { testSshServer } from '../../helpers/ssh-keys.js';
+import { testSshServer, type TestSshServer } from '../../helpers/ssh-keys.js';
 
 let port = 0;
 let key = '';
 let knownHosts = '';
-let server: InstanceType<typeof ssh2.Server> | undefined;
+let server: TestSshServer['server'] | undefined;
 const sockets = new Set<net.Socket>();
 let ignored: string[] = [];
 
@@ -77,11 +74,7 @@ describe('a server that authenticates and then never answers a channel', () => {
 describe('a manager whose sshd answers but whose docker is gone', () => {
   it('status names docker\'s own words, not a bare "lost connection"', { timeout: 60_000 }, async () => {
     const dir = tempDir('hd-ssh-gone-');
-    const hostKey = path.join(dir, 'host_ed25519');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', hostKey]);
-    const gone = new ssh2.Server({ hostKeys: [fs.readFileSync(hostKey)] }, (client) => {
-      client.on('error', () => undefined);
-      client.on('authentication', (ctx) => ctx.accept());
+    const { server: gone, port: goPort, knownHosts: kh } = await testSshServer(dir, (client) => {
       client.on('session', (accept) => {
         const session = accept();
         session.on('exec', (acceptExec) => {
@@ -92,10 +85,6 @@ describe('a manager whose sshd answers but whose docker is gone', () => {
         });
       });
     });
-    await new Promise<void>((r) => gone.listen(0, '127.0.0.1', r));
-    const goPort = (gone.address() as net.AddressInfo).port;
-    const kh = path.join(dir, 'known_hosts');
-    fs.writeFileSync(kh, `[127.0.0.1]:${goPort} ${fs.readFileSync(`${hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ')}\n`);
     try {
       const c = makeConfig({ 'cluster.env': { DEPLOY_MANAGER_SSH_PORT: String(goPort), DEPLOY_SSH_KEY: key, DEPLOY_KNOWN_HOSTS: kh } });
       const r = await runCli(['status', '--deploy-dir', 'deploy', '--ssh-timeout', '5'], { cwd: c.root });
